@@ -1,0 +1,55 @@
+"""Shared fixtures: the real GTZAN data beside the checkout, generated tones, tiny configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genre_core.config import FeatureConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("GENRELENS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def require_shared(relative: str) -> Path:
+    """Path of ``relative`` under the shared real data; fail in CI, skip elsewhere, when it is missing."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        message = f"real data missing: {path} (GTZAN data is read from ../shared/data beside the checkout)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def gtzan_mini() -> Path:
+    """``../shared/data/gtzan_mini/genres``: 70 real GTZAN tracks, 7 per genre."""
+    return require_shared("gtzan_mini/genres")
+
+
+@pytest.fixture(scope="session")
+def gtzan_csv() -> Path:
+    """``../shared/data/gtzan_features_30_sec.csv``: the Kaggle 30 s feature table (1000 rows)."""
+    return require_shared("gtzan_features_30_sec.csv")
+
+
+@pytest.fixture(scope="session")
+def sturm_split_dir() -> Path:
+    """``../shared/data/splits/sturm_artist_filtered_3fold``: the artist-filtered 3-fold split."""
+    return require_shared("splits/sturm_artist_filtered_3fold")
+
+
+@pytest.fixture
+def small_config() -> FeatureConfig:
+    """A cheap config for fast tests: 4 s tracks in 2 windows of 2 s at 11025 Hz."""
+    return FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, n_mels=32, n_mfcc=13)
+
+
+def tone(frequency: float, seconds: float, sample_rate: int = 22050, amplitude: float = 0.5) -> np.ndarray:
+    """A sine tone, float32 mono, shape (round(seconds * sample_rate),)."""
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
