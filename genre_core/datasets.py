@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from genre_core.config import FeatureConfig
+from genre_core import audio, features, paths, synth
+from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
+from genre_core.extraction import ProgressCallback, extract_files
 
 
 @dataclass
@@ -22,6 +31,9 @@ class Dataset:
         the kinds it can provide (the Kaggle CSV only ``summary``, the MFCC JSON only ``mfcc``)
       - ``groups``: (rows,) str artist ids when known, else None
       - ``predefined_split``: (rows,) str in {"train", "val", "test"} for pre-split sources, else None
+
+    ``track_ids_known`` is False when the source does not say which rows come from one song (MFCC JSON
+    without file names, ``.npy`` folders): each row is then its own track and splits say they cannot group.
     """
 
     class_names: list[str]
@@ -36,6 +48,7 @@ class Dataset:
     groups: np.ndarray | None = None
     predefined_split: np.ndarray | None = None
     synthetic: bool = False
+    track_ids_known: bool = True
 
     def __post_init__(self) -> None:
         rows = len(self.labels)
@@ -78,4 +91,452 @@ class Dataset:
             groups=pick(self.groups),
             predefined_split=pick(self.predefined_split),
             synthetic=self.synthetic,
+            track_ids_known=self.track_ids_known,
         )
+
+
+#: Folder names that may hold the genre folders one level down (Kaggle: ``Data/genres_original``).
+GENRE_CONTAINERS = ("genres", "genres_original")
+#: Split folder names of the ``.npy`` format (case-insensitive) and the part each one holds.
+SPLIT_FOLDER_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _encode_labels(names: Sequence[str] | np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Sorted class names and each row's index into them, (rows,) int64."""
+    class_names, labels = np.unique(np.asarray(names, dtype=str), return_inverse=True)
+    return class_names.tolist(), labels.astype(np.int64)
+
+
+def _require_known(source: str | Path, requested: Sequence[str], available: Sequence[str]) -> None:
+    """Raise `InputError` naming the first requested genre that is not available, and listing those that are."""
+    for name in requested:
+        if name not in available:
+            raise InputError(source, f"unknown genre '{name}'; available: {', '.join(available)}")
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+
+
+def track_and_segment(filename: str) -> tuple[str, int]:
+    """Track id and window index from a Kaggle file name.
+
+    ``"blues.00000.3.wav"`` (3 s table) → ``("blues.00000", 3)``; ``"blues.00000.wav"`` → ``("blues.00000", 0)``;
+    any other name → (its stem, 0).
+    """
+    name = Path(filename).name
+    suffix = Path(name).suffix
+    stem = name[: -len(suffix)] if suffix.lower() in audio.SUPPORTED_EXTENSIONS else name
+    parts = stem.split(".")
+    if len(parts) >= 3 and parts[-1].isdigit() and parts[-2].isdigit():
+        return ".".join(parts[:-1]), int(parts[-1])
+    return stem, 0
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    """Supported audio files directly in ``folder``, sorted; hidden files (``._x.wav``) are ignored."""
+    return sorted(
+        child
+        for child in folder.iterdir()
+        if child.is_file() and not child.name.startswith(".") and child.suffix.lower() in audio.SUPPORTED_EXTENSIONS
+    )
+
+
+def _genre_subfolders(root: Path) -> dict[str, list[Path]]:
+    folders = sorted(child for child in root.iterdir() if child.is_dir() and not child.name.startswith("."))
+    found = {folder.name: _audio_files(folder) for folder in folders}
+    return {genre: files for genre, files in found.items() if files}
+
+
+def list_genre_files(root: str | Path) -> dict[str, list[Path]]:
+    """Genre name → its audio files, for ``<root>/<genre>/<file>`` (or ``<root>/genres[_original]/<genre>/...``).
+
+    Genres are the subfolders holding at least one file with a supported extension, in sorted order.
+    Raises `InputError` for a missing path, a file, or a folder without such subfolders.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise InputError(root, "no such folder")
+    if not root.is_dir():
+        raise InputError(root, "not a folder (expected a folder with one subfolder of audio files per genre)")
+    genres = _genre_subfolders(root)
+    containers = [root / name for name in GENRE_CONTAINERS if (root / name).is_dir()]
+    if not genres and len(containers) == 1:
+        genres = _genre_subfolders(containers[0])
+    if not genres:
+        extensions = ", ".join(audio.SUPPORTED_EXTENSIONS)
+        raise InputError(root, f"no audio files ({extensions}) found in genre subfolders <folder>/<genre>/<file>")
+    return genres
+
+
+def load_audio_folder(
+    root: str | Path,
+    config: FeatureConfig = FeatureConfig(),
+    *,
+    genres: Sequence[str] | None = None,
+    kinds: Sequence[str] = FEATURE_KINDS,
+    n_jobs: int = -1,
+    progress: ProgressCallback | None = None,
+    cache_dir: Path | None = paths.CACHE_DIR,
+    show_bar: bool = False,
+) -> tuple[Dataset, list[str]]:
+    """Extract ``kinds`` from a GTZAN-style folder ``<root>/<genre>/<file>`` (genre = subfolder name).
+
+    ``genres`` picks a subset (all by default). Returns the dataset (one row per window, classes sorted)
+    and one ``"<path>: <reason>"`` line per skipped file. Extraction options: see `extract_files`.
+    Raises `InputError` for an unusable folder, an unknown genre, or when no file could be read.
+    """
+    available = list_genre_files(root)
+    chosen = sorted(available) if genres is None else sorted(set(genres))
+    if not chosen:
+        raise InputError("genres", "no genre selected")
+    _require_known(root, chosen, sorted(available))
+    files = [(path, genre) for genre in chosen for path in available[genre]]
+    result = extract_files(
+        files, config, kinds, n_jobs=n_jobs, progress=progress, cache_dir=cache_dir, show_bar=show_bar
+    )
+    if len(result) == 0:
+        raise InputError(root, f"none of the {len(files)} audio files could be read; first: {result.errors[0]}")
+    class_names, labels = _encode_labels(result.labels)
+    dataset = Dataset(
+        class_names=class_names,
+        labels=labels,
+        track_ids=result.track_ids,
+        segment_index=result.segment_index,
+        features=result.features,
+        source=f"audio folder {Path(root).resolve()}",
+        feature_config=config,
+        summary_names=list(features.SUMMARY_NAMES) if SUMMARY in kinds else None,
+        audio_paths=result.audio_paths,
+    )
+    return dataset, result.errors
+
+
+def load_kaggle_csv(path: str | Path, genres: Sequence[str] | None = None) -> Dataset:
+    """The Kaggle GTZAN feature table (``features_30_sec.csv`` or ``features_3_sec.csv``).
+
+    Columns ``filename, length, <the 57 SUMMARY_NAMES>, label``; ``features["summary"]`` is (rows, 57)
+    float32 in `features.SUMMARY_NAMES` order. Track and window come from the file name (`track_and_segment`).
+    Raises `InputError` for a missing file, missing columns, empty or non-numeric cells, or an unknown genre.
+    """
+    path = Path(path)
+    _require_file(path)
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not a readable CSV table ({_first_line(error)})") from None
+    required = ["filename", *features.SUMMARY_NAMES, "label"]
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise InputError(path, f"missing column(s) {shown}; expected filename, length, the 57 feature columns, label")
+    if len(table) == 0:
+        raise InputError(path, "the table has no rows")
+    values = table[list(features.SUMMARY_NAMES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, column = bad[0]
+        name = features.SUMMARY_NAMES[column]
+        cell = table[name].iloc[row]
+        problem = "is empty" if pd.isna(cell) else f"is not a finite number ({cell!r})"
+        raise InputError(path, f"column '{name}' on line {row + 2} {problem}")
+    for column in ("filename", "label"):
+        if table[column].isna().any():
+            raise InputError(path, f"column '{column}' on line {int(np.argmax(table[column].isna())) + 2} is empty")
+    tracks, segments = zip(*(track_and_segment(name) for name in table["filename"].to_numpy(dtype=str)), strict=True)
+    class_names, labels = _encode_labels(table["label"].to_numpy(dtype=str))
+    dataset = Dataset(
+        class_names=class_names,
+        labels=labels,
+        track_ids=np.asarray(tracks, dtype=str),
+        segment_index=np.asarray(segments, dtype=np.int64),
+        features={SUMMARY: values.astype(np.float32)},
+        source=f"Kaggle feature table {path.name}",
+        summary_names=list(features.SUMMARY_NAMES),
+    )
+    return select_classes(dataset, genres)
+
+
+def _split_folders(root: Path) -> dict[str, Path]:
+    """Part name ("train", "val", "test") → folder, for the subfolders of ``root`` named after a split."""
+    found: dict[str, Path] = {}
+    for child in sorted(root.iterdir()):
+        part = SPLIT_FOLDER_NAMES.get(child.name.lower())
+        if part is None or not child.is_dir():
+            continue
+        if part in found:
+            raise InputError(root, f"two folders for the {part} split: {found[part].name}/ and {child.name}/")
+        found[part] = child
+    return found
+
+
+def _load_array(path: Path, resave_advice: str) -> np.ndarray:
+    """``np.load`` without pickle; an object array gets an `InputError` saying how to re-save it."""
+    _require_file(path)
+    try:
+        values = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise InputError(path, f"object array: re-save with {resave_advice}") from None
+        raise InputError(path, f"not a readable .npy file ({_first_line(error)})") from None
+    except (OSError, EOFError) as error:
+        raise InputError(path, f"not a readable .npy file ({_first_line(error)})") from None
+    if not isinstance(values, np.ndarray):
+        values.close()
+        raise InputError(path, "holds an .npz archive, expected one array saved with np.save")
+    return values
+
+
+def _npy_labels(path: Path) -> np.ndarray:
+    """(rows,) str labels from ``labels.npy`` (strings, or integers used as class names)."""
+    labels = _load_array(path, "np.save(path, labels.astype(str))")
+    if labels.ndim != 1:
+        raise InputError(path, f"labels must be one-dimensional, got shape {labels.shape}")
+    if labels.dtype.kind not in "USiu":
+        raise InputError(path, f"labels must be strings or integers, got dtype {labels.dtype}")
+    return labels.astype(str)
+
+
+def _npy_features(path: Path) -> tuple[str, np.ndarray]:
+    """Feature kind and float32 rows from ``X.npy``: 2-D → summary, 3-D or (rows, H, W, 1) → log-mel."""
+    values = _load_array(path, "np.save(path, np.asarray(X, dtype=np.float32))")
+    if values.dtype.kind not in "fiu":
+        raise InputError(path, f"features must be numbers, got dtype {values.dtype}")
+    if values.ndim == 4 and values.shape[-1] == 1:
+        values = values[..., 0]
+    if values.ndim not in (2, 3):
+        raise InputError(path, f"shape {values.shape}: expected (rows, features), (rows, H, W) or (rows, H, W, 1)")
+    if not np.isfinite(values).all():
+        raise InputError(path, "contains NaN or infinite values")
+    return (SUMMARY if values.ndim == 2 else LOG_MEL), values.astype(np.float32)
+
+
+def load_npy_folders(root: str | Path) -> Dataset:
+    """Course-assignment format: ``<root>/{train,val,test}/X.npy`` and ``labels.npy`` (val optional).
+
+    Split folder names are case-insensitive (``val``, ``valid``, ``validation`` mean the same). ``X`` of
+    shape (rows, features) becomes ``summary`` (with `SUMMARY_NAMES` when 57 wide), (rows, H, W) or
+    (rows, H, W, 1) becomes ``log_mel`` (rows, H, W). Rows keep their part in ``predefined_split``; each row
+    is its own track ``"<part>-<i>"`` (the format does not say which rows share a song).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(root, "no such folder" if not root.exists() else "not a folder")
+    folders = _split_folders(root)
+    if "train" not in folders or "test" not in folders:
+        raise InputError(root, "expected split folders train/ and test/ (val/ optional) with X.npy and labels.npy")
+    parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for part in ("train", "val", "test"):
+        if part not in folders:
+            continue
+        kind, values = _npy_features(folders[part] / "X.npy")
+        labels = _npy_labels(folders[part] / "labels.npy")
+        if len(labels) != len(values):
+            raise InputError(folders[part], f"X.npy has {len(values)} rows but labels.npy {len(labels)}")
+        train_shape = parts["train"][0].shape[1:] if parts else values.shape[1:]
+        if values.shape[1:] != train_shape:
+            raise InputError(
+                folders[part] / "X.npy", f"rows of shape {values.shape[1:]} differ from train's {train_shape}"
+            )
+        parts[part] = (values, labels)
+    values = np.concatenate([part_values for part_values, _ in parts.values()])
+    class_names, labels = _encode_labels(np.concatenate([part_labels for _, part_labels in parts.values()]))
+    part_names = np.concatenate([np.full(len(part_labels), part) for part, (_, part_labels) in parts.items()])
+    track_ids = np.asarray(
+        [f"{part}-{index}" for part, (_, part_labels) in parts.items() for index in range(len(part_labels))]
+    )
+    return Dataset(
+        class_names=class_names,
+        labels=labels,
+        track_ids=track_ids,
+        segment_index=np.zeros(len(labels), dtype=np.int64),
+        features={kind: values},
+        source=f"npy split folders {root.resolve()}",
+        summary_names=list(features.SUMMARY_NAMES) if kind == SUMMARY and values.shape[1] == 57 else None,
+        predefined_split=part_names.astype(str),
+        track_ids_known=False,
+    )
+
+
+def _mfcc_rows(path: Path, rows: list[Any]) -> np.ndarray:
+    """(rows, frames, n_mfcc) float32 from nested lists; a ragged row gets an `InputError` naming it."""
+    try:
+        values = np.asarray(rows, dtype=np.float32)
+    except (ValueError, TypeError):
+        values = None
+    if values is not None and values.ndim == 3:
+        return values
+
+    def shape_of(row: Any) -> tuple[int, ...] | None:
+        try:
+            shape = np.asarray(row, dtype=np.float32).shape
+        except (ValueError, TypeError):
+            return None
+        return shape if len(shape) == 2 else None
+
+    reference = shape_of(rows[0])
+    for index, row in enumerate(rows):
+        shape = shape_of(row)
+        if shape is None:
+            raise InputError(path, f"'mfcc' row {index} is not a frames × coefficients list of numbers (ragged?)")
+        if shape != reference:
+            raise InputError(path, f"'mfcc' row {index} has shape {shape} but row 0 has {reference}")
+    raise InputError(path, "'mfcc' must be a list of rows, each a list of frames, each a list of numbers")
+
+
+def load_mfcc_json(path: str | Path) -> Dataset:
+    """The MFCC JSON of the Valerio Velardo tutorial: ``{"mapping": [...], "labels": [...], "mfcc": [...]}``.
+
+    ``mfcc`` is rows × frames × n_mfcc (time-major, becomes ``features["mfcc"]``); ``labels`` index
+    ``mapping``. Optional ``"filenames"`` (one per row) give track ids (`track_and_segment`) and optional
+    ``"segment"`` the window index (else the row's position within its track). Without file names each row
+    is its own track ``"row-<i>"`` and ``track_ids_known`` is False.
+    """
+    path = Path(path)
+    _require_file(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not valid JSON ({_first_line(error)})") from None
+    if not isinstance(data, dict) or any(key not in data for key in ("mapping", "labels", "mfcc")):
+        raise InputError(path, "expected a JSON object with keys 'mapping', 'labels' and 'mfcc'")
+    mapping, label_indices, rows = data["mapping"], data["labels"], data["mfcc"]
+    if not isinstance(mapping, list) or not mapping or not all(isinstance(name, str) for name in mapping):
+        raise InputError(path, "'mapping' must be a non-empty list of genre names")
+    if len(set(mapping)) != len(mapping):
+        raise InputError(path, "'mapping' names a genre twice")
+    if not isinstance(rows, list) or not rows:
+        raise InputError(path, "'mfcc' holds no rows")
+    if not isinstance(label_indices, list) or len(label_indices) != len(rows):
+        raise InputError(path, f"'labels' must be a list with one entry per 'mfcc' row ({len(rows)})")
+    for index, label in enumerate(label_indices):
+        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < len(mapping):
+            raise InputError(path, f"'labels' entry {index} is {label!r}, not an index into 'mapping'")
+    values = _mfcc_rows(path, rows)
+    if not np.isfinite(values).all():
+        raise InputError(path, "'mfcc' contains NaN or infinite values")
+    filenames = data.get("filenames")
+    if filenames is None:
+        track_ids = [f"row-{index}" for index in range(len(rows))]
+    elif isinstance(filenames, list) and len(filenames) == len(rows) and all(isinstance(n, str) for n in filenames):
+        track_ids = [track_and_segment(name)[0] for name in filenames]
+    else:
+        raise InputError(path, "'filenames' must be a list of strings, one per 'mfcc' row")
+    if "segment" in data:
+        segments = data["segment"]
+        if not isinstance(segments, list) or len(segments) != len(rows) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in segments
+        ):
+            raise InputError(path, "'segment' must be a list of integers, one per 'mfcc' row")
+    else:
+        seen: Counter[str] = Counter()
+        segments = []
+        for track in track_ids:
+            segments.append(seen[track])
+            seen[track] += 1
+    class_names, labels = _encode_labels([mapping[label] for label in label_indices])
+    return Dataset(
+        class_names=class_names,
+        labels=labels,
+        track_ids=np.asarray(track_ids, dtype=str),
+        segment_index=np.asarray(segments, dtype=np.int64),
+        features={MFCC: values},
+        source=f"MFCC JSON {path.name}",
+        track_ids_known=filenames is not None,
+    )
+
+
+def load_demo(
+    config: FeatureConfig = FeatureConfig(),
+    *,
+    genres: Sequence[str] | None = None,
+    kinds: Sequence[str] = FEATURE_KINDS,
+    progress: ProgressCallback | None = None,
+    n_jobs: int = -1,
+    cache_dir: Path | None = paths.CACHE_DIR,
+    show_bar: bool = False,
+) -> tuple[Dataset, list[str]]:
+    """The synthetic demo: generate its WAV folder once (`synth.ensure_demo_dataset`), then extract it.
+
+    ``progress`` sees two passes, generation then extraction, each as ``(done, total)``.
+    """
+    folder = synth.ensure_demo_dataset(progress=progress)
+    dataset, errors = load_audio_folder(
+        folder, config, genres=genres, kinds=kinds, n_jobs=n_jobs, progress=progress,
+        cache_dir=cache_dir, show_bar=show_bar,
+    )
+    return dataclasses.replace(dataset, source=f"synthetic demo ({folder})", synthetic=True), errors
+
+
+def load_dataset(
+    spec: str | Path,
+    config: FeatureConfig = FeatureConfig(),
+    *,
+    genres: Sequence[str] | None = None,
+    kinds: Sequence[str] = FEATURE_KINDS,
+    n_jobs: int = -1,
+    progress: ProgressCallback | None = None,
+    cache_dir: Path | None = paths.CACHE_DIR,
+    show_bar: bool = False,
+) -> tuple[Dataset, list[str]]:
+    """Load any supported source: ``"demo"``, a folder of genre subfolders, a Kaggle ``.csv``, an MFCC
+    ``.json`` or a folder with ``train/`` and ``test/`` ``.npy`` splits.
+
+    ``config`` and the extraction options apply to audio sources only; the others hold fixed features.
+    Returns the dataset and the skipped-file lines (empty for feature files).
+    """
+    extraction = {"kinds": kinds, "n_jobs": n_jobs, "progress": progress, "cache_dir": cache_dir, "show_bar": show_bar}
+    if str(spec).strip().lower() == "demo":
+        return load_demo(config, genres=genres, **extraction)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError(path, "no such file or folder")
+    if path.is_dir():
+        if any((folder / "X.npy").is_file() for folder in _split_folders(path).values()):
+            return select_classes(load_npy_folders(path), genres), []
+        return load_audio_folder(path, config, genres=genres, **extraction)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return load_kaggle_csv(path, genres), []
+    if suffix == ".json":
+        return select_classes(load_mfcc_json(path), genres), []
+    if suffix in audio.SUPPORTED_EXTENSIONS:
+        raise InputError(path, "a single audio file is not a dataset: give the folder with one subfolder per genre")
+    raise InputError(
+        path,
+        "unsupported dataset: expected 'demo', a folder of genre subfolders, a .csv feature table, "
+        "a .json MFCC file or a folder with train/ and test/ .npy splits",
+    )
+
+
+def select_classes(
+    dataset: Dataset, genres: Sequence[str] | None = None, mapping: dict[str, str] | None = None
+) -> Dataset:
+    """Keep the rows of ``genres`` (default: the keys of ``mapping``, else all) and rename classes by ``mapping``.
+
+    ``mapping`` maps old to new class names; several old names may share a new one (grouping), names it
+    leaves out stay as they are. Class order is the sorted new names. Returns ``dataset`` itself when
+    neither argument is given. Raises `InputError` naming an unknown genre.
+    """
+    if genres is None and mapping is None:
+        return dataset
+    mapping = dict(mapping or {})
+    chosen = list(genres) if genres is not None else (list(mapping) or list(dataset.class_names))
+    if not chosen:
+        raise InputError("genres", "no genre selected")
+    _require_known(dataset.source, [*chosen, *mapping], dataset.class_names)
+    renamed = {name: mapping.get(name, name) for name in chosen}
+    if not all(str(name).strip() for name in renamed.values()):
+        raise InputError("mapping", "a new class name is empty")
+    old_names = np.asarray(dataset.class_names)[dataset.labels]
+    rows = np.flatnonzero(np.isin(old_names, chosen))
+    class_names, labels = _encode_labels([renamed[name] for name in old_names[rows]])
+    return dataclasses.replace(dataset.subset(rows), class_names=class_names, labels=labels)

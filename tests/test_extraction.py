@@ -1,0 +1,177 @@
+"""Tests of `genre_core.extraction`: rows per window, skipped files, the npz cache, parallel workers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from genre_core import extraction
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.errors import InputError
+from genre_core.extraction import cache_key, cache_path, extract_files, track_ids_for
+from conftest import tone
+
+
+def write_tone(path: Path, frequency: float, seconds: float, sample_rate: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, tone(frequency, seconds, sample_rate), sample_rate)
+    return path
+
+
+@pytest.fixture
+def tone_files(tmp_path: Path, small_config: FeatureConfig) -> list[tuple[Path, str]]:
+    """Three files of 4, 3 and 2.5 s (2, 2 and 1 windows of 2 s: a remainder needs half a window)."""
+    rate = small_config.sample_rate
+    return [
+        (write_tone(tmp_path / "audio" / "low.00000.wav", 220.0, 4.0, rate), "low"),
+        (write_tone(tmp_path / "audio" / "low.00001.wav", 330.0, 3.0, rate), "low"),
+        (write_tone(tmp_path / "audio" / "high.00000.wav", 1760.0, 2.5, rate), "high"),
+    ]
+
+
+@pytest.fixture
+def broken_file(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "audio" / "broken.00000.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"RIFF this is not audio at all" * 10)
+    return path, "low"
+
+
+def test_rows_follow_windows_of_each_file(tone_files, small_config, tmp_path):
+    calls: list[tuple[int, int]] = []
+    result = extract_files(
+        tone_files, small_config, (LOG_MEL, MFCC), n_jobs=1, progress=lambda d, t: calls.append((d, t)),
+        cache_dir=tmp_path / "cache",
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert result.errors == [] and not result.from_cache
+    # files are processed in path order: high.00000, low.00000, low.00001
+    assert result.track_ids.tolist() == ["high.00000", "low.00000", "low.00000", "low.00001", "low.00001"]
+    assert result.labels.tolist() == ["high", "low", "low", "low", "low"]
+    assert result.segment_index.tolist() == [0, 0, 1, 0, 1]
+    np.testing.assert_allclose(result.start_seconds, [0.0, 0.0, 2.0, 0.0, 2.0])
+    frames = small_config.frames_per_segment
+    assert result.features[LOG_MEL].shape == (5, small_config.n_mels, frames)
+    assert result.features[MFCC].shape == (5, frames, small_config.n_mfcc)
+    assert result.features[LOG_MEL].dtype == np.float32
+    assert set(result.audio_paths) == {"high.00000", "low.00000", "low.00001"}
+    assert all(Path(path).is_absolute() and Path(path).exists() for path in result.audio_paths.values())
+    # the 1760 Hz tone puts its energy in higher mel bands than the 220 Hz one
+    peak_band = result.features[LOG_MEL].mean(axis=2).argmax(axis=1)
+    assert peak_band[0] > peak_band[1]
+
+
+def test_summary_kind_gives_57_columns(tone_files, small_config):
+    result = extract_files(tone_files[2:], small_config, (SUMMARY,), n_jobs=1, cache_dir=None)
+    assert result.features[SUMMARY].shape == (1, 57)
+    assert np.isfinite(result.features[SUMMARY]).all()
+
+
+def test_broken_file_is_skipped_and_reported_by_name(tone_files, broken_file, small_config):
+    result = extract_files([*tone_files, broken_file], small_config, (MFCC,), n_jobs=1, cache_dir=None)
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith(f"{broken_file[0]}: ")
+    assert "\n" not in result.errors[0]
+    assert "broken.00000" not in result.track_ids.tolist()
+    assert len(result) == 5
+
+
+def test_second_run_reads_the_cache(tone_files, broken_file, small_config, tmp_path, monkeypatch):
+    files = [*tone_files, broken_file]
+    first = extract_files(files, small_config, (LOG_MEL,), n_jobs=1, cache_dir=tmp_path / "cache")
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("the cache was not used")
+
+    monkeypatch.setattr(extraction, "_extract_file", no_extraction)
+    calls: list[tuple[int, int]] = []
+    started = time.perf_counter()
+    second = extract_files(
+        list(reversed(files)), small_config, [LOG_MEL], n_jobs=1, progress=lambda d, t: calls.append((d, t)),
+        cache_dir=tmp_path / "cache",
+    )
+    assert time.perf_counter() - started < 1.0
+    assert second.from_cache and calls == [(4, 4)]
+    assert second.errors == first.errors and len(second.errors) == 1
+    assert second.audio_paths == first.audio_paths
+    for name in ("labels", "track_ids", "segment_index", "start_seconds"):
+        np.testing.assert_array_equal(getattr(second, name), getattr(first, name))
+    np.testing.assert_array_equal(second.features[LOG_MEL], first.features[LOG_MEL])
+
+
+def test_cache_holds_no_object_arrays(tone_files, small_config, tmp_path):
+    extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
+    [stored] = (tmp_path / "cache").glob("*.npz")
+    assert stored == cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,))
+    with np.load(stored, allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype.kind != "O" for name in arrays.files)
+        assert arrays["track_ids"].dtype.kind == "U"
+
+
+def test_cache_key_changes_with_config_kinds_labels_and_files(tone_files, small_config):
+    key = cache_key(tone_files, small_config, (MFCC, LOG_MEL))
+    assert key == cache_key(list(reversed(tone_files)), small_config, (LOG_MEL, MFCC))
+    assert key != cache_key(tone_files, FeatureConfig(**{**small_config.to_dict(), "n_mfcc": 12}), (MFCC, LOG_MEL))
+    assert key != cache_key(tone_files, small_config, (MFCC,))
+    assert key != cache_key([(path, "other") for path, _ in tone_files], small_config, (MFCC, LOG_MEL))
+    assert key != cache_key(tone_files[:2], small_config, (MFCC, LOG_MEL))
+
+
+def test_changed_config_or_touched_file_is_extracted_again(tone_files, small_config, tmp_path):
+    cache = tmp_path / "cache"
+    first = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=cache)
+    assert extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=cache).from_cache
+
+    other_config = FeatureConfig(**{**small_config.to_dict(), "n_mfcc": 8})
+    changed = extract_files(tone_files, other_config, (MFCC,), n_jobs=1, cache_dir=cache)
+    assert not changed.from_cache and changed.features[MFCC].shape[2] == 8
+
+    path = tone_files[0][0]
+    write_tone(path, 440.0, 4.0, small_config.sample_rate)  # new content, same size
+    status = path.stat()
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 5_000_000_000))
+    rewritten = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=cache)
+    assert not rewritten.from_cache
+    assert not np.array_equal(rewritten.features[MFCC], first.features[MFCC])
+
+
+def test_unreadable_cache_file_is_recomputed(tone_files, small_config, tmp_path):
+    target = cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,))
+    target.parent.mkdir()
+    target.write_bytes(b"not a zip archive")
+    result = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
+    assert not result.from_cache and len(result) == 5
+    assert extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache").from_cache
+
+
+@pytest.mark.slow
+def test_parallel_workers_match_one_process(tone_files, broken_file, small_config):
+    files = [*tone_files, broken_file]
+    serial = extract_files(files, small_config, (LOG_MEL,), n_jobs=1, cache_dir=None)
+    calls: list[tuple[int, int]] = []
+    parallel = extract_files(
+        files, small_config, (LOG_MEL,), n_jobs=2, progress=lambda d, t: calls.append((d, t)), cache_dir=None
+    )
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert parallel.errors == serial.errors
+    np.testing.assert_array_equal(parallel.track_ids, serial.track_ids)
+    np.testing.assert_allclose(parallel.features[LOG_MEL], serial.features[LOG_MEL], rtol=1e-5, atol=1e-4)
+
+
+def test_colliding_stems_are_named_by_folder():
+    ids = track_ids_for([Path("a/song.wav"), Path("b/song.wav"), Path("b/other.wav")])
+    assert ids == ["a/song.wav", "b/song.wav", "other"]
+    with pytest.raises(InputError, match="more than once"):
+        track_ids_for([Path("a/song.wav"), Path("a/song.wav")])
+
+
+def test_bad_arguments_raise_input_error(tone_files, small_config):
+    with pytest.raises(InputError, match="no audio files"):
+        extract_files([], small_config, (MFCC,), cache_dir=None)
+    with pytest.raises(InputError, match="chroma"):
+        extract_files(tone_files, small_config, ("chroma",), cache_dir=None)
