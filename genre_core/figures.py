@@ -1,0 +1,115 @@
+"""Plotly figures of the app: pure functions from arrays to `plotly.graph_objects.Figure`.
+
+Nothing here computes features or imports TensorFlow or Streamlit; callers pass the arrays and their axes
+(e.g. `genre_core.features.frame_times` and `genre_core.features.mel_band_frequencies`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from genre_core.errors import InputError
+
+SPECTROGRAM_COLOURS = "Magma"  #: colour scale of log-mel spectrograms (dB)
+#: Grad-CAM overlay: transparent where the map is 0, opaque red where it is 1.
+HEATMAP_COLOURS = [[0.0, "rgba(255, 255, 0, 0)"], [0.5, "rgba(255, 140, 0, 0.6)"], [1.0, "rgba(255, 0, 0, 1)"]]
+FREQUENCY_TICKS = 8  #: labelled mel bands on the frequency axis
+
+
+def _check_axis(name: str, values: np.ndarray, size: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (size,) or not np.all(np.isfinite(values)):
+        raise InputError(name, f"expected {size} finite values, got shape {values.shape}")
+    if size > 1 and np.any(np.diff(values) <= 0):
+        raise InputError(name, "must be strictly increasing")
+    return values
+
+
+def _check_heatmap(heatmap: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A Grad-CAM map: floats in [0, 1] of the spectrogram's shape (integer images such as uint8 are refused)."""
+    heatmap = np.asarray(heatmap)
+    if heatmap.shape != shape:
+        raise InputError("Grad-CAM heat map", f"expected shape {shape} like the spectrogram, got {heatmap.shape}")
+    if not np.issubdtype(heatmap.dtype, np.floating):
+        raise InputError("Grad-CAM heat map", f"expected floats in [0, 1], got dtype {heatmap.dtype}")
+    if not np.all(np.isfinite(heatmap)) or heatmap.min() < 0.0 or heatmap.max() > 1.0:
+        raise InputError("Grad-CAM heat map", "values must be finite and lie in [0, 1]")
+    return heatmap
+
+
+def spectrogram_figure(
+    log_mel_db: np.ndarray,
+    *,
+    times_s: np.ndarray,
+    band_frequencies_hz: np.ndarray,
+    heatmap: np.ndarray | None = None,
+    opacity: float = 0.5,
+    title: str | None = None,
+    zmin: float | None = None,
+    zmax: float | None = None,
+) -> go.Figure:
+    """A log-mel spectrogram as a heat map, optionally with a Grad-CAM map over it.
+
+    Args:
+        log_mel_db: (n_mels, frames) dB, row 0 = lowest band (drawn at the bottom).
+        times_s: (frames,) s, time of each frame centre (x axis).
+        band_frequencies_hz: (n_mels,) Hz, centre frequency of each mel band: the y axis is the band
+            index (mel-spaced) labelled with these frequencies.
+        heatmap: (n_mels, frames) floats in [0, 1], drawn semi-transparent (``opacity``) on top.
+        zmin, zmax: dB limits of the colour scale; pass the same ones to compare figures (default: data range).
+    """
+    log_mel_db = np.asarray(log_mel_db, dtype=np.float64)
+    if log_mel_db.ndim != 2 or log_mel_db.size == 0 or not np.all(np.isfinite(log_mel_db)):
+        raise InputError("spectrogram", f"expected a finite (n_mels, frames) array, got shape {log_mel_db.shape}")
+    n_mels, frames = log_mel_db.shape
+    times_s = _check_axis("frame times", times_s, frames)
+    band_frequencies_hz = _check_axis("mel band frequencies", band_frequencies_hz, n_mels)
+    zmin = float(log_mel_db.min()) if zmin is None else float(zmin)
+    zmax = float(log_mel_db.max()) if zmax is None else float(zmax)
+    if not zmin < zmax:
+        raise InputError("colour scale", f"zmin {zmin} must be below zmax {zmax}")
+    if not 0.0 <= opacity <= 1.0:
+        raise InputError("opacity", f"must lie in [0, 1], got {opacity}")
+    bands = np.arange(n_mels)
+    figure = go.Figure(
+        go.Heatmap(
+            z=log_mel_db,
+            x=times_s,
+            y=bands,
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=SPECTROGRAM_COLOURS,
+            colorbar={"title": {"text": "dB"}},
+            name="log-mel",
+            hovertemplate="%{x:.2f} s, band %{y}<br>%{z:.1f} dB<extra></extra>",
+        )
+    )
+    if heatmap is not None:
+        figure.add_trace(
+            go.Heatmap(
+                z=_check_heatmap(heatmap, log_mel_db.shape),
+                x=times_s,
+                y=bands,
+                zmin=0.0,
+                zmax=1.0,
+                colorscale=HEATMAP_COLOURS,
+                opacity=opacity,
+                colorbar={"title": {"text": "Grad-CAM"}, "x": 1.15},
+                name="Grad-CAM",
+                hovertemplate="%{x:.2f} s, band %{y}<br>Grad-CAM %{z:.2f}<extra></extra>",
+            )
+        )
+    ticks = np.unique(np.linspace(0, n_mels - 1, min(FREQUENCY_TICKS, n_mels)).round().astype(int))
+    half_frame = (times_s[1] - times_s[0]) / 2 if frames > 1 else 0.5
+    figure.update_layout(
+        title=title,
+        xaxis={"title": {"text": "Time (s)"}, "range": [times_s[0] - half_frame, times_s[-1] + half_frame]},
+        yaxis={
+            "title": {"text": "Frequency (Hz, mel-spaced bands)"},
+            "range": [-0.5, n_mels - 0.5],
+            "tickvals": ticks.tolist(),
+            "ticktext": [f"{band_frequencies_hz[band]:.0f}" for band in ticks],
+        },
+    )
+    return figure

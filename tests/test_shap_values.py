@@ -1,0 +1,344 @@
+"""SHAP values of tiny functional summary-feature models, feature families and the SHAP plots."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from genre_core.errors import InputError
+from genre_core.explain import shap_values as sv
+from genre_core.features import SUMMARY_NAMES
+
+N_FEATURES = len(SUMMARY_NAMES)
+CLASS_NAMES = ("blues", "metal", "pop")
+
+
+def build_model(activation: str = "relu", seed: int = 0):
+    """57 -> Dense 12 -> Dense 'logits' (3) -> softmax 'probabilities', the project's model contract."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(N_FEATURES,), name="features")
+    hidden = keras.layers.Dense(12, activation=activation, name="dense1")(inputs)
+    logits = keras.layers.Dense(len(CLASS_NAMES), name="logits")(hidden)
+    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
+    return keras.Model(inputs, probabilities, name="tiny_ffn")
+
+
+@pytest.fixture(scope="module")
+def rows() -> np.ndarray:
+    """40 standardised rows: 30 for the background, 10 to explain."""
+    return np.random.default_rng(7).normal(size=(40, N_FEATURES)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def background(rows: np.ndarray) -> np.ndarray:
+    return sv.background_sample(rows[:30], size=20, seed=0)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same tiny relu model in memory and saved then loaded with safe_mode=True."""
+    import keras
+
+    model = build_model()
+    path = tmp_path_factory.mktemp("model") / "model.keras"
+    model.save(path)
+    return {"in_memory": model, "loaded": keras.saving.load_model(path, safe_mode=True)}
+
+
+@pytest.fixture(scope="module")
+def deep_results(models: dict, background: np.ndarray, rows: np.ndarray) -> dict[str, sv.ShapResult]:
+    """Logit SHAP values (auto method) of 6 rows for both model sources."""
+    results = {}
+    for source, model in models.items():
+        explainer = sv.make_explainer(model, background, class_names=CLASS_NAMES)
+        results[source] = sv.explain_rows(explainer, rows[30:36])
+        results[source + "_explainer"] = explainer
+    return results
+
+
+@pytest.fixture
+def synthetic_result() -> sv.ShapResult:
+    """A consistent ShapResult built without a model: 8 rows, 57 features, 3 classes."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(scale=rng.uniform(0.01, 1.0, size=(1, N_FEATURES, 1)), size=(8, N_FEATURES, 3))
+    base_values = np.array([0.5, -0.2, 0.1])
+    return sv.ShapResult(
+        values=values,
+        base_values=base_values,
+        outputs=values.sum(axis=1) + base_values,
+        inputs=rng.normal(size=(8, N_FEATURES)),
+        feature_names=SUMMARY_NAMES,
+        class_names=CLASS_NAMES,
+        method="deep",
+        output="logits",
+    )
+
+
+# --- explaining ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["in_memory", "loaded"])
+def test_auto_explains_logits_with_deep_explainer_exactly(deep_results: dict, models: dict, rows, source) -> None:
+    result = deep_results[source]
+    explainer = deep_results[source + "_explainer"]
+    assert explainer.method == "deep" and explainer.fallback_notes == ()
+    assert result.values.shape == (6, N_FEATURES, len(CLASS_NAMES))
+    assert result.values.dtype == np.float64
+    assert result.base_values.shape == (len(CLASS_NAMES),)
+    assert result.feature_names == SUMMARY_NAMES and result.class_names == CLASS_NAMES
+    expected_logits = np.log(models[source].predict_on_batch(rows[30:36]))  # log-softmax = logits + constant
+    centred = result.outputs - result.outputs.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(centred, expected_logits - expected_logits.mean(axis=1, keepdims=True), atol=1e-4)
+    # DeepExplainer (DeepLIFT rescale rule on a ReLU net) is exact-additive up to float32 round-off
+    scale = max(1.0, float(np.abs(result.outputs).max()))
+    assert sv.additivity_error(result) <= 1e-3 * scale
+    assert np.abs(result.values).max() > 1e-3  # not trivially zero
+
+
+@pytest.mark.slow
+def test_loaded_model_gives_the_same_values_as_the_model_in_memory(deep_results: dict) -> None:
+    in_memory, loaded = deep_results["in_memory"], deep_results["loaded"]
+    np.testing.assert_allclose(loaded.values, in_memory.values, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded.base_values, in_memory.base_values, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_explain_rows_reports_progress_per_chunk_and_chunks_do_not_change_values(deep_results: dict, rows) -> None:
+    explainer = deep_results["in_memory_explainer"]
+    calls: list[tuple[int, int]] = []
+    chunked = sv.explain_rows(
+        explainer, rows[30:36], chunk_rows=4, progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls == [(0, 6), (4, 6), (6, 6)]
+    np.testing.assert_allclose(chunked.values, deep_results["in_memory"].values, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_gradient_explainer_is_additive_only_in_expectation(models: dict, deep_results: dict, background, rows) -> None:
+    # Expected gradients average gradient x (row - reference) over random references and path points, so
+    # the sum of a row's values matches output - base only up to Monte-Carlo noise that shrinks like
+    # 1/sqrt(nsamples): measured on this model, the largest error is ~8% of the output range at 200 samples
+    # and ~1.5% at 4000. DeepExplainer and KernelExplainer have no such error.
+    model = models["in_memory"]
+    errors = {}
+    for nsamples in (100, 6400):
+        explainer = sv.make_explainer(model, background, method="gradient", nsamples=nsamples, seed=1)
+        result = sv.explain_rows(explainer, rows[30:33])
+        assert result.values.shape == (3, N_FEATURES, len(CLASS_NAMES))
+        # both explainers' base is the mean logit over the same background
+        np.testing.assert_allclose(result.base_values, deep_results["in_memory"].base_values, atol=1e-5)
+        errors[nsamples] = np.abs(result.values.sum(axis=1) + result.base_values - result.outputs)
+    spread = float(np.ptp(result.outputs))
+    assert errors[6400].max() <= 0.05 * spread
+    assert errors[6400].mean() < 0.5 * errors[100].mean()  # 64x the samples: ~8x less error expected
+
+
+@pytest.mark.slow
+def test_probability_output_is_explained_additively(models: dict, background, rows) -> None:
+    explainer = sv.make_explainer(models["in_memory"], background, method="deep", output="probabilities")
+    result = sv.explain_rows(explainer, rows[30:33])
+    assert result.unit == "probability"
+    np.testing.assert_allclose(result.outputs.sum(axis=1), 1.0, atol=1e-5)
+    assert sv.additivity_error(result) <= 1e-4
+
+
+@pytest.mark.slow
+def test_auto_falls_back_to_gradient_when_deep_explainer_cannot_handle_the_model(background, rows) -> None:
+    import tensorflow as tf
+
+    explainer = sv.make_explainer(build_model("gelu"), background, nsamples=50)  # DeepExplainer has no Erf rule
+    assert explainer.method == "gradient"
+    assert len(explainer.fallback_notes) == 1 and explainer.fallback_notes[0].startswith("deep: ")
+    assert sv.explain_rows(explainer, rows[30:32]).values.shape == (2, N_FEATURES, len(CLASS_NAMES))
+    # the failed DeepExplainer left ordinary gradients in this process working
+    x = tf.constant([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(tf.sin(x) * x)
+    expected = np.sin([1.0, 2.0]) + np.cos([1.0, 2.0]) * [1.0, 2.0]
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_auto_falls_back_to_kernel_explainer_which_is_exactly_additive(background, rows, monkeypatch) -> None:
+    import shap
+
+    def unusable(*args, **kwargs):
+        raise RuntimeError("no gradients here")
+
+    monkeypatch.setattr(shap, "GradientExplainer", unusable)
+    explainer = sv.make_explainer(build_model("gelu"), background, nsamples=150)
+    assert explainer.method == "kernel"
+    assert [note.split(":")[0] for note in explainer.fallback_notes] == ["deep", "gradient"]
+    assert "no gradients here" in explainer.fallback_notes[1]
+    result = sv.explain_rows(explainer, rows[30:32])
+    assert result.values.shape == (2, N_FEATURES, len(CLASS_NAMES))
+    assert sv.additivity_error(result) <= 1e-5  # Kernel SHAP solves with the sum as a constraint
+    again = sv.explain_rows(explainer, rows[30:32])
+    np.testing.assert_array_equal(again.values, result.values)  # seeded coalition sampling
+
+
+@pytest.mark.slow
+def test_bad_models_and_rows_raise_input_errors(models: dict, background, rows) -> None:
+    import keras
+
+    model = models["in_memory"]
+    with pytest.raises(InputError, match="rows to explain"):
+        sv.explain_rows(sv.make_explainer(model, background, method="deep"), rows[:, :10])
+    with pytest.raises(InputError, match="background rows: must hold finite"):
+        sv.make_explainer(model, np.full((4, N_FEATURES), np.nan))
+    with pytest.raises(InputError, match="SHAP method"):
+        sv.make_explainer(model, background, method="lime")
+    with pytest.raises(InputError, match="class names"):
+        sv.make_explainer(model, background, class_names=["a", "b"])
+    inputs = keras.Input(shape=(N_FEATURES,))
+    no_logits = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    with pytest.raises(InputError, match="no layer named 'logits'"):
+        sv.make_explainer(no_logits, background)
+
+
+def test_background_sample_draws_distinct_training_rows_reproducibly() -> None:
+    x_train = np.arange(300 * 4, dtype=np.float32).reshape(300, 4)
+    sample = sv.background_sample(x_train, size=50, seed=5)
+    assert sample.shape == (50, 4)
+    picked = sample[:, 0] // 4
+    assert np.all(np.diff(picked) > 0)  # distinct rows, in row order
+    np.testing.assert_array_equal(sample, x_train[picked.astype(int)])
+    np.testing.assert_array_equal(sample, sv.background_sample(x_train, size=50, seed=5))
+    assert not np.array_equal(sample, sv.background_sample(x_train, size=50, seed=6))
+    np.testing.assert_array_equal(sv.background_sample(x_train[:30], size=50), x_train[:30])
+    with pytest.raises(InputError):
+        sv.background_sample(x_train[0])
+
+
+# --- feature families ------------------------------------------------------------------------------
+
+
+def test_every_summary_column_has_one_family() -> None:
+    families = [sv.feature_family(name) for name in SUMMARY_NAMES]
+    counts = {family: families.count(family) for family in sv.FEATURE_FAMILIES}
+    assert counts == {
+        "MFCC means": 20,
+        "MFCC variances": 20,
+        "chroma": 2,
+        "spectral shape": 8,
+        "rhythm": 3,
+        "energy": 4,
+    }
+    assert sv.feature_family("tempo") == "rhythm" and sv.feature_family("perceptr_var") == "rhythm"
+    assert sv.feature_family("mfcc13_var") == "MFCC variances"
+    with pytest.raises(InputError, match="no feature family"):
+        sv.feature_family("loudness")
+
+
+def test_grouped_values_sum_within_families_and_keep_the_total(synthetic_result: sv.ShapResult) -> None:
+    grouped = sv.grouped_values(synthetic_result)
+    assert grouped.shape == (8, len(sv.FEATURE_FAMILIES), 3)
+    np.testing.assert_allclose(grouped.sum(axis=1), synthetic_result.values.sum(axis=1))
+    chroma = [SUMMARY_NAMES.index("chroma_stft_mean"), SUMMARY_NAMES.index("chroma_stft_var")]
+    family = list(sv.FEATURE_FAMILIES).index("chroma")
+    np.testing.assert_allclose(grouped[:, family], synthetic_result.values[:, chroma].sum(axis=1))
+
+
+# --- plots -----------------------------------------------------------------------------------------
+
+
+def raw_values() -> np.ndarray:
+    """Unstandardised values with many digits; index 0 (chroma_stft_mean) is 1234.5678."""
+    values = np.linspace(-3.0, 3.0, N_FEATURES) * 1000.0 + 0.123456
+    values[0] = 1234.5678
+    return values
+
+
+def test_short_number_keeps_three_significant_digits() -> None:
+    assert sv.short_number(1234.5678) == "1230"
+    assert sv.short_number(0.0012345) == "0.00123"
+    assert sv.short_number(-15.27) == "-15.3"
+    assert sv.short_number(0.0) == "0"
+    assert sv.short_number(2.5e-7) == "2.50e-07"
+
+
+def test_force_plot_html_is_a_self_contained_document(synthetic_result: sv.ShapResult) -> None:
+    document = sv.force_plot_html(synthetic_result, row=2, class_index=1, feature_values_raw=raw_values())
+    assert document.startswith("<!DOCTYPE html>") and "<html><head>" in document
+    assert document.rstrip().endswith("</html>")
+    assert "SHAP.AdditiveForceVisualizer" in document  # the plot
+    assert len(document) > 100_000  # the shap bundle is inlined
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", document, flags=re.IGNORECASE)
+    assert "url(http" not in document and "@import" not in document
+    assert '"1230"' in document and "1234.5678" not in document  # rounded labels
+    assert "metal (logit)" in document
+
+
+def test_force_plot_png_is_png_and_leaves_no_open_figure(synthetic_result: sv.ShapResult) -> None:
+    import matplotlib.pyplot as plt
+
+    open_before = plt.get_fignums()
+    png = sv.force_plot_png(synthetic_result, row=0, class_index=2, feature_values_raw=raw_values())
+    assert png.startswith(sv.PNG_SIGNATURE) and len(png) > 1000
+    assert plt.get_fignums() == open_before
+    with pytest.raises(InputError, match="feature values"):
+        sv.force_plot_png(synthetic_result, row=0, class_index=2, feature_values_raw=raw_values()[:5])
+
+
+def test_waterfall_goes_from_base_value_to_output(synthetic_result: sv.ShapResult) -> None:
+    row, class_index = 3, 0
+    figure = sv.waterfall_figure(synthetic_result, row, class_index, raw_values(), max_display=12)
+    (trace,) = figure.data
+    assert trace.type == "waterfall" and trace.orientation == "h"
+    assert len(trace.y) == 13 and trace.measure[-1] == "total" and trace.y[0] == "46 other features"
+    assert trace.base == pytest.approx(synthetic_result.base_values[class_index])
+    assert trace.base + sum(trace.x[:-1]) == pytest.approx(synthetic_result.outputs[row, class_index])
+    contributions = synthetic_result.values[row, :, class_index]
+    largest = int(np.argmax(np.abs(contributions)))
+    assert trace.y[-2].startswith(SUMMARY_NAMES[largest] + " = ")  # largest just below the output bar
+    assert trace.x[-2] == pytest.approx(contributions[largest])
+    assert np.all(np.diff(np.abs(trace.x[1:-1])) >= 0)
+    assert figure.layout.xaxis.title.text == "Model output (logit)"
+
+
+def test_mean_abs_bar_ranks_features_by_mean_absolute_value(synthetic_result: sv.ShapResult) -> None:
+    expected = np.abs(synthetic_result.values[:, :, 1]).mean(axis=0)
+    (trace,) = sv.mean_abs_bar_figure(synthetic_result, class_index=1).data
+    assert len(trace.y) == 20
+    top = np.argsort(-expected)[:20]
+    assert list(trace.y[::-1]) == [SUMMARY_NAMES[f] for f in top]
+    np.testing.assert_allclose(trace.x[::-1], expected[top])
+    summed = sv.mean_abs_bar_figure(synthetic_result, class_index=None)
+    all_classes = np.abs(synthetic_result.values).mean(axis=0).sum(axis=1)
+    assert summed.data[0].x[-1] == pytest.approx(all_classes.max())
+    assert summed.layout.xaxis.title.text == "mean |SHAP value| (logit)"
+
+
+def test_family_bar_shows_every_family(synthetic_result: sv.ShapResult) -> None:
+    figure = sv.family_bar_figure(synthetic_result, class_index=2)
+    (trace,) = figure.data
+    assert sorted(trace.y) == sorted(sv.FEATURE_FAMILIES)
+    expected = np.abs(sv.grouped_values(synthetic_result)[:, :, 2]).mean(axis=0)
+    np.testing.assert_allclose(sorted(trace.x), sorted(expected))
+    assert "logit" in figure.layout.xaxis.title.text
+
+
+def test_beeswarm_has_a_point_per_row_and_feature_coloured_by_value(synthetic_result: sv.ShapResult) -> None:
+    figure = sv.beeswarm_figure(synthetic_result, class_index=0, top=5)
+    (trace,) = figure.data
+    top = np.argsort(-np.abs(synthetic_result.values[:, :, 0]).mean(axis=0))[:5]
+    assert list(figure.layout.yaxis.ticktext) == [SUMMARY_NAMES[f] for f in top[::-1]]
+    np.testing.assert_allclose(trace.x, synthetic_result.values[:, top, 0].T.ravel())
+    np.testing.assert_allclose(trace.marker.color, synthetic_result.inputs[:, top].T.ravel())
+    levels = np.repeat(np.arange(4, -1, -1), 8)
+    assert np.all(np.abs(np.asarray(trace.y) - levels) <= 0.4)  # each point stays on its feature's row
+    assert figure.layout.xaxis.title.text == "SHAP value (logit)"
+    custom = np.ones_like(synthetic_result.inputs)
+    np.testing.assert_allclose(sv.beeswarm_figure(synthetic_result, 0, custom, top=5).data[0].marker.color, 1.0)
+
+
+def test_swarm_offsets_separate_equal_values_within_the_half_width() -> None:
+    offsets = sv.swarm_offsets(np.zeros(30), half_width=0.4)
+    assert len(np.unique(offsets)) == 30 and np.abs(offsets).max() <= 0.4
+    assert np.all(sv.swarm_offsets(np.linspace(0, 1, 10), bins=10) == 0)  # one point per bin stays centred
