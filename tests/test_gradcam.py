@@ -1,0 +1,230 @@
+"""Grad-CAM, Grad-CAM++ and saliency maps: shapes, ranges, saved models, class choice, and a model whose
+evidence lies in one known frequency band."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from genre_core.errors import InputError
+from genre_core.explain.gradcam import (
+    METHODS,
+    band_profile,
+    default_target_layer,
+    grad_cam,
+    layer_problem,
+    saliency,
+    spatial_layer_names,
+    time_profile,
+)
+
+SHAPE = (32, 40)  # (mel bands, frames): deliberately not square
+#: Rows holding the evidence of the band classes; class 2 ("none") is noise only.
+BANDS = {0: (0, 8), 1: (24, 32)}
+BAND_MARGIN = 2  # rows either side of a band that still count as "in the band"
+
+
+def build_cnn(input_shape: tuple[int, int] = SHAPE, n_classes: int = 3, seed: int = 0) -> keras.Model:
+    """Two Conv2D + MaxPool blocks, global pooling, Dense ``logits``, softmax ``probabilities``."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((*input_shape, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    logits = keras.layers.Dense(n_classes, name="logits")(x)
+    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
+
+
+def band_data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Noise spectrograms (rows, 32, 40, 1) and labels (rows,): class 0 has extra energy in rows 0–7,
+    class 1 in rows 24–31, class 2 none."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, rows)
+    inputs = rng.normal(0.0, 1.0, (rows, *SHAPE, 1)).astype(np.float32)
+    for row, label in enumerate(labels):
+        if label in BANDS:
+            low, high = BANDS[label]
+            inputs[row, low:high] += 2.0
+    return inputs, labels
+
+
+@functools.cache
+def trained_band_model() -> keras.Model:
+    """The CNN trained (fixed seed) on `band_data` to test accuracy >= 0.95; shared by the trust tests."""
+    model = build_cnn()
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    inputs, labels = band_data(256, seed=0)
+    model.fit(inputs, labels, epochs=8, batch_size=32, verbose=0)
+    test_inputs, test_labels = band_data(64, seed=1)
+    accuracy = np.mean(model.predict(test_inputs, verbose=0).argmax(axis=1) == test_labels)
+    assert accuracy >= 0.95, f"band model reached only {accuracy:.2f}"
+    return model
+
+
+def band_mass_share(heatmap: np.ndarray, label: int) -> float:
+    low, high = BANDS[label]
+    return float(heatmap[max(low - BAND_MARGIN, 0) : high + BAND_MARGIN].sum() / heatmap.sum())
+
+
+@pytest.fixture(scope="module")
+def spectrograms() -> np.ndarray:
+    return np.random.default_rng(7).normal(size=(5, *SHAPE, 1)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def cnn() -> keras.Model:
+    return build_cnn()
+
+
+@pytest.fixture(scope="module")
+def loaded_cnn(cnn: keras.Model, tmp_path_factory: pytest.TempPathFactory) -> keras.Model:
+    path = Path(tmp_path_factory.mktemp("gradcam")) / "m.keras"
+    cnn.save(path)
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+@pytest.fixture(params=["in_memory", "loaded"])
+def any_cnn(request: pytest.FixtureRequest, cnn: keras.Model, loaded_cnn: keras.Model) -> keras.Model:
+    return cnn if request.param == "in_memory" else loaded_cnn
+
+
+def test_spatial_layers_and_default_target(cnn: keras.Model) -> None:
+    assert spatial_layer_names(cnn) == ["conv1", "pool1", "conv2", "pool2"]
+    assert default_target_layer(cnn) == "conv2"
+    assert "not a Conv2D" in layer_problem(cnn, "logits")
+    assert layer_problem(cnn, "no_such_layer") is not None
+
+
+def test_layer_pooled_to_one_cell_is_excluded_and_refused() -> None:
+    inputs = keras.Input((8, 10, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    x = keras.layers.MaxPooling2D((8, 10), name="pool_to_1x1")(x)
+    x = keras.layers.Flatten()(x)
+    logits = keras.layers.Dense(2, name="logits")(x)
+    model = keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
+    assert spatial_layer_names(model) == ["conv"]
+    assert "1 × 1" in layer_problem(model, "pool_to_1x1")
+    with pytest.raises(InputError, match="pool_to_1x1.*1 × 1"):
+        grad_cam(model, np.ones((1, 8, 10, 1), np.float32), layer="pool_to_1x1")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_maps_have_input_shape_and_unit_range(
+    any_cnn: keras.Model, spectrograms: np.ndarray, method: str
+) -> None:
+    result = grad_cam(any_cnn, spectrograms, method=method)
+    assert result.heatmaps.shape == (5, *SHAPE) and result.heatmaps.dtype == np.float32
+    assert np.isfinite(result.heatmaps).all()
+    assert result.heatmaps.min() >= 0.0 and result.heatmaps.max() <= 1.0
+    assert result.raw.shape == (5, 16, 20) and (result.raw >= 0).all()
+    assert result.logits.shape == (5, 3)
+    np.testing.assert_array_equal(result.class_index, result.logits.argmax(axis=1))
+    assert result.layer == "conv2" and result.method == method
+    peaks = result.heatmaps.max(axis=(1, 2))
+    assert np.allclose(peaks[peaks > 0], 1.0) and (peaks > 0).any()
+
+
+def test_heatmap_keeps_low_frequencies_in_row_zero(cnn: keras.Model) -> None:
+    """Upsampling must not flip or transpose: the layer map's top-left cell lands in the top-left corner."""
+    inputs = np.random.default_rng(3).normal(size=(4, *SHAPE, 1)).astype(np.float32)
+    result = grad_cam(cnn, inputs, layer="pool1")
+    for raw, heatmap in zip(result.raw, result.heatmaps):
+        if raw.max() > 0:
+            upsampled_means = heatmap.reshape(16, 2, 20, 2).mean(axis=(1, 3))
+            assert np.corrcoef(upsampled_means.ravel(), raw.ravel())[0, 1] > 0.9
+
+
+def test_saved_and_loaded_model_gives_the_same_maps(
+    cnn: keras.Model, loaded_cnn: keras.Model, spectrograms: np.ndarray
+) -> None:
+    for method in METHODS:
+        in_memory = grad_cam(cnn, spectrograms, method=method)
+        loaded = grad_cam(loaded_cnn, spectrograms, method=method)
+        assert loaded.raw.max() > 0, "gradients of the loaded model did not reach the target layer"
+        np.testing.assert_allclose(loaded.heatmaps, in_memory.heatmaps, atol=1e-5)
+        np.testing.assert_allclose(loaded.raw, in_memory.raw, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(saliency(loaded_cnn, spectrograms), saliency(cnn, spectrograms), atol=1e-5)
+
+
+def test_saliency_has_input_shape_and_unit_range(any_cnn: keras.Model, spectrograms: np.ndarray) -> None:
+    maps = saliency(any_cnn, spectrograms, class_index=1)
+    assert maps.shape == (5, *SHAPE) and maps.dtype == np.float32
+    assert np.isfinite(maps).all() and maps.min() >= 0.0
+    np.testing.assert_allclose(maps.max(axis=(1, 2)), 1.0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_class_choice_changes_the_map(cnn: keras.Model, spectrograms: np.ndarray, method: str) -> None:
+    first = grad_cam(cnn, spectrograms, class_index=0, method=method)
+    per_row = grad_cam(cnn, spectrograms, class_index=[0, 1, 2, 0, 1], method=method)
+    second = grad_cam(cnn, spectrograms, class_index=1, method=method)
+    np.testing.assert_array_equal(per_row.class_index, [0, 1, 2, 0, 1])
+    np.testing.assert_allclose(per_row.raw[0], first.raw[0], rtol=1e-5)
+    assert not np.allclose(first.raw, second.raw)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "source"),
+    [
+        ({"inputs": np.zeros((2, 40, 32, 1), np.float32)}, "inputs"),
+        ({"inputs": np.full((1, *SHAPE, 1), np.nan, np.float32)}, "inputs"),
+        ({"class_index": 3}, "class_index"),
+        ({"class_index": [0, 1]}, "class_index"),
+        ({"method": "lime"}, "method"),
+        ({"layer": "nope"}, "layer 'nope'"),
+        ({"layer": "gap"}, "layer 'gap'"),
+    ],
+)
+def test_bad_requests_raise_input_error(
+    cnn: keras.Model, spectrograms: np.ndarray, arguments: dict, source: str
+) -> None:
+    arguments = {"inputs": spectrograms, **arguments}
+    with pytest.raises(InputError) as error:
+        grad_cam(cnn, **arguments)
+    assert error.value.source == source
+
+
+def test_model_without_logits_layer_is_refused() -> None:
+    inputs = keras.Input((*SHAPE, 1))
+    x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", name="dense")(keras.layers.Flatten()(x))
+    with pytest.raises(InputError, match="logits"):
+        grad_cam(keras.Model(inputs, outputs), np.zeros((1, *SHAPE, 1), np.float32))
+
+
+def test_profiles_are_shares_of_the_map_mass() -> None:
+    heatmap = np.zeros(SHAPE, np.float32)
+    heatmap[3, 10:20] = 1.0
+    heatmap[30, 5] = 2.0
+    bands = band_profile(heatmap)
+    assert bands.shape == (SHAPE[0],)
+    np.testing.assert_allclose(bands[[3, 30]], [10 / 12, 2 / 12], rtol=1e-6)
+    times = time_profile(heatmap)
+    assert times.shape == (SHAPE[1],) and times.argmax() == 5
+    np.testing.assert_allclose(times.sum(), 1.0, rtol=1e-6)
+    assert not band_profile(np.zeros(SHAPE)).any()
+    with pytest.raises(InputError):
+        band_profile(-heatmap)
+    with pytest.raises(InputError):
+        time_profile(np.zeros((2, 3, 4)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("layer", ["conv2", "pool2"])
+def test_band_model_maps_point_at_its_band(method: str, layer: str) -> None:
+    model = trained_band_model()
+    inputs, labels = band_data(48, seed=2)
+    result = grad_cam(model, inputs, layer=layer, method=method)
+    explained = (result.class_index == labels) & np.isin(labels, list(BANDS))
+    assert explained.sum() >= 25
+    for heatmap, label in zip(result.heatmaps[explained], labels[explained]):
+        assert band_mass_share(heatmap, label) > 0.6
+        low, high = BANDS[label]
+        assert low - BAND_MARGIN <= band_profile(heatmap).argmax() < high + BAND_MARGIN
