@@ -1,0 +1,283 @@
+"""`ModelBundle`: a trained model with everything needed to use it, saved as one folder.
+
+A bundle folder holds ``model.keras`` (Keras native format, loaded with ``safe_mode=True``) and
+``bundle.json`` (classes, feature settings, standardizer, training config, split, history, metrics,
+versions). Nothing is pickled. Saving is atomic: a crash leaves either the old or the new folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+import genre_core  # noqa: E402
+from genre_core.atomic import atomic_directory  # noqa: E402
+from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig  # noqa: E402
+from genre_core.datasets import Dataset  # noqa: E402
+from genre_core.errors import InputError  # noqa: E402
+from genre_core.training import (  # noqa: E402
+    Standardizer,
+    TrainConfig,
+    TrainingResult,
+    dataset_features,
+    prepare_inputs,
+)
+
+SCHEMA_VERSION = 1
+MODEL_FILE = "model.keras"
+METADATA_FILE = "bundle.json"
+#: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
+PREDICT_BATCH_ROWS = 256
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries a bundle depends on, at save time."""
+    versions = {"python": platform.python_version(), "genre_core": genre_core.__version__}
+    for package in ("tensorflow", "keras", "numpy", "librosa"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "missing"
+    return versions
+
+
+@dataclass
+class ModelBundle:
+    """A trained classifier and its context.
+
+    ``model`` maps standardised inputs to probabilities (batch, K) and has a ``logits`` layer;
+    ``class_names`` (K,) label the outputs; ``feature_kind``/``feature_config`` say which features it eats
+    (``feature_config`` is None for sources without one, e.g. the Kaggle CSV); ``split_description`` is
+    `Split.describe`; ``metrics`` is filled by evaluation; ``created`` is ISO 8601 UTC.
+    """
+
+    model: keras.Model
+    class_names: list[str]
+    feature_kind: str
+    feature_config: FeatureConfig | None
+    standardizer: Standardizer
+    train_config: TrainConfig
+    split_description: dict[str, Any]
+    history: dict[str, list[float]]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    name: str = ""
+    notes: str = ""
+    _logits_model: keras.Model | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one model input, without the batch axis (log-mel with its channel axis)."""
+        return tuple(self.model.input_shape[1:])
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        """Shape of one row of raw features the bundle accepts (log-mel without the channel axis)."""
+        shape = self.input_shape
+        return shape[:-1] if self.feature_kind == LOG_MEL else shape
+
+    def _run(self, model: keras.Model, features_raw: np.ndarray) -> np.ndarray:
+        features_raw = np.asarray(features_raw)
+        shape = features_raw.shape[1:]
+        if shape != self.feature_shape:
+            raise InputError("features", f"rows have shape {shape}, model '{self.name}' expects {self.feature_shape}")
+        inputs = prepare_inputs(features_raw, self.feature_kind, self.standardizer)
+        outputs = [
+            np.asarray(model.predict_on_batch(inputs[start : start + PREDICT_BATCH_ROWS]))
+            for start in range(0, len(inputs), PREDICT_BATCH_ROWS)
+        ]
+        if not outputs:
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        return np.concatenate(outputs).astype(np.float32, copy=False)
+
+    def predict_proba(self, features_raw: np.ndarray) -> np.ndarray:
+        """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1."""
+        return self._run(self.model, features_raw)
+
+    def predict_logits(self, features_raw: np.ndarray) -> np.ndarray:
+        """Raw features (rows, *feature_shape) -> logits (rows, K) float32 (pre-softmax scores)."""
+        if self._logits_model is None:
+            self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
+        return self._run(self._logits_model, features_raw)
+
+
+def bundle_from_training(
+    result: TrainingResult, dataset: Dataset, *, name: str, metrics: dict[str, Any] | None = None, notes: str = ""
+) -> ModelBundle:
+    """Wrap a `TrainingResult` trained on ``dataset`` into a bundle called ``name``."""
+    if not name.strip():
+        raise InputError("bundle name", "must not be empty")
+    return ModelBundle(
+        model=result.model,
+        class_names=list(dataset.class_names),
+        feature_kind=result.feature_kind,
+        feature_config=dataset.feature_config,
+        standardizer=result.standardizer,
+        train_config=result.config,
+        split_description=result.split.describe(dataset),
+        history={key: list(values) for key, values in result.history.items()},
+        metrics=dict(metrics or {}),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=library_versions(),
+        name=name,
+        notes=notes,
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """JSON encoder fallback for NumPy values that evaluation puts into ``metrics``."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _metadata(bundle: ModelBundle) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": bundle.name,
+        "notes": bundle.notes,
+        "created": bundle.created,
+        "class_names": list(bundle.class_names),
+        "feature_kind": bundle.feature_kind,
+        "feature_config": None if bundle.feature_config is None else bundle.feature_config.to_dict(),
+        "input_shape": list(bundle.input_shape),
+        "standardizer": bundle.standardizer.to_dict(),
+        "train_config": bundle.train_config.to_dict(),
+        "split": bundle.split_description,
+        "history": bundle.history,
+        "metrics": bundle.metrics,
+        "versions": bundle.versions,
+    }
+
+
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """An uncompiled copy with the same weights, so the saved file carries no optimiser state."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def save_bundle(bundle: ModelBundle, folder: str | Path) -> Path:
+    """Write ``bundle`` to ``folder`` (``model.keras`` + ``bundle.json``), replacing an existing bundle
+    atomically. Returns the folder."""
+    folder = Path(folder)
+    text = json.dumps(_metadata(bundle), indent=2, default=_json_value)
+    with atomic_directory(folder) as temporary:
+        _inference_copy(bundle.model).save(temporary / MODEL_FILE)
+        (temporary / METADATA_FILE).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _read_metadata(folder: Path) -> dict[str, Any]:
+    if not folder.is_dir():
+        raise InputError(folder, "no such bundle folder")
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        raise InputError(folder, f"not a model bundle ({METADATA_FILE} is missing)")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(folder, f"{METADATA_FILE} is corrupt ({error})") from error
+    if not isinstance(values, dict):
+        raise InputError(folder, f"{METADATA_FILE} is not a JSON object")
+    if values.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(
+            folder, f"bundle schema version {values.get('schema_version')!r} is not the supported {SCHEMA_VERSION}"
+        )
+    return values
+
+
+def _load_model(folder: Path) -> keras.Model:
+    path = folder / MODEL_FILE
+    if not path.is_file():
+        raise InputError(folder, f"{MODEL_FILE} is missing")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # an untrusted file can fail in any layer of Keras: all are input errors
+        raise InputError(folder, f"{MODEL_FILE} cannot be loaded safely ({type(error).__name__}: {error})") from error
+    layer_names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
+    if not {"logits", "probabilities"} <= layer_names:
+        raise InputError(folder, f"{MODEL_FILE} is not a GenreLens classifier (no logits/probabilities layers)")
+    return model
+
+
+def load_bundle(folder: str | Path) -> ModelBundle:
+    """Read a bundle written by `save_bundle`: JSON metadata and a safe-mode Keras load (no custom code,
+    no pickle). Any problem (missing folder or files, corrupt JSON or model, other schema version,
+    mismatched shapes) raises InputError naming the folder."""
+    folder = Path(folder)
+    values = _read_metadata(folder)
+    try:
+        class_names = [str(name) for name in values["class_names"]]
+        feature_config = values["feature_config"]
+        bundle = ModelBundle(
+            model=_load_model(folder),
+            class_names=class_names,
+            feature_kind=str(values["feature_kind"]),
+            feature_config=None if feature_config is None else FeatureConfig.from_dict(feature_config),
+            standardizer=Standardizer.from_dict(values["standardizer"]),
+            train_config=TrainConfig.from_dict(values["train_config"]),
+            split_description=dict(values["split"]),
+            history={str(key): [float(v) for v in series] for key, series in values["history"].items()},
+            metrics=dict(values["metrics"]),
+            created=str(values["created"]),
+            versions={str(key): str(value) for key, value in values["versions"].items()},
+            name=str(values["name"]),
+            notes=str(values["notes"]),
+        )
+    except InputError as error:
+        raise InputError(folder, f"{METADATA_FILE}: {error}") from error
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(folder, f"{METADATA_FILE} is malformed ({type(error).__name__}: {error})") from error
+    outputs = bundle.model.output_shape[-1]
+    if outputs != len(bundle.class_names):
+        raise InputError(folder, f"model has {outputs} outputs but {len(bundle.class_names)} class names")
+    if list(bundle.input_shape) != values["input_shape"] or bundle.standardizer.feature_kind != bundle.feature_kind:
+        raise InputError(folder, f"{MODEL_FILE} does not match {METADATA_FILE} (input shape or feature kind)")
+    return bundle
+
+
+def check_compatible(bundle: ModelBundle, dataset: Dataset) -> None:
+    """InputError (naming the dataset) unless ``bundle`` can score ``dataset``: same class names in the
+    same order, the bundle's feature kind present with the same row shape, and for log-mel / MFCC the
+    same `FeatureConfig`."""
+    if list(dataset.class_names) != list(bundle.class_names):
+        classes = list(dataset.class_names)
+        reason = f"classes {classes} differ from model '{bundle.name}' ({bundle.class_names})"
+        raise InputError(dataset.source, reason)
+    features = dataset_features(dataset, bundle.feature_kind)
+    if bundle.feature_kind != SUMMARY and dataset.feature_config != bundle.feature_config:
+        raise InputError(
+            dataset.source,
+            f"feature settings {dataset.feature_config} differ from model '{bundle.name}' ({bundle.feature_config})",
+        )
+    if features.shape[1:] != bundle.feature_shape:
+        shape, expected = features.shape[1:], bundle.feature_shape
+        reason = f"{bundle.feature_kind} rows have shape {shape}, model '{bundle.name}' expects {expected}"
+        raise InputError(dataset.source, reason)
+
+
+def list_bundles(folder: str | Path) -> list[Path]:
+    """Bundle folders (holding a ``bundle.json``) directly inside ``folder``, sorted by name; hidden
+    (temporary) folders are skipped and a missing ``folder`` gives []."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        child for child in folder.iterdir() if not child.name.startswith(".") and (child / METADATA_FILE).is_file()
+    )

@@ -1,0 +1,208 @@
+"""Tests for genre_core.bundles: round trips, atomic saves, safe loading and compatibility checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from test_training import tiny_dataset, tiny_split
+
+from genre_core import bundles, training
+from genre_core.bundles import ModelBundle
+from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.training import TrainConfig
+
+#: Log-mel windows of 16 bands x 22 frames (2 s at 11025 Hz, hop 1024).
+FEATURES = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, hop_length=1024, n_mels=16)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return tiny_dataset(feature_config=FEATURES)
+
+
+@pytest.fixture(scope="module")
+def cnn_bundle(dataset: Dataset) -> ModelBundle:
+    config = TrainConfig(preset="cnn_small", epochs=1, batch_size=16)
+    result = training.train_model(dataset, tiny_split(), config)
+    return bundles.bundle_from_training(result, dataset, name="tiny-cnn", metrics={"accuracy": np.float32(0.5)})
+
+
+@pytest.fixture(scope="module")
+def saved_cnn(cnn_bundle: ModelBundle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bundles.save_bundle(cnn_bundle, tmp_path_factory.mktemp("bundles") / "tiny-cnn")
+
+
+@pytest.fixture
+def bundle_copy(saved_cnn: Path, tmp_path: Path) -> Path:
+    """A private copy of the saved bundle folder that a test may damage."""
+    return Path(shutil.copytree(saved_cnn, tmp_path / "copy"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["in-memory", "saved-then-loaded"])
+def test_bundle_predicts_the_same_before_and_after_a_round_trip(
+    cnn_bundle: ModelBundle, saved_cnn: Path, dataset: Dataset, where: str
+) -> None:
+    bundle = cnn_bundle if where == "in-memory" else bundles.load_bundle(saved_cnn)
+    features = dataset.features[LOG_MEL][40:]
+    expected = np.asarray(
+        cnn_bundle.model(training.prepare_inputs(features, LOG_MEL, cnn_bundle.standardizer), training=False)
+    )
+
+    probabilities = bundle.predict_proba(features)
+    assert probabilities.shape == (8, 3) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bundle.predict_proba(features[:1]), expected[:1], rtol=1e-5, atol=1e-6)
+    logits = bundle.predict_logits(features)
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(softmax / softmax.sum(axis=1, keepdims=True), expected, rtol=1e-4, atol=1e-6)
+
+    assert bundle.class_names == ["class0", "class1", "class2"]
+    assert bundle.feature_kind == LOG_MEL and bundle.feature_config == FEATURES
+    assert bundle.feature_shape == (16, 22) and bundle.input_shape == (16, 22, 1)
+    np.testing.assert_array_equal(bundle.standardizer.mean, cnn_bundle.standardizer.mean)
+    assert bundle.train_config == cnn_bundle.train_config
+    assert bundle.history == cnn_bundle.history and bundle.metrics == {"accuracy": 0.5}
+    assert bundle.split_description["rows"] == {"train": 32, "val": 8, "test": 8}
+    assert bundle.name == "tiny-cnn" and datetime.fromisoformat(bundle.created).tzinfo is not None
+    assert {"python", "tensorflow", "keras", "numpy", "librosa", "genre_core"} <= set(bundle.versions)
+
+
+@pytest.mark.slow
+def test_summary_bundle_without_feature_config_round_trips(tmp_path: Path) -> None:
+    data = dataclasses.replace(tiny_dataset(), feature_config=None)
+    config = TrainConfig(preset="ffn_mfcc", hyper={"hidden": [8]}, epochs=1)
+    result = training.train_model(data, tiny_split(), config)
+    bundle = bundles.bundle_from_training(result, data, name="tiny-ffn", notes="summary features")
+    loaded = bundles.load_bundle(bundles.save_bundle(bundle, tmp_path / "ffn"))
+    assert loaded.feature_config is None and loaded.notes == "summary features"
+    np.testing.assert_allclose(
+        loaded.predict_proba(data.features[SUMMARY]), bundle.predict_proba(data.features[SUMMARY]), atol=1e-6
+    )
+    bundles.check_compatible(loaded, data)
+
+
+@pytest.mark.slow
+def test_crash_during_save_keeps_the_old_bundle(
+    cnn_bundle: ModelBundle, bundle_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = (bundle_copy / bundles.METADATA_FILE).read_text()
+
+    def crash(model: keras.Model, path: Path, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", crash)
+    changed = dataclasses.replace(cnn_bundle, metrics={"accuracy": 0.9})
+    with pytest.raises(OSError, match="disk full"):
+        bundles.save_bundle(changed, bundle_copy)
+
+    assert sorted(path.name for path in bundle_copy.parent.iterdir()) == ["copy"]  # no temporary folder left
+    assert (bundle_copy / bundles.METADATA_FILE).read_text() == before
+    assert bundles.load_bundle(bundle_copy).metrics == {"accuracy": 0.5}
+
+
+@pytest.mark.slow
+def test_saving_again_replaces_the_bundle(cnn_bundle: ModelBundle, bundle_copy: Path) -> None:
+    bundles.save_bundle(dataclasses.replace(cnn_bundle, metrics={"accuracy": 0.75}), bundle_copy)
+    assert bundles.load_bundle(bundle_copy).metrics == {"accuracy": 0.75}
+    assert sorted(path.name for path in bundle_copy.parent.iterdir()) == ["copy"]
+
+
+def _edit_metadata(folder: Path, edit) -> None:
+    path = folder / bundles.METADATA_FILE
+    values = json.loads(path.read_text())
+    edit(values)
+    path.write_text(json.dumps(values))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda folder: shutil.rmtree(folder), "no such bundle folder"),
+        (lambda folder: (folder / "bundle.json").unlink(), "bundle.json is missing"),
+        (lambda folder: (folder / "bundle.json").write_text("{not json"), "bundle.json is corrupt"),
+        (lambda folder: (folder / "bundle.json").write_text("[1, 2]"), "not a JSON object"),
+        (lambda folder: _edit_metadata(folder, lambda v: v.update(schema_version=99)), "schema version 99"),
+        (lambda folder: _edit_metadata(folder, lambda v: v.pop("standardizer")), "malformed"),
+        (lambda folder: _edit_metadata(folder, lambda v: v.update(class_names=["a", "b"])), "2 class names"),
+        (lambda folder: _edit_metadata(folder, lambda v: v["train_config"].update(epochs=-1)), "epochs"),
+        (lambda folder: (folder / "model.keras").unlink(), "model.keras is missing"),
+        (lambda folder: (folder / "model.keras").write_bytes(b"not a zip file"), "cannot be loaded safely"),
+    ],
+)
+def test_load_rejects_damaged_bundles_naming_the_folder(bundle_copy: Path, damage, message: str) -> None:
+    damage(bundle_copy)
+    with pytest.raises(InputError, match=message) as error:
+        bundles.load_bundle(bundle_copy)
+    assert error.value.source == str(bundle_copy)
+
+
+def test_safe_mode_refuses_a_model_with_custom_code(bundle_copy: Path) -> None:
+    inputs = keras.Input(shape=(16, 22, 1), name="features")
+    x = keras.layers.Lambda(lambda values: values * 2.0, name="arbitrary_code")(inputs)
+    x = keras.layers.Flatten()(x)
+    logits = keras.layers.Dense(3, name="logits")(x)
+    model = keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
+    model.save(bundle_copy / bundles.MODEL_FILE)
+    with pytest.raises(InputError, match="cannot be loaded safely"):
+        bundles.load_bundle(bundle_copy)
+
+
+def test_check_compatible_names_the_mismatch(cnn_bundle: ModelBundle, dataset: Dataset) -> None:
+    bundles.check_compatible(cnn_bundle, dataset)
+    renamed = dataclasses.replace(dataset, class_names=["class2", "class1", "class0"])
+    with pytest.raises(InputError, match="classes .* differ"):
+        bundles.check_compatible(cnn_bundle, renamed)
+    other_features = dataclasses.replace(dataset, feature_config=dataclasses.replace(FEATURES, n_mfcc=13))
+    with pytest.raises(InputError, match="feature settings"):
+        bundles.check_compatible(cnn_bundle, other_features)
+    narrower = dataclasses.replace(dataset, features={LOG_MEL: dataset.features[LOG_MEL][:, :, :20]})
+    with pytest.raises(InputError, match=r"expects \(16, 22\)"):
+        bundles.check_compatible(cnn_bundle, narrower)
+    without_log_mel = dataclasses.replace(dataset, features={SUMMARY: dataset.features[SUMMARY]})
+    with pytest.raises(InputError, match="has no 'log_mel' features") as error:
+        bundles.check_compatible(cnn_bundle, without_log_mel)
+    assert error.value.source == dataset.source
+
+
+def test_predict_rejects_rows_of_the_wrong_shape(cnn_bundle: ModelBundle, dataset: Dataset) -> None:
+    with pytest.raises(InputError, match="expects"):
+        cnn_bundle.predict_proba(dataset.features[LOG_MEL][:2, :, :20])
+    with pytest.raises(InputError, match="expects"):
+        cnn_bundle.predict_proba(dataset.features[LOG_MEL][0])
+
+
+def test_bundle_needs_a_name(cnn_bundle: ModelBundle, dataset: Dataset) -> None:
+    result = training.TrainingResult(
+        model=cnn_bundle.model,
+        standardizer=cnn_bundle.standardizer,
+        history={},
+        feature_kind=LOG_MEL,
+        config=cnn_bundle.train_config,
+        split=tiny_split(),
+        epochs_run=0,
+        cancelled=False,
+        stopped_early=False,
+        train_seconds=0.0,
+    )
+    with pytest.raises(InputError, match="bundle name"):
+        bundles.bundle_from_training(result, dataset, name="  ")
+
+
+def test_list_bundles_finds_bundle_folders_only(saved_cnn: Path, tmp_path: Path) -> None:
+    for name in ("b-model", "a-model", ".a-model.123.tmp"):
+        shutil.copytree(saved_cnn, tmp_path / name)
+    (tmp_path / "not-a-bundle").mkdir()
+    (tmp_path / "stray.json").write_text("{}")
+    assert bundles.list_bundles(tmp_path) == [tmp_path / "a-model", tmp_path / "b-model"]
+    assert bundles.list_bundles(tmp_path / "missing") == []

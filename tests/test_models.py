@@ -1,0 +1,109 @@
+"""Tests for genre_core.models: every preset builds a functional logits -> softmax classifier."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from genre_core import models
+from genre_core.config import LOG_MEL, MFCC, SUMMARY
+from genre_core.errors import InputError
+
+#: A small valid input shape (without batch axis) per feature kind.
+SMALL_INPUT = {SUMMARY: (57,), LOG_MEL: (16, 20, 1), MFCC: (20, 13)}
+
+
+@pytest.mark.parametrize("preset", sorted(models.PRESETS))
+def test_every_preset_is_functional_with_logits_then_softmax(preset: str) -> None:
+    spec = models.PRESETS[preset]
+    assert spec.name == preset and spec.description and spec.source and "\n" not in spec.description
+    model = models.build_model(preset, SMALL_INPUT[spec.feature_kind], 4)
+
+    assert not isinstance(model, keras.Sequential)
+    assert model.name == preset
+    assert model.input_shape == (None, *SMALL_INPUT[spec.feature_kind])
+    assert model.output_shape == (None, 4)
+    logits = model.get_layer("logits")
+    assert isinstance(logits, keras.layers.Dense) and logits.get_config()["activation"] == "linear"
+    assert model.layers[-1].name == "probabilities"
+    assert model.layers[-1].get_config()["activation"] == "softmax"
+    assert model.layers[-1].input is logits.output
+    assert len({layer.name for layer in model.layers}) == len(model.layers)
+
+    inputs = np.random.default_rng(0).normal(size=(3, *SMALL_INPUT[spec.feature_kind])).astype(np.float32)
+    probabilities = np.asarray(model(inputs, training=False))
+    assert probabilities.shape == (3, 4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cnn_small_parameter_count_matches_the_hand_count() -> None:
+    # Input (128, 130, 1), 'same' 5x5 convs, each followed by a 2x2/2 'valid' max-pool:
+    #   conv 1->4:   5*5*1*4 + 4   =    104   -> pool (64, 65, 4)
+    #   conv 4->8:   5*5*4*8 + 8   =    808   -> pool (32, 32, 8)   (65 // 2 = 32)
+    #   conv 8->16:  5*5*8*16 + 16 =  3_216   -> pool (16, 16, 16) -> flatten 4_096
+    #   dense 50:    4_096*50 + 50 = 204_850
+    #   logits 10:   50*10 + 10    =    510
+    #   total                      = 209_488
+    model = models.build_model("cnn_small", (128, 130, 1), 10)
+    assert models.parameter_count(model) == 104 + 808 + 3_216 + 204_850 + 510
+    assert model.get_layer("block3_pool").output.shape[1:] == (16, 16, 16)
+
+
+def test_hyper_overrides_shape_the_network() -> None:
+    model = models.build_model("ffn_mfcc", (57,), 3, hidden=[7], dropout=0.0, batch_norm=True)
+    assert model.get_layer("dense1").units == 7
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    # Dense 57->7, batch norm (4 * 7: gamma, beta, moving mean and variance), logits 7->3.
+    assert models.parameter_count(model) == (57 * 7 + 7) + 4 * 7 + (7 * 3 + 3)
+    plain = models.build_model("ffn_mfcc", (57,), 3, hidden=[7], dropout=0.0)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+
+
+def test_binary_task_is_a_two_way_softmax() -> None:
+    model = models.build_model("ffn_mfcc", (57,), 2)
+    assert model.output_shape == (None, 2)
+    with pytest.raises(InputError, match="at least 2 classes"):
+        models.build_model("ffn_mfcc", (57,), 1)
+
+
+@pytest.mark.parametrize(
+    ("preset", "input_shape", "hyper", "message"),
+    [
+        ("no_such_model", (57,), {}, "unknown preset"),
+        ("ffn_mfcc", (57,), {"width": 3}, "unknown hyper-parameter"),
+        ("ffn_mfcc", (57,), {"dropout": 1.5}, "dropout"),
+        ("ffn_mfcc", (57,), {"hidden": []}, "hidden"),
+        ("ffn_mfcc", (57,), {"activation": "no-such-activation"}, "activation"),
+        ("cnn_small", (16, 20), {}, "input shape"),
+        ("cnn_small", (16, 20, 3), {}, "input shape"),
+        ("cnn_small", (4, 20, 1), {}, "too small"),
+        ("lstm_mfcc", (20, 13), {"units": [0]}, "units"),
+    ],
+)
+def test_bad_requests_raise_input_error(
+    preset: str, input_shape: tuple[int, ...], hyper: dict, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        models.build_model(preset, input_shape, 3, **hyper)
+
+
+def test_layer_table_describes_every_layer() -> None:
+    model = models.build_model("cnn_small", (16, 20, 1), 5)
+    table = models.layer_table(model)
+    assert [row["name"] for row in table] == [layer.name for layer in model.layers]
+    assert sum(row["params"] for row in table) == models.parameter_count(model)
+    rows = {row["name"]: row for row in table}
+    assert rows["block1_conv"]["type"] == "Conv2D"
+    assert rows["block1_pool"]["output_shape"] == "8×10×4"
+    assert rows["logits"]["output_shape"] == "5"
+
+
+def test_conv_layer_names_lists_spatial_layers_only() -> None:
+    cnn = models.build_model("cnn_small", (16, 20, 1), 3)
+    names = models.conv_layer_names(cnn)
+    assert names == ["block1_conv", "block1_pool", "block2_conv", "block2_pool", "block3_conv", "block3_pool"]
+    timefreq = models.conv_layer_names(models.build_model("cnn_timefreq", (16, 20, 1), 3))
+    assert {"time2_conv", "freq2_conv"} <= set(timefreq) and "concat" not in timefreq
+    assert models.conv_layer_names(models.build_model("ffn_mfcc", (57,), 3)) == []
+    assert models.conv_layer_names(models.build_model("lstm_mfcc", (20, 13), 3)) == []
