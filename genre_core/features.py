@@ -1,0 +1,178 @@
+"""Features of a mono signal: log-mel spectrogram, MFCC matrix and the 57 Kaggle GTZAN summary columns.
+
+Every STFT here pads the signal ends by reflection (``pad_mode="reflect"``), the librosa default up to
+0.9: it is what reproduces the Kaggle GTZAN feature table (see docs/kaggle-conformance.md) and the
+MFCC JSON datasets of the GTZAN tutorials. `segment_features` is the one entry point that extraction
+uses, so every feature of the project is computed here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import librosa
+import numpy as np
+
+from genre_core.audio import fit_width
+from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.errors import InputError
+
+PAD_MODE = "reflect"  #: how the STFT pads the signal ends (librosa <= 0.9 default)
+SUMMARY_N_FFT = 2048  #: samples per STFT frame of the summary columns (librosa default, as in the Kaggle table)
+SUMMARY_HOP_LENGTH = 512  #: samples between STFT frames of the summary columns
+SUMMARY_N_MFCC = 20  #: MFCC coefficients summarised in the Kaggle table
+
+_SPECTRAL_STATISTICS = (
+    "chroma_stft",
+    "rms",
+    "spectral_centroid",
+    "spectral_bandwidth",
+    "rolloff",
+    "zero_crossing_rate",
+    "harmony",
+    "perceptr",
+)
+#: The 57 feature columns of the Kaggle GTZAN tables (``features_30_sec.csv``), in their order.
+SUMMARY_NAMES: tuple[str, ...] = (
+    *(f"{statistic}_{moment}" for statistic in _SPECTRAL_STATISTICS for moment in ("mean", "var")),
+    "tempo",
+    *(f"mfcc{index}_{moment}" for index in range(1, SUMMARY_N_MFCC + 1) for moment in ("mean", "var")),
+)
+
+
+def _check_mono(samples: np.ndarray) -> None:
+    """Raise unless ``samples`` is a non-empty 1-D signal."""
+    if samples.ndim != 1 or len(samples) == 0:
+        raise InputError("samples", f"expected a non-empty mono signal of shape (samples,), got shape {samples.shape}")
+
+
+def _stft(samples: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """Complex STFT, centred frames with reflected ends: (1 + n_fft // 2, 1 + len(samples) // hop_length)."""
+    return librosa.stft(samples, n_fft=n_fft, hop_length=hop_length, pad_mode=PAD_MODE)
+
+
+def _mel_power(samples: np.ndarray, config: FeatureConfig, n_mels: int) -> np.ndarray:
+    """Mel power spectrogram (n_mels, frames) of ``samples`` with the config's n_fft and hop."""
+    power = np.abs(_stft(samples, config.n_fft, config.hop_length)) ** 2
+    return librosa.feature.melspectrogram(S=power, sr=config.sample_rate, n_mels=n_mels)
+
+
+def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Log-mel spectrogram of a mono signal at ``config.sample_rate``.
+
+    ``power_to_db(ref=1.0, amin=1e-10, top_db=None)`` of a power-2 mel spectrogram with
+    ``config.n_fft``, ``config.hop_length`` and ``config.n_mels``; row 0 is the lowest band.
+    Returns: (config.n_mels, config.frames_per_segment) float32 in dB, cropped or padded with its minimum.
+    """
+    _check_mono(samples)
+    decibels = librosa.power_to_db(_mel_power(samples, config, config.n_mels), ref=1.0, amin=1e-10, top_db=None)
+    return fit_width(decibels, config.frames_per_segment, pad_with_minimum=True).astype(np.float32)
+
+
+def mfcc(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """MFCC matrix of a mono signal at ``config.sample_rate``, time-major.
+
+    ``librosa.feature.mfcc`` (128 mel bands, ``power_to_db`` with ``top_db=80``) with ``config.n_mfcc``
+    coefficients, ``config.n_fft`` and ``config.hop_length``.
+    Returns: (config.frames_per_segment, config.n_mfcc) float32, cropped or zero-padded in time.
+    """
+    _check_mono(samples)
+    coefficients = librosa.feature.mfcc(
+        S=librosa.power_to_db(_mel_power(samples, config, n_mels=128)), n_mfcc=config.n_mfcc
+    )
+    return fit_width(coefficients.T, config.frames_per_segment, axis=0).astype(np.float32)
+
+
+def mel_band_frequencies(config: FeatureConfig) -> np.ndarray:
+    """Centre frequency in Hz of each of the ``config.n_mels`` bands of `log_mel`: (n_mels,) float64, rising."""
+    return librosa.mel_frequencies(n_mels=config.n_mels + 2, fmin=0.0, fmax=config.sample_rate / 2)[1:-1]
+
+
+def frame_times(config: FeatureConfig) -> np.ndarray:
+    """Time in seconds of each frame centre of a window's spectrogram: (config.frames_per_segment,) float64."""
+    frames = np.arange(config.frames_per_segment)
+    return librosa.frames_to_time(frames, sr=config.sample_rate, hop_length=config.hop_length)
+
+
+def summary_features(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """The 57 Kaggle GTZAN summary columns of a mono signal at ``sample_rate`` Hz, in `SUMMARY_NAMES` order.
+
+    Means and variances over STFT frames (2048 samples, hop 512, librosa defaults) of chroma, RMS,
+    spectral centroid, bandwidth and roll-off, zero-crossing rate and 20 MFCCs; mean and variance of
+    the harmonic and percussive waveforms of HPSS; the global tempo estimate (BPM) of
+    ``librosa.beat.beat_track``. Run on a whole 30 s GTZAN track loaded at 22050 Hz this reproduces
+    the Kaggle ``features_30_sec.csv`` row (docs/kaggle-conformance.md gives the measured agreement).
+    """
+    _check_mono(samples)
+    values: dict[str, float] = {}
+
+    def add_moments(statistic: str, series: np.ndarray) -> None:
+        values[f"{statistic}_mean"] = float(np.mean(series))
+        values[f"{statistic}_var"] = float(np.var(series))
+
+    frames = {"frame_length": SUMMARY_N_FFT, "hop_length": SUMMARY_HOP_LENGTH}
+    spectrum = _stft(samples, SUMMARY_N_FFT, SUMMARY_HOP_LENGTH)
+    magnitude = np.abs(spectrum)
+    power = magnitude**2
+    with warnings.catch_warnings():  # a silent window has no pitch to estimate the tuning from; it is 0 then
+        warnings.filterwarnings("ignore", message="Trying to estimate tuning from empty frequency set")
+        add_moments("chroma_stft", librosa.feature.chroma_stft(S=power, sr=sample_rate))
+    add_moments("rms", librosa.feature.rms(y=samples, pad_mode=PAD_MODE, **frames))
+    add_moments("spectral_centroid", librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate))
+    add_moments("spectral_bandwidth", librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate))
+    add_moments("rolloff", librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate))
+    add_moments("zero_crossing_rate", librosa.feature.zero_crossing_rate(samples, **frames))
+    # HPSS waveforms inverted without ``length`` and then fitted, as librosa.effects.hpss did when the table was made
+    for statistic, part in zip(("harmony", "perceptr"), librosa.decompose.hpss(spectrum), strict=True):
+        waveform = librosa.istft(part, hop_length=SUMMARY_HOP_LENGTH)
+        add_moments(statistic, librosa.util.fix_length(waveform, size=len(samples)))
+    log_mel_power = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
+    values["tempo"] = _beat_track_tempo(log_mel_power, sample_rate)
+    coefficients = librosa.feature.mfcc(S=log_mel_power, n_mfcc=SUMMARY_N_MFCC)
+    for index, series in enumerate(coefficients, start=1):
+        add_moments(f"mfcc{index}", series)
+    return {name: values[name] for name in SUMMARY_NAMES}
+
+
+def _beat_track_tempo(log_mel_power: np.ndarray, sample_rate: int) -> float:
+    """The tempo (BPM) that ``librosa.beat.beat_track`` reports, without running the beat tracker itself.
+
+    ``beat_track`` estimates it from the median-aggregated onset strength and reports 0 when there
+    are no onsets; the beat positions it then tracks are not needed here.
+    """
+    onset_envelope = librosa.onset.onset_strength(
+        S=log_mel_power, sr=sample_rate, hop_length=SUMMARY_HOP_LENGTH, aggregate=np.median
+    )
+    if not onset_envelope.any():
+        return 0.0
+    return float(librosa.feature.tempo(onset_envelope=onset_envelope, sr=sample_rate, hop_length=SUMMARY_HOP_LENGTH)[0])
+
+
+def summary_vector(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`summary_features` as a (57,) float32 vector in `SUMMARY_NAMES` order."""
+    return np.array(list(summary_features(samples, sample_rate).values()), dtype=np.float32)
+
+
+def segment_features(segments: np.ndarray, config: FeatureConfig, kinds: Sequence[str]) -> dict[str, np.ndarray]:
+    """Features of each window from `genre_core.audio.segment_audio`, stacked per kind.
+
+    ``segments``: (n, samples) float32 at ``config.sample_rate``. ``kinds``: any of
+    `genre_core.config.FEATURE_KINDS`. Returns float32 arrays keyed by kind: ``summary`` (n, 57),
+    ``log_mel`` (n, config.n_mels, config.frames_per_segment), ``mfcc`` (n, config.frames_per_segment,
+    config.n_mfcc).
+    """
+    unknown = sorted(set(kinds) - set(FEATURE_KINDS))
+    if unknown:
+        raise InputError("kinds", f"unknown feature kind(s) {unknown} (known: {', '.join(FEATURE_KINDS)})")
+    if segments.ndim != 2 or len(segments) == 0:
+        raise InputError("segments", f"expected windows of shape (n, samples), n >= 1, got shape {segments.shape}")
+    compute = {
+        SUMMARY: lambda window: summary_vector(window, config.sample_rate),
+        LOG_MEL: lambda window: log_mel(window, config),
+        MFCC: lambda window: mfcc(window, config),
+    }
+    return {
+        kind: np.stack([compute[kind](window) for window in segments]).astype(np.float32)
+        for kind in dict.fromkeys(kinds)
+    }

@@ -1,0 +1,160 @@
+"""Feature shapes and meaning, and agreement of the summary columns with the real Kaggle table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO_ROOT, tone
+
+from genre_core.audio import load_audio, segment_audio
+from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.errors import InputError
+from genre_core.features import (
+    SUMMARY_NAMES,
+    frame_times,
+    log_mel,
+    mel_band_frequencies,
+    mfcc,
+    segment_features,
+    summary_features,
+    summary_vector,
+)
+
+
+def noisy_tone(frequency: float, seconds: float, sample_rate: int) -> np.ndarray:
+    """A tone with a little seeded noise, so every feature is defined."""
+    noise = np.random.default_rng(0).normal(0.0, 0.01, int(round(seconds * sample_rate)))
+    return (tone(frequency, seconds, sample_rate) + noise).astype(np.float32)
+
+
+@pytest.mark.parametrize(("segments_per_track", "frames"), [(10, 130), (1, 1292)])
+def test_default_shapes_for_3_s_windows_and_30_s_clips(segments_per_track: int, frames: int) -> None:
+    config = FeatureConfig(segments_per_track=segments_per_track)
+    samples = noisy_tone(440.0, config.segment_seconds, config.sample_rate)
+    spectrogram, coefficients = log_mel(samples, config), mfcc(samples, config)
+    assert spectrogram.shape == (128, frames) and spectrogram.dtype == np.float32
+    assert coefficients.shape == (frames, 20) and coefficients.dtype == np.float32
+    assert np.all(np.isfinite(spectrogram)) and np.all(np.isfinite(coefficients))
+    assert frame_times(config).shape == (frames,)
+
+
+def test_a_1_khz_tone_peaks_in_the_band_centred_nearest_1_khz() -> None:
+    config = FeatureConfig()
+    spectrogram = log_mel(tone(1000.0, 3.0), config)
+    centres = mel_band_frequencies(config)
+    assert centres.shape == (128,) and np.all(np.diff(centres) > 0)
+    assert np.argmax(spectrogram.mean(axis=1)) == np.argmin(np.abs(centres - 1000.0))
+    low = log_mel(tone(200.0, 3.0), config)
+    assert np.argmax(low.mean(axis=1)) < np.argmax(spectrogram.mean(axis=1))  # row 0 is the lowest band
+
+
+def test_log_mel_is_decibels_of_power_without_a_floor(small_config: FeatureConfig) -> None:
+    loud = log_mel(tone(440.0, 2.0, 11025, amplitude=0.5), small_config)
+    quiet = log_mel(tone(440.0, 2.0, 11025, amplitude=0.05), small_config)
+    peak = np.argmax(loud.mean(axis=1))
+    assert loud[peak, 10] - quiet[peak, 10] == pytest.approx(20.0, abs=0.01)  # amplitude x10 = +20 dB power
+    assert loud.max() - loud.min() > 80.0  # no top_db clipping
+
+
+def test_short_signals_are_padded_with_the_floor_and_long_ones_cropped(small_config: FeatureConfig) -> None:
+    frames = small_config.frames_per_segment
+    half = log_mel(noisy_tone(440.0, 1.0, 11025), small_config)
+    assert half.shape == (32, frames)
+    real_frames = 1 + 11025 // small_config.hop_length
+    assert np.all(half[:, real_frames:] == half.min())
+    long = noisy_tone(440.0, 3.0, 11025)
+    cropped = mfcc(long, small_config)
+    assert cropped.shape == (frames, 13)
+    np.testing.assert_allclose(cropped[:10], mfcc(long[:22050], small_config)[:10], rtol=1e-4, atol=1e-2)
+
+
+def test_frame_times_step_by_the_hop(small_config: FeatureConfig) -> None:
+    times = frame_times(small_config)
+    assert times[0] == 0.0
+    np.testing.assert_allclose(np.diff(times), small_config.hop_length / small_config.sample_rate)
+
+
+def test_summary_names_are_the_kaggle_csv_feature_columns(gtzan_csv: Path) -> None:
+    header = pd.read_csv(gtzan_csv, nrows=0).columns.tolist()
+    assert header[:2] == ["filename", "length"] and header[-1] == "label"
+    assert SUMMARY_NAMES == tuple(header[2:-1])
+    assert len(SUMMARY_NAMES) == 57
+
+
+@pytest.mark.slow
+def test_summary_features_reproduce_the_kaggle_rows(gtzan_mini: Path, gtzan_csv: Path) -> None:
+    table = pd.read_csv(gtzan_csv)
+    table.index = table["filename"].to_numpy(dtype=str)
+    for name in ("blues.00000.wav", "metal.00002.wav"):
+        samples = load_audio(gtzan_mini / name.split(".")[0] / name, 22050)
+        assert len(samples) == table.loc[name, "length"]
+        ours = summary_features(samples, 22050)
+        assert list(ours) == list(SUMMARY_NAMES)
+        expected = table.loc[name, list(SUMMARY_NAMES)].to_numpy(dtype=float)
+        values = np.array(list(ours.values()))
+        # the means of the zero-centred HPSS waveforms (~1e-5) agree absolutely, every other column to 0.1 %
+        near_zero = np.array([column in ("harmony_mean", "perceptr_mean") for column in SUMMARY_NAMES])
+        np.testing.assert_allclose(values[~near_zero], expected[~near_zero], rtol=1e-3)
+        np.testing.assert_allclose(values[near_zero], expected[near_zero], rtol=0, atol=1e-7)
+
+
+def test_summary_tempo_follows_a_click_track() -> None:
+    rate, bpm = 22050, 120.0
+    clicks = np.zeros(10 * rate, dtype=np.float32)
+    for start in np.arange(0, 10, 60 / bpm):
+        clicks[int(start * rate) : int(start * rate) + 200] = noisy_tone(2000.0, 200 / rate, rate)
+    assert summary_features(clicks, rate)["tempo"] == pytest.approx(bpm, rel=0.03)
+
+
+def test_summary_of_silence_is_finite_with_zero_tempo() -> None:
+    silence = np.zeros(22050, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = summary_vector(silence, 22050)
+    assert values.shape == (57,) and values.dtype == np.float32 and np.all(np.isfinite(values))
+    np.testing.assert_array_equal(values, np.float32(list(summary_features(silence, 22050).values())))
+    assert values[SUMMARY_NAMES.index("tempo")] == 0.0
+
+
+def test_segment_features_stack_every_kind(small_config: FeatureConfig) -> None:
+    windows = segment_audio(noisy_tone(440.0, 4.0, 11025), small_config)
+    stacked = segment_features(windows, small_config, FEATURE_KINDS)
+    frames = small_config.frames_per_segment
+    assert stacked[SUMMARY].shape == (2, 57)
+    assert stacked[LOG_MEL].shape == (2, 32, frames)
+    assert stacked[MFCC].shape == (2, frames, 13)
+    assert all(values.dtype == np.float32 for values in stacked.values())
+    np.testing.assert_array_equal(stacked[LOG_MEL][1], log_mel(windows[1], small_config))
+    np.testing.assert_array_equal(stacked[MFCC][0], mfcc(windows[0], small_config))
+    np.testing.assert_array_equal(stacked[SUMMARY][1], summary_vector(windows[1], 11025))
+    assert list(segment_features(windows, small_config, [MFCC])) == [MFCC]
+
+
+@pytest.mark.parametrize(
+    ("segments", "kinds", "reason"),
+    [
+        (np.ones((2, 100), dtype=np.float32), ["spectrogram"], "unknown feature kind"),
+        (np.ones(100, dtype=np.float32), [MFCC], "expected windows"),
+        (np.ones((0, 100), dtype=np.float32), [MFCC], "expected windows"),
+    ],
+)
+def test_segment_features_reject_bad_requests(segments: np.ndarray, kinds: list[str], reason: str) -> None:
+    with pytest.raises(InputError, match=reason):
+        segment_features(segments, FeatureConfig(), kinds)
+
+
+def test_features_reject_non_mono_samples(small_config: FeatureConfig) -> None:
+    with pytest.raises(InputError, match="expected a non-empty mono signal"):
+        log_mel(np.ones((2, 4000), dtype=np.float32), small_config)
+
+
+def test_importing_audio_and_features_does_not_import_tensorflow() -> None:
+    code = "import sys, genre_core.audio, genre_core.features; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "False"
