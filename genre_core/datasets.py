@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genre_core import audio, features, paths, synth
+from genre_core import audio, features, paths
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
 from genre_core.extraction import ProgressCallback, extract_files
@@ -468,6 +468,8 @@ def load_demo(
 
     ``progress`` sees two passes, generation then extraction, each as ``(done, total)``.
     """
+    from genre_core import synth  # scipy.signal is costly to import: only when the demo is asked for
+
     folder = synth.ensure_demo_dataset(progress=progress)
     dataset, errors = load_audio_folder(
         folder, config, genres=genres, kinds=kinds, n_jobs=n_jobs, progress=progress,
