@@ -1,0 +1,570 @@
+"""Shared UI layer of the GenreLens pages: per-user state, cached loaders, progress, errors, figures, downloads.
+
+Pure glue between Streamlit and `genre_core`; nothing here computes features or trains. No state lives at
+module level: each user's choices are in `st.session_state` (the ``*_KEY`` constants), things shared by all
+users (loaded datasets, model bundles) in `st.cache_resource` and are read-only: never mutate a `Dataset`
+or a `ModelBundle` you get from here (use ``dataset.subset`` / ``dataclasses.replace`` for a changed copy).
+
+Loading a model imports TensorFlow, so it happens only in `load_bundle`; listing bundles reads their
+``bundle.json`` only (`genre_core.bundles` imports TensorFlow when imported).
+
+Uploaded zip archives are unpacked into ``paths.DATA_DIR/uploads/<session folder id>/``, one folder per
+browser session that the session's next upload replaces. The audio stays on disk, not in memory, because a
+`Dataset` refers to its tracks by path (`Dataset.audio_paths`: playback, figures, re-extraction). Nothing
+removes these folders when a session ends; they are workspace data (``data/`` is git-ignored).
+
+``GENRELENS_DEMO_TRACKS`` (environment, read at each load) sets the tracks per genre of the generated demo
+(default: `genre_core.synth`'s 25); tests use 1 to stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import threading
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from genre_core import datasets, paths, synth
+from genre_core.atomic import atomic_directory
+from genre_core.config import LOG_MEL, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.errors import GenreLensError, InputError
+from genre_core.extraction import ProgressCallback
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
+    from genre_core.bundles import ModelBundle
+
+T = TypeVar("T")
+
+# --- session state keys --------------------------------------------------------------------------------
+DATASET_SPEC_KEY = "genrelens.dataset_spec"  #: `DatasetSpec` of the active dataset
+DATASET_READY_KEY = "genrelens.dataset_ready"  #: True once this session has loaded the active dataset
+UPLOAD_FOLDER_KEY = "genrelens.upload_folder_id"  #: random id naming this session's upload folder
+FFN, CNN = "FFN", "CNN"  #: the two model roles of the app
+BUNDLE_KEYS = {FFN: "genrelens.ffn_bundle", CNN: "genrelens.cnn_bundle"}  #: role -> key of the bundle folder (str)
+
+# --- dataset sources -----------------------------------------------------------------------------------
+DEMO, FOLDER, UPLOAD, CSV, NPY, MFCC_JSON = "demo", "folder", "upload", "csv", "npy", "json"
+#: Source kind -> how the Data page names it.
+SOURCE_LABELS = {
+    DEMO: "Built-in demo (synthetic)",
+    FOLDER: "GTZAN-style folder",
+    UPLOAD: "Uploaded zip",
+    CSV: "Kaggle feature CSV",
+    NPY: ".npy split folders",
+    MFCC_JSON: "MFCC JSON",
+}
+AUDIO_SOURCES = (DEMO, FOLDER, UPLOAD)
+DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"
+MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
+
+# --- bundles -------------------------------------------------------------------------------------------
+BUNDLE_METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`, read here without TensorFlow
+#: Role -> pretrained bundle names to use by default, in order of preference.
+DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_mini")}
+
+# --- uploads -------------------------------------------------------------------------------------------
+MAX_UNPACKED_BYTES = 2 * 1024**3  #: largest total size an uploaded zip may unpack to
+_COPY_CHUNK_BYTES = 1 << 20
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+_SYMLINK_MODE, _FILE_TYPE_MASK = 0o120000, 0o170000
+_RESOURCE_FORKS = "__MACOSX"
+
+
+# ======================================================================================= datasets ======
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Which dataset a user chose: enough to load it again, and its cache identity.
+
+    ``kind`` is one of `SOURCE_LABELS`; ``location`` is the file or folder path (unused for the demo, the
+    unpacked root for an upload); ``genres`` the chosen genres, sorted (None: all); ``config`` the feature
+    settings (used by audio sources only).
+    """
+
+    kind: str = DEMO
+    location: str = ""
+    genres: tuple[str, ...] | None = None
+    config: FeatureConfig = FeatureConfig()
+
+    @property
+    def has_audio(self) -> bool:
+        return self.kind in AUDIO_SOURCES
+
+    @property
+    def title(self) -> str:
+        """Short name for headings and the sidebar."""
+        if self.kind == DEMO:
+            return SOURCE_LABELS[DEMO]
+        return f"{SOURCE_LABELS[self.kind]}: {Path(self.location).name or self.location}"
+
+    def source_path(self) -> Path:
+        """The file or folder whose contents make the dataset (the demo folder for the demo)."""
+        return paths.DEMO_DIR if self.kind == DEMO else Path(self.location).expanduser()
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """A loaded dataset and the ``"<path>: <reason>"`` lines of the files it had to skip."""
+
+    dataset: Dataset
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass
+class _SharedDatasets:
+    """Loaded datasets of all sessions by `dataset_key`, newest last (held by `st.cache_resource`)."""
+
+    entries: dict[tuple[Any, ...], LoadedDataset] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: tuple[Any, ...]) -> LoadedDataset | None:
+        with self.lock:
+            return self.entries.get(key)
+
+    def put(self, key: tuple[Any, ...], loaded: LoadedDataset) -> None:
+        with self.lock:
+            self.entries.pop(key, None)
+            self.entries[key] = loaded
+            while len(self.entries) > MAX_SHARED_DATASETS:
+                self.entries.pop(next(iter(self.entries)))
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_datasets() -> _SharedDatasets:
+    """The process-wide dataset store. Datasets are stored here rather than returned by a cached loader
+    because loading reports progress, and Streamlit cannot replay progress bars of a cached function."""
+    return _SharedDatasets()
+
+
+def source_stamp(path: Path) -> str:
+    """sha256 (hex) of the relative path, size and modification time of ``path`` (a file) or of every file
+    below it (a folder); ``"missing"`` when it does not exist. Changed files give a new stamp."""
+    if not path.exists():
+        return "missing"
+    if path.is_file():
+        files = [(path, path.name)]
+    else:
+        files = sorted(
+            ((Path(root) / name, str((Path(root) / name).relative_to(path))) for root, _, names in os.walk(path)
+             for name in names),
+            key=lambda item: item[1],
+        )
+    digest = hashlib.sha256()
+    for file, relative in files:
+        try:
+            status = file.stat()
+        except OSError:  # vanished while walking: it is part of the stamp as missing
+            digest.update(f"{relative}|missing\n".encode())
+            continue
+        digest.update(f"{relative}|{status.st_size}|{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
+    """Cache identity of a dataset: the spec, the feature-settings fingerprint, the demo size and the stamp
+    of the source files, so changed files or settings are never served from an old entry."""
+    demo_size = os.environ.get(DEMO_TRACKS_ENV, "") if spec.kind == DEMO else ""
+    return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, source_stamp(spec.source_path()))
+
+
+def _demo_size() -> dict[str, int]:
+    """``{"tracks_per_genre": n}`` from `DEMO_TRACKS_ENV`, or {} for synth's default."""
+    text = os.environ.get(DEMO_TRACKS_ENV, "").strip()
+    if not text:
+        return {}
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(DEMO_TRACKS_ENV, f"must be a positive whole number, got {text!r}")
+    return {"tracks_per_genre": int(text)}
+
+
+def _load(spec: DatasetSpec, progress: ProgressCallback) -> LoadedDataset:
+    """Read or extract the dataset of ``spec`` with the loader of its kind (no caching here;
+    `genre_core.extraction` caches extracted features on disk)."""
+    extraction = {"genres": spec.genres, "progress": progress, "cache_dir": paths.CACHE_DIR}
+    if spec.kind == DEMO:
+        folder = synth.ensure_demo_dataset(paths.DEMO_DIR, progress=progress, **_demo_size())
+        dataset, skipped = datasets.load_audio_folder(folder, spec.config, **extraction)
+        return LoadedDataset(dataclasses.replace(dataset, source=f"synthetic demo ({folder})", synthetic=True),
+                             tuple(skipped))
+    if spec.kind in (FOLDER, UPLOAD):
+        dataset, skipped = datasets.load_audio_folder(spec.location, spec.config, **extraction)
+        return LoadedDataset(dataset, tuple(skipped))
+    readers = {CSV: datasets.load_kaggle_csv, NPY: datasets.load_npy_folders, MFCC_JSON: datasets.load_mfcc_json}
+    if spec.kind not in readers:
+        raise InputError("dataset source", f"unknown kind '{spec.kind}'")
+    return LoadedDataset(datasets.select_classes(readers[spec.kind](Path(spec.location).expanduser()), spec.genres))
+
+
+def load_dataset(spec: DatasetSpec) -> LoadedDataset:
+    """The dataset of ``spec``: from the shared store, or loaded with a progress bar and stored.
+
+    Raises `InputError` (or another `GenreLensError`) for an unusable source; show it with `user_error`.
+    """
+    shared = _shared_datasets()
+    found = shared.get(dataset_key(spec))
+    if found is not None:
+        return found
+    loaded = run_with_progress(f"Loading {spec.title}", lambda progress: _load(spec, progress))
+    shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
+    return loaded
+
+
+# =================================================================================== session state ======
+def init_state() -> None:
+    """Give this session its defaults (idempotent): the demo with default settings, not yet loaded; the
+    default pretrained bundles (`DEFAULT_BUNDLES`) where present; an upload folder id."""
+    state = st.session_state
+    state.setdefault(DATASET_SPEC_KEY, DatasetSpec())
+    state.setdefault(DATASET_READY_KEY, False)
+    state.setdefault(UPLOAD_FOLDER_KEY, uuid.uuid4().hex)
+    for role, key in BUNDLE_KEYS.items():
+        state.setdefault(key, default_bundle_folder(role))
+
+
+def active_dataset_spec() -> DatasetSpec:
+    init_state()
+    return st.session_state[DATASET_SPEC_KEY]
+
+
+def set_active_dataset(spec: DatasetSpec) -> None:
+    """Make ``spec`` (already loaded with `load_dataset`) this session's dataset."""
+    init_state()
+    st.session_state[DATASET_SPEC_KEY] = spec
+    st.session_state[DATASET_READY_KEY] = True
+
+
+def active_dataset() -> LoadedDataset | None:
+    """This session's dataset, loading it again (with progress) if the shared store dropped it;
+    None until the session has loaded one on the Data page."""
+    init_state()
+    if not st.session_state[DATASET_READY_KEY]:
+        return None
+    return load_dataset(active_dataset_spec())
+
+
+def peek_active_dataset() -> LoadedDataset | None:
+    """This session's dataset if it is loaded and in the shared store; never loads anything."""
+    init_state()
+    if not st.session_state[DATASET_READY_KEY]:
+        return None
+    return _shared_datasets().get(dataset_key(active_dataset_spec()))
+
+
+def require_dataset() -> LoadedDataset:
+    """For pages that need data: the active dataset, or a pointer to the Data page and `st.stop()`."""
+    with errors_shown():
+        loaded = active_dataset()
+        if loaded is not None:
+            return loaded
+        st.info("No dataset is loaded yet: choose and load one on the Data page.")
+        st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")
+    st.stop()
+
+
+def describe_dataset(spec: DatasetSpec, loaded: LoadedDataset | None) -> str:
+    """One markdown line: what the dataset is and, once loaded, its classes, tracks and segments."""
+    if loaded is None:
+        return f"**{spec.title}**, not loaded yet (load it on the Data page)"
+    dataset = loaded.dataset
+    return (
+        f"**{spec.title}**: {dataset.n_classes} classes ({', '.join(dataset.class_names)}), "
+        f"{dataset.n_tracks} tracks, {len(dataset)} segments"
+    )
+
+
+def show_synthetic_badge(container: DeltaGenerator | None = None) -> None:
+    """An orange SYNTHETIC badge in ``container`` (default: the page) while the active dataset is the demo."""
+    loaded = peek_active_dataset()
+    if loaded.dataset.synthetic if loaded else active_dataset_spec().kind == DEMO:
+        (container or st).badge(
+            "SYNTHETIC", icon=":material/science:", color="orange",
+            help="Generated audio, not recordings of real music: scores on it say nothing about real genres.",
+        )
+
+
+# =========================================================================================== bundles ======
+@dataclass(frozen=True)
+class BundleInfo:
+    """What the sidebar shows of a bundle, read from its ``bundle.json`` without loading the model."""
+
+    folder: str
+    name: str
+    feature_kind: str
+    class_names: tuple[str, ...]
+    test_accuracy: float | None
+    pretrained: bool
+
+    @property
+    def role(self) -> str:
+        """`CNN` for log-mel models, `FFN` for the summary/MFCC feature models."""
+        return CNN if self.feature_kind == LOG_MEL else FFN
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({'pretrained' if self.pretrained else 'workspace'})"
+
+
+def _dig(values: Any, *keys: str) -> Any:
+    """``values[k1][k2]...``, or None where a level is missing or not a dict."""
+    for key in keys:
+        if not isinstance(values, dict):
+            return None
+        values = values.get(key)
+    return values
+
+
+def _test_accuracy(metrics: Any) -> float | None:
+    """Test accuracy from a bundle's metrics: a flat ``{"accuracy": a}`` or an evaluation report
+    (``parts.test.segment_metrics.accuracy``); None when absent."""
+    for value in (_dig(metrics, "accuracy"), _dig(metrics, "parts", "test", "segment_metrics", "accuracy")):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> BundleInfo:
+    """Read one ``bundle.json`` (cached per modification time)."""
+    path = Path(folder) / BUNDLE_METADATA_FILE
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+        return BundleInfo(
+            folder=folder,
+            name=str(values.get("name") or Path(folder).name),
+            feature_kind=str(values["feature_kind"]),
+            class_names=tuple(str(name) for name in values["class_names"]),
+            test_accuracy=_test_accuracy(values.get("metrics")),
+            pretrained=pretrained,
+        )
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(folder, f"{BUNDLE_METADATA_FILE} is unreadable ({type(error).__name__})") from None
+
+
+def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
+    """Bundles in `paths.PRETRAINED_DIR` then `paths.WORKSPACE_MODELS_DIR` (folders with a ``bundle.json``,
+    hidden ones skipped), and one ``"<folder>: <reason>"`` line per bundle whose metadata is unreadable."""
+    found: list[BundleInfo] = []
+    problems: list[str] = []
+    for root, pretrained in ((paths.PRETRAINED_DIR, True), (paths.WORKSPACE_MODELS_DIR, False)):
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            metadata = folder / BUNDLE_METADATA_FILE
+            if folder.name.startswith(".") or not metadata.is_file():
+                continue
+            try:
+                found.append(_bundle_info(str(folder.resolve()), metadata.stat().st_mtime_ns, pretrained))
+            except (InputError, OSError) as error:
+                problems.append(str(error))
+    return found, problems
+
+
+def default_bundle_folder(role: str) -> str | None:
+    """The first pretrained bundle of `DEFAULT_BUNDLES` for ``role`` that exists, as a resolved path."""
+    for name in DEFAULT_BUNDLES[role]:
+        folder = paths.PRETRAINED_DIR / name
+        if (folder / BUNDLE_METADATA_FILE).is_file():
+            return str(folder.resolve())
+    return None
+
+
+def active_bundle_folder(role: str) -> str | None:
+    """This session's bundle folder for ``role`` (`FFN` or `CNN`); None if none is chosen or it vanished."""
+    init_state()
+    folder = st.session_state[BUNDLE_KEYS[role]]
+    return folder if folder and (Path(folder) / BUNDLE_METADATA_FILE).is_file() else None
+
+
+def set_active_bundle(role: str, folder: str | Path | None) -> None:
+    """Make ``folder`` this session's ``role`` bundle (the sidebar follows on the next run)."""
+    init_state()
+    st.session_state[BUNDLE_KEYS[role]] = None if folder is None else str(Path(folder).resolve())
+
+
+def active_bundle_info(role: str) -> BundleInfo | None:
+    """What `scan_bundles` knows of this session's ``role`` bundle; None when none is chosen."""
+    folder = active_bundle_folder(role)
+    return next((info for info in scan_bundles()[0] if info.folder == folder), None)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _cached_bundle(folder: str, metadata_mtime_ns: int) -> ModelBundle:
+    from genre_core import bundles  # imports TensorFlow: only when a page needs a model
+
+    return bundles.load_bundle(folder)
+
+
+def load_bundle(folder: str | Path) -> ModelBundle:
+    """The bundle in ``folder``, loaded once per ``bundle.json`` modification and shared (read-only)."""
+    folder = Path(folder).resolve()
+    metadata = folder / BUNDLE_METADATA_FILE
+    return _cached_bundle(str(folder), metadata.stat().st_mtime_ns if metadata.is_file() else -1)
+
+
+def active_bundle(role: str) -> ModelBundle | None:
+    """This session's loaded ``role`` bundle, or None when none is chosen."""
+    folder = active_bundle_folder(role)
+    return None if folder is None else load_bundle(folder)
+
+
+def describe_bundle(info: BundleInfo | None) -> str:
+    """One line: classes and test accuracy of a bundle (or that there is none)."""
+    if info is None:
+        return "no model chosen"
+    accuracy = "not evaluated" if info.test_accuracy is None else f"test accuracy {info.test_accuracy:.1%}"
+    return f"{info.feature_kind} model, {len(info.class_names)} classes ({', '.join(info.class_names)}), {accuracy}"
+
+
+# ============================================================================================ uploads ======
+def session_upload_dir() -> Path:
+    """This session's upload folder, ``paths.DATA_DIR/uploads/<session folder id>``."""
+    init_state()
+    return paths.DATA_DIR / "uploads" / st.session_state[UPLOAD_FOLDER_KEY]
+
+
+def _member_parts(name: str, member: zipfile.ZipInfo) -> tuple[str, ...]:
+    """Path parts of a zip member; `InputError` for absolute paths, ``..``, links and encrypted members."""
+    filename = member.filename.replace("\\", "/")
+    parts = PurePosixPath(filename).parts
+    if filename.startswith("/") or _WINDOWS_DRIVE.match(filename) or ".." in parts:
+        raise InputError(name, f"member '{member.filename}' points outside the archive folder")
+    if (member.external_attr >> 16) & _FILE_TYPE_MASK == _SYMLINK_MODE:
+        raise InputError(name, f"member '{member.filename}' is a symbolic link")
+    if member.flag_bits & 0x1:
+        raise InputError(name, f"member '{member.filename}' is encrypted")
+    return parts
+
+
+def _visible_entries(folder: Path) -> list[Path]:
+    return [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
+
+
+def _dataset_root(folder: Path) -> Path:
+    """``folder``, or the folder inside it while it holds just one folder that itself holds only folders
+    (``mydata.zip`` → ``mydata/genres/``; a zip of one genre folder keeps the folder above it)."""
+    while True:
+        entries = _visible_entries(folder)
+        if len(entries) != 1 or not entries[0].is_dir() or not all(e.is_dir() for e in _visible_entries(entries[0])):
+            return folder
+        folder = entries[0]
+
+
+def unpack_zip(archive: IO[bytes], target: Path, *, name: str, max_bytes: int = MAX_UNPACKED_BYTES) -> Path:
+    """Unpack a zip of a GTZAN-style folder into ``target`` (replacing it atomically) and return the folder
+    that holds the genre subfolders (see `_dataset_root`).
+
+    Refused with `InputError` naming the archive ``name``: a file that is not a zip, members with absolute
+    paths or ``..`` (zip-slip), symbolic links, encrypted members, an archive without files, and more than
+    ``max_bytes`` of content (checked from the directory and again while writing). macOS resource forks
+    (``__MACOSX/``) are left out.
+    """
+    try:
+        bundle = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(name, "not a zip archive") from None
+    with bundle:
+        members = [(member, _member_parts(name, member)) for member in bundle.infolist() if not member.is_dir()]
+        members = [(member, parts) for member, parts in members if parts and parts[0] != _RESOURCE_FORKS]
+        if not members:
+            raise InputError(name, "the archive holds no files")
+        declared = sum(member.file_size for member, _ in members)
+        if declared > max_bytes:
+            raise InputError(name, f"unpacks to {declared / 1e6:,.0f} MB, more than the {max_bytes / 1e6:,.0f} MB limit")
+        written = 0
+        with atomic_directory(target) as staging:
+            for member, parts in members:
+                destination = staging.joinpath(*parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    with bundle.open(member) as source, destination.open("wb") as sink:
+                        while chunk := source.read(_COPY_CHUNK_BYTES):
+                            written += len(chunk)
+                            if written > max_bytes:
+                                raise InputError(name, f"unpacks to more than the {max_bytes / 1e6:,.0f} MB limit")
+                            sink.write(chunk)
+                except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
+                    raise InputError(name, f"member '{member.filename}' is damaged ({error})") from None
+    return _dataset_root(target)
+
+
+# ================================================================================ progress and errors ======
+def run_with_progress(label: str, task: Callable[[ProgressCallback], T]) -> T:
+    """Run ``task(progress)`` inside an `st.status` box with a progress bar that ``progress(done, total)``
+    moves (the callback shape of `genre_core`); the box turns to done, or to failed before re-raising."""
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="starting…")
+
+        def report(done: int, total: int) -> None:
+            bar.progress(min(done / total, 1.0) if total > 0 else 1.0, text=f"{done} / {total}")
+
+        try:
+            result = task(report)
+        except Exception:
+            status.update(label=f"{label}: failed", state="error", expanded=False)
+            raise
+        status.update(label=f"{label}: done", state="complete", expanded=False)
+    return result
+
+
+def user_error(error: BaseException) -> None:
+    """Show ``error`` on the page: a `GenreLensError` as its one-line message; anything else as a short
+    readable message with the technical details folded away in an expander."""
+    if isinstance(error, GenreLensError):
+        lines = str(error).strip().splitlines()
+        st.error(lines[0] if lines else type(error).__name__, icon=":material/error:")
+        return
+    lines = str(error).strip().splitlines()
+    summary = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    st.error(f"Something went wrong inside GenreLens ({summary}). This is not a problem with your input.",
+             icon=":material/bug_report:")
+    with st.expander("Technical details"):
+        st.code("".join(traceback.format_exception(error)), language=None)
+
+
+@contextlib.contextmanager
+def errors_shown() -> Iterator[None]:
+    """Run a block and show any exception it raises with `user_error` instead of breaking the page
+    (Streamlit's own stop/rerun signals pass through)."""
+    try:
+        yield
+    except Exception as error:  # the page must survive every error; user_error tells the user what happened
+        user_error(error)
+
+
+# ====================================================================================== figures, tables ======
+def show_figure(figure: go.Figure, key: str, filename: str | None = None) -> None:
+    """Draw a plotly figure full width; its modebar camera button downloads it as ``<filename or key>.png``."""
+    config = {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename or key, "scale": 2},
+    }
+    st.plotly_chart(figure, key=key, config=config)
+
+
+def table_download(table: pd.DataFrame, name: str, label: str | None = None) -> None:
+    """A button that downloads ``table`` as ``<name>.csv`` (without the index)."""
+    st.download_button(
+        label or f"Download {name}.csv",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv-{name}",
+        on_click="ignore",
+        icon=":material/download:",
+    )

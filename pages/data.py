@@ -1,0 +1,245 @@
+"""Data: choose and load the dataset, then explore how a sound becomes the features the models see."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from genre_core import audio, audio_figures, datasets, synth
+from genre_core.config import LOG_MEL, MFCC, FeatureConfig
+from genre_core.datasets import Dataset
+from pages import common
+
+SEGMENT_CHOICES = (5, 10, 15)
+N_MFCC_CHOICES = (13, 16, 20, 26)
+N_MELS_CHOICES = (64, 128)
+LOADED_MESSAGE_KEY = "data.loaded_message"  #: success line shown once after a load (the page reruns)
+UNPACKED_UPLOAD_KEY = "data.unpacked_upload"  #: (file id of the uploaded zip, folder it was unpacked to)
+#: Audio formats a browser plays from the file bytes; others are played from the decoded samples.
+BROWSER_AUDIO = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+#: Source kind -> (label, placeholder) of its path input.
+PATH_INPUTS = {
+    common.FOLDER: ("Folder with one subfolder of audio files per genre", "/data/gtzan/genres"),
+    common.CSV: ("Kaggle feature table (features_30_sec.csv or features_3_sec.csv)", "/data/features_30_sec.csv"),
+    common.NPY: ("Folder holding train/ and test/ (val/ optional), each with X.npy and labels.npy", "/data/splits"),
+    common.MFCC_JSON: ('MFCC JSON file {"mapping": [...], "labels": [...], "mfcc": [...]}', "/data/data_10.json"),
+}
+
+
+def _choice_index(choices: tuple[int, ...], value: int, default: int) -> int:
+    return choices.index(value if value in choices else default)
+
+
+def _uploaded_folder(active: common.DatasetSpec) -> str | None:
+    """The unpacked folder of the zip uploaded now (unpacked once per upload), else the active upload's."""
+    uploaded = st.file_uploader(
+        "Zip of a GTZAN-style folder (one subfolder of audio files per genre)", type=["zip"], key="data.upload",
+        help=f"Unpacked on the server into your session's folder (at most {common.MAX_UNPACKED_BYTES / 1e9:.0f} GB); "
+             "a new upload replaces the previous one.",
+    )
+    if uploaded is None:
+        return active.location if active.kind == common.UPLOAD else None
+    unpacked = st.session_state.get(UNPACKED_UPLOAD_KEY)
+    if unpacked is None or unpacked[0] != uploaded.file_id:
+        with st.spinner(f"Unpacking {uploaded.name}…"):
+            root = common.unpack_zip(uploaded, common.session_upload_dir(), name=uploaded.name)
+        st.session_state[UNPACKED_UPLOAD_KEY] = (uploaded.file_id, str(root))
+    return st.session_state[UNPACKED_UPLOAD_KEY][1]
+
+
+def _location(kind: str, active: common.DatasetSpec) -> str | None:
+    """Where the chosen source is ("" for the demo); None until the user has given it."""
+    if kind == common.DEMO:
+        st.caption(
+            "Generated on first use from a fixed seed (a few minutes once; then read from disk): synthetic 30 s "
+            f"tracks of {', '.join(synth.DEMO_GENRES)}. Not real music: use it to learn the tools, not to judge them."
+        )
+        return ""
+    if kind == common.UPLOAD:
+        return _uploaded_folder(active)
+    label, placeholder = PATH_INPUTS[kind]
+    default = active.location if active.kind == kind else ""
+    text = st.text_input(label, value=default, placeholder=placeholder, key=f"data.path.{kind}")
+    return text.strip() or None
+
+
+def _feature_settings(base: FeatureConfig) -> FeatureConfig:
+    """Windows per track, MFCC coefficients and mel bands, starting from ``base``."""
+    defaults = FeatureConfig()
+    segments_column, mfcc_column, mels_column = st.columns(3)
+    segments = segments_column.selectbox(
+        "Windows per 30 s track", SEGMENT_CHOICES, key="data.segments",
+        index=_choice_index(SEGMENT_CHOICES, base.segments_per_track, defaults.segments_per_track),
+        help="Each window is one training example: 10 gives 3 s windows.",
+    )
+    n_mfcc = mfcc_column.selectbox(
+        "MFCC coefficients", N_MFCC_CHOICES, key="data.n_mfcc",
+        index=_choice_index(N_MFCC_CHOICES, base.n_mfcc, defaults.n_mfcc),
+    )
+    n_mels = mels_column.selectbox(
+        "Mel bands", N_MELS_CHOICES, key="data.n_mels", index=_choice_index(N_MELS_CHOICES, base.n_mels, defaults.n_mels),
+    )
+    return dataclasses.replace(base, segments_per_track=segments, n_mfcc=n_mfcc, n_mels=n_mels)
+
+
+def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | None:
+    """The dataset the inputs describe, or None while something is missing."""
+    location = _location(kind, active)
+    if location is None:
+        return None
+    if kind not in common.AUDIO_SOURCES:
+        st.caption("This source holds ready-made features, not audio: the feature settings do not apply.")
+        return common.DatasetSpec(kind, location)
+    available = list(synth.DEMO_GENRES) if kind == common.DEMO else sorted(datasets.list_genre_files(location))
+    default = [genre for genre in (active.genres or available) if genre in available] if active.kind == kind else available
+    chosen = st.multiselect("Genres", available, default=default or available, key=f"data.genres.{kind}.{location}")
+    if not chosen:
+        st.warning("Choose at least one genre.")
+        return None
+    genres = None if len(chosen) == len(available) else tuple(sorted(chosen))
+    return common.DatasetSpec(kind, location, genres, _feature_settings(active.config))
+
+
+def _load(spec: common.DatasetSpec) -> None:
+    """Load ``spec`` (progress bar), make it the session's dataset and rerun so the sidebar shows it."""
+    loaded = common.load_dataset(spec)
+    common.set_active_dataset(spec)
+    dataset = loaded.dataset
+    skipped = f"; {len(loaded.skipped)} file(s) skipped" if loaded.skipped else ""
+    st.session_state[LOADED_MESSAGE_KEY] = (
+        f"Loaded {spec.title}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
+    )
+    st.rerun()
+
+
+def _play(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    mime = BROWSER_AUDIO.get(path.suffix.lower())
+    if mime:
+        st.audio(path.read_bytes(), format=mime)
+    else:  # e.g. the .au files of the original GTZAN, which browsers cannot play
+        st.audio(samples, sample_rate=sample_rate)
+
+
+def _explore_track(dataset: Dataset) -> None:
+    """Audio player and the chain waveform → spectrum → STFT → mel filters → log-mel → MFCC for one track."""
+    config = dataset.feature_config
+    genre_of = dict(zip(dataset.track_ids.tolist(), np.asarray(dataset.class_names)[dataset.labels].tolist()))
+    track = st.selectbox("Track", sorted(dataset.audio_paths), format_func=lambda t: f"{t} ({genre_of[t]})",
+                         key="data.track")
+    path = Path(dataset.audio_paths[track])
+    samples = audio.load_audio(path, config.sample_rate)
+    rate = config.sample_rate
+    left, right = st.columns(2)
+    with left:
+        _play(path, samples, rate)
+        common.show_figure(audio_figures.waveform_figure(samples, rate, title="Waveform"), "waveform", f"{track}-waveform")
+        st.caption("The signal itself: air pressure over time. Loud passages are tall; when zoomed out each stroke "
+                   "spans the lowest to the highest sample of a few milliseconds, so drum hits show as spikes.")
+    with right:
+        common.show_figure(audio_figures.spectrum_figure(samples, rate, title="Spectrum of the whole track"),
+                           "spectrum", f"{track}-spectrum")
+        st.caption("How strongly each frequency occurs over the whole track (FFT). The log axis gives every octave "
+                   "the same width, as we hear it: bass on the left, cymbals and hiss on the right.")
+    rows = np.flatnonzero(dataset.track_ids == track)
+    rows = rows[np.argsort(dataset.segment_index[rows])]
+    seconds = config.segment_seconds
+    window_labels = [f"window {index}: {index * seconds:.1f}–{(index + 1) * seconds:.1f} s"
+                     for index in dataset.segment_index[rows]]
+    position = st.selectbox("Window (what one training example holds)", range(len(rows)),
+                            format_func=window_labels.__getitem__, key=f"data.window.{track}")
+    row = rows[position]
+    segment = int(dataset.segment_index[row])
+    start = segment * seconds
+    window = audio.segment_audio(samples, config)[segment]
+    frame_ms, hop_ms = 1000 * config.n_fft / rate, 1000 * config.hop_length / rate
+    left, right = st.columns(2)
+    with left:
+        common.show_figure(
+            audio_figures.stft_figure(window, rate, config.n_fft, config.hop_length, start_seconds=start,
+                                      title="STFT spectrogram"), "stft", f"{track}-w{segment}-stft")
+        st.caption(f"The spectrum frame by frame ({frame_ms:.0f} ms frames every {hop_ms:.0f} ms): time runs to the "
+                   "right, pitch upwards, brightness is loudness in dB. Notes are horizontal lines, drums vertical.")
+    with right:
+        common.show_figure(audio_figures.mel_filterbank_figure(rate, config.n_fft, config.n_mels,
+                                                               title="Mel filter bank"), "mel-filters", "mel-filters")
+        st.caption(f"The {config.n_mels} triangular filters that pool STFT bins into mel bands: narrow at low "
+                   "frequencies and wide at high ones, like the ear's finer pitch resolution for low sounds.")
+    left, right = st.columns(2)
+    with left:
+        if LOG_MEL in dataset.features:
+            common.show_figure(audio_figures.log_mel_figure(dataset.features[LOG_MEL][row], config,
+                                                            start_seconds=start, title="Log-mel spectrogram"),
+                               "log-mel", f"{track}-w{segment}-log-mel")
+            st.caption(f"The STFT pooled by those filters, in dB: this {config.n_mels} × "
+                       f"{config.frames_per_segment} image is exactly what the CNN classifies for this window.")
+    with right:
+        if MFCC in dataset.features:
+            common.show_figure(audio_figures.mfcc_figure(dataset.features[MFCC][row], config, start_seconds=start,
+                                                         title="MFCCs"), "mfcc", f"{track}-w{segment}-mfcc")
+            st.caption("A compact description of each log-mel frame's shape: coefficient 0 is loudness, the next few "
+                       "the broad spectral envelope (timbre). The FFN's summary features are averages of such rows.")
+
+
+def _explore_features(dataset: Dataset) -> None:
+    """For sources without audio: summary statistics of every feature and its distribution per genre."""
+    table = audio_figures.feature_table(dataset)
+    st.subheader("Features")
+    st.caption(f"{len(table)} rows; matrices (MFCC, log-mel) are averaged over time. Statistics of every column:")
+    st.dataframe(table.describe().T)
+    common.table_download(table, "features")
+    feature = st.selectbox("Feature", list(table.columns[2:]), key="data.feature")
+    common.show_figure(
+        audio_figures.feature_distribution_figure(table[feature].to_numpy(), table["genre"].to_numpy(dtype=str),
+                                                  feature, title=f"{feature} per genre"),
+        "feature-distribution", f"{feature}-per-genre",
+    )
+    st.caption("Each box spans the middle half of a genre's values (line: median, dashes: mean); where boxes of two "
+               "genres do not overlap, this feature alone tells them apart.")
+
+
+def _explore() -> None:
+    loaded = common.active_dataset()
+    if loaded is None:
+        st.info("Load a dataset above to explore it.")
+        return
+    dataset = loaded.dataset
+    st.header(f"Explore: {common.active_dataset_spec().title}")
+    common.show_synthetic_badge()
+    st.caption(dataset.source)
+    classes, tracks, segments, kinds = st.columns(4)
+    classes.metric("Classes", dataset.n_classes)
+    tracks.metric("Tracks", dataset.n_tracks)
+    segments.metric("Segments (rows)", len(dataset))
+    kinds.metric("Feature kinds", len(dataset.features),
+                 help=", ".join(f"{kind} {values.shape[1:]}" for kind, values in dataset.features.items()))
+    if loaded.skipped:
+        with st.expander(f"{len(loaded.skipped)} file(s) could not be read and were skipped"):
+            st.code("\n".join(loaded.skipped), language=None)
+    common.show_figure(audio_figures.class_distribution_figure(dataset.class_counts(), "Segments per genre"),
+                       "class-distribution")
+    if dataset.audio_paths and dataset.feature_config is not None:
+        _explore_track(dataset)
+    else:
+        _explore_features(dataset)
+
+
+st.title("Data")
+message = st.session_state.pop(LOADED_MESSAGE_KEY, None)
+if message:
+    st.success(message)
+active_spec = common.active_dataset_spec()
+kinds = list(common.SOURCE_LABELS)
+source_kind = st.radio("Source", kinds, index=kinds.index(active_spec.kind), format_func=common.SOURCE_LABELS.get,
+                       horizontal=True, key="data.source")
+chosen_spec = None
+with common.errors_shown():
+    chosen_spec = _chosen_spec(source_kind, active_spec)
+if st.button("Load / extract", type="primary", disabled=chosen_spec is None, key="data.load"):
+    with common.errors_shown():
+        _load(chosen_spec)
+st.divider()
+with common.errors_shown():
+    _explore()

@@ -1,0 +1,334 @@
+"""The app frame, the Start and Data pages and their shared UI layer (`pages/common.py`), driven by AppTest.
+
+Every test works in a temporary workspace (`paths.DATA_DIR` and friends patched, a 1-track-per-genre demo)
+with cheap feature settings (8 kHz, 5 windows per track).
+
+Note: with a ``pages/`` folder beside ``app.py``, Streamlit runs a page reached by ``switch_page`` (or by a
+direct URL on a fresh server) as a stand-alone script, without ``app.py`` (see the report to the lead), so
+page tests do not see the sidebar; the sidebar is tested on the default page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import soundfile
+from conftest import REPO_ROOT, tone
+from streamlit.testing.v1 import AppTest
+
+from genre_core import paths
+from genre_core.config import FeatureConfig
+from genre_core.errors import InputError
+from pages import common
+
+APP = str(REPO_ROOT / "app.py")
+DATA_PAGE = "pages/data.py"
+TIMEOUT = 300
+CHEAP = FeatureConfig(sample_rate=8000, segments_per_track=5, n_mels=64, n_mfcc=13)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh workspace for this module: data, demo, cache and model folders in a temporary folder."""
+    root = tmp_path_factory.mktemp("workspace")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(common.DEMO_TRACKS_ENV, "1")
+        folders = {"DATA_DIR": root, "DEMO_DIR": root / "demo", "CACHE_DIR": root / "cache",
+                   "WORKSPACE_MODELS_DIR": root / "models", "PRETRAINED_DIR": root / "pretrained"}
+        for name, folder in folders.items():
+            patch.setattr(paths, name, folder)
+        yield root
+
+
+def start_app(spec: common.DatasetSpec | None = None, page: str | None = None) -> AppTest:
+    """Run the app (optionally with an active dataset spec already in the session) and switch to ``page``."""
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if spec is not None:
+        app.session_state[common.DATASET_SPEC_KEY] = spec
+    app.run()
+    if page is not None:
+        app.switch_page(page).run()
+    assert not app.exception, [item.value for item in app.exception]
+    return app
+
+
+def choose_source(app: AppTest, kind: str, path: str | None = None) -> AppTest:
+    app.radio(key="data.source").set_value(kind).run()
+    if path is not None:
+        app.text_input(key=f"data.path.{kind}").set_value(path).run()
+    return app
+
+
+def click_load(app: AppTest) -> AppTest:
+    app.button(key="data.load").click().run(timeout=TIMEOUT)
+    assert not app.exception, [item.value for item in app.exception]
+    assert not app.error, [item.value for item in app.error]
+    return app
+
+
+def metric_values(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def plotly_charts(app: AppTest) -> list:
+    return list(app.get("plotly_chart"))
+
+
+def wav_bytes(frequency: float, seconds: float, sample_rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(frequency, seconds, sample_rate), sample_rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------- app frame ----
+def test_start_page_explains_the_app_and_says_nothing_is_loaded_yet() -> None:
+    app = start_app()
+    assert app.title[0].value == "GenreLens"
+    assert {"The pages", "How honest numbers work", "Loaded now"} <= {header.value for header in app.subheader}
+    page_text = " ".join(item.value for item in app.main.markdown)
+    for page in ("Data", "Train", "Evaluate", "Browse & Grad-CAM", "SHAP", "Your song"):
+        assert f"**{page}**" in page_text
+    assert "synthetic" in page_text and "artist" in page_text and "segment" in page_text
+    sidebar_text = " ".join(item.value for item in app.sidebar.markdown)
+    assert "SYNTHETIC" in sidebar_text and "not loaded yet" in sidebar_text
+    assert "No models yet" in " ".join(caption.value for caption in app.sidebar.caption)
+    assert [box.options for box in app.sidebar.selectbox] == [["none"], ["none"]]
+
+
+def write_bundle_metadata(folder: Path, feature_kind: str, classes: list[str], metrics: dict) -> str:
+    folder.mkdir(parents=True)
+    metadata = {"schema_version": 1, "name": folder.name, "feature_kind": feature_kind, "class_names": classes,
+                "metrics": metrics}
+    (folder / common.BUNDLE_METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    return str(folder.resolve())
+
+
+def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pretrained, workspace_models = tmp_path / "pretrained", tmp_path / "models"
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", pretrained)
+    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", workspace_models)
+    write_bundle_metadata(pretrained / "ffn_gtzan_features", "summary", ["blues", "rock"], {"accuracy": 0.6})
+    ffn_demo = write_bundle_metadata(pretrained / "ffn_demo", "summary", ["disco", "metal"], {"accuracy": 0.75})
+    cnn_gtzan = write_bundle_metadata(pretrained / "cnn_gtzan_mini", "log_mel", ["blues", "rock"], {})
+    report = {"parts": {"test": {"segment_metrics": {"accuracy": 0.5}}}}
+    my_cnn = write_bundle_metadata(workspace_models / "my_cnn", "log_mel", ["jazz", "pop"], report)
+    (workspace_models / "broken").mkdir()
+    (workspace_models / "broken" / common.BUNDLE_METADATA_FILE).write_text("{not json", encoding="utf-8")
+
+    app = start_app()
+    ffn, cnn = app.selectbox(key="sidebar.FFN_bundle"), app.selectbox(key="sidebar.CNN_bundle")
+    assert ffn.value == ffn_demo  # the demo bundle is preferred over the GTZAN one
+    assert cnn.value == cnn_gtzan
+    assert ffn.options == ["none", "ffn_demo (pretrained)", "ffn_gtzan_features (pretrained)"]
+    assert cnn.options == ["none", "cnn_gtzan_mini (pretrained)", "my_cnn (workspace)"]
+    captions = [caption.value for caption in app.sidebar.caption]
+    assert "summary model, 2 classes (disco, metal), test accuracy 75.0%" in captions
+    assert "log_mel model, 2 classes (blues, rock), not evaluated" in captions
+    assert any("broken" in caption and "unreadable" in caption for caption in captions)
+
+    assert app.session_state[common.BUNDLE_KEYS[common.FFN]] == ffn_demo
+
+    chosen = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a session that picked its own CNN earlier
+    chosen.session_state[common.BUNDLE_KEYS[common.CNN]] = my_cnn
+    chosen.run()
+    assert chosen.selectbox(key="sidebar.CNN_bundle").value == my_cnn
+    assert "log_mel model, 2 classes (jazz, pop), test accuracy 50.0%" in [c.value for c in chosen.sidebar.caption]
+    assert any("my_cnn (workspace)" in item.value for item in chosen.main.markdown)  # the Start page agrees
+
+
+@pytest.mark.slow
+def test_app_shows_its_first_page_without_importing_tensorflow(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({APP!r}, default_timeout=120).run()\n"
+        "assert not app.exception, [item.value for item in app.exception]\n"
+        "print(sorted(name for name in ('tensorflow', 'keras', 'shap') if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "GENRELENS_DATA": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_errors_show_as_one_line_or_with_folded_details() -> None:
+    def script() -> None:
+        from genre_core.errors import InputError
+        from pages import common
+
+        common.user_error(InputError("songs/a.wav", "is silent"))
+        with common.errors_shown():
+            raise RuntimeError("boom\nsecond line")
+
+    app = AppTest.from_function(script, default_timeout=60).run()
+    assert not app.exception
+    assert app.error[0].value == "songs/a.wav: is silent"
+    assert "RuntimeError: boom" in app.error[1].value and "second line" not in app.error[1].value
+    assert "Traceback" not in app.error[1].value
+    (details,) = app.expander
+    assert details.label == "Technical details" and "Traceback" in details.code[0].value
+
+
+# ------------------------------------------------------------------------------------------- data page ----
+def test_bad_paths_give_a_one_line_error_naming_the_path(tmp_path: Path) -> None:
+    app = start_app(page=DATA_PAGE)
+    missing_folder = str(tmp_path / "no-such-folder")
+    choose_source(app, common.FOLDER, missing_folder)
+    assert not app.exception
+    assert [error.value for error in app.error] == [f"{missing_folder}: no such folder"]
+    assert app.button(key="data.load").disabled
+
+    missing_table = str(tmp_path / "features.csv")
+    choose_source(app, common.CSV, missing_table)
+    app.button(key="data.load").click().run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [f"{missing_table}: no such file"]
+    assert not app.session_state[common.DATASET_READY_KEY]
+
+
+def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: Path) -> None:
+    app = choose_source(start_app(page=DATA_PAGE), common.CSV, str(gtzan_csv))
+    click_load(app)
+    assert app.success[0].value.startswith("Loaded Kaggle feature CSV: gtzan_features_30_sec.csv: 10 classes, 1000 tracks")
+    assert metric_values(app) == {"Classes": "10", "Tracks": "1000", "Segments (rows)": "1000", "Feature kinds": "1"}
+    assert app.session_state[common.DATASET_SPEC_KEY] == common.DatasetSpec(common.CSV, str(gtzan_csv))
+    summary = app.dataframe[0].value
+    assert "tempo" in summary.index and summary.loc["tempo", "count"] == 1000
+    assert len(plotly_charts(app)) == 2  # genres, one feature per genre
+    assert not app.get("audio")
+    app.selectbox(key="data.feature").set_value("tempo").run()
+    assert not app.exception
+
+
+def test_a_changed_feature_file_is_reloaded_not_served_stale(gtzan_csv: Path, tmp_path: Path) -> None:
+    table = pd.read_csv(gtzan_csv)
+    small = tmp_path / "features_30_sec.csv"
+    table.iloc[:20].to_csv(small, index=False)
+    app = click_load(choose_source(start_app(page=DATA_PAGE), common.CSV, str(small)))
+    assert metric_values(app)["Tracks"] == "20"
+    table.iloc[:12].to_csv(small, index=False)
+    os.utime(small, ns=(small.stat().st_atime_ns, small.stat().st_mtime_ns + 10**9))
+    app.run()
+    assert metric_values(app)["Tracks"] == "12"
+
+
+@pytest.mark.slow
+def test_demo_is_generated_extracted_and_explored_track_by_track() -> None:
+    app = click_load(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE))
+    assert app.success[0].value == "Loaded Built-in demo (synthetic): 4 classes, 4 tracks, 20 segments."
+    assert metric_values(app)["Segments (rows)"] == "20"
+    assert any("SYNTHETIC" in item.value for item in app.markdown)
+    assert len(app.get("audio")) == 1
+    assert len(plotly_charts(app)) == 7  # genres, waveform, spectrum, STFT, mel filters, log-mel, MFCC
+    assert len(app.caption) >= 6
+    track = app.selectbox(key="data.track")
+    assert track.options == ["classical.00000 (classical)", "disco.00000 (disco)", "metal.00000 (metal)",
+                             "rock.00000 (rock)"]
+    track.set_value("metal.00000").run()
+    app.selectbox(key="data.window.metal.00000").set_value(3).run()
+    assert not app.exception
+    assert "window 3: 18.0–24.0 s" == app.selectbox(key="data.window.metal.00000").format_func(3)
+
+
+@pytest.mark.slow
+def test_gtzan_folder_loads_the_chosen_genres(gtzan_mini: Path) -> None:
+    app = choose_source(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE), common.FOLDER, str(gtzan_mini))
+    genres = app.multiselect(key=f"data.genres.folder.{gtzan_mini}")
+    assert len(genres.options) == 10
+    genres.set_value(["blues", "rock"]).run()
+    click_load(app)
+    assert app.success[0].value.endswith("2 classes, 14 tracks, 70 segments.")
+    spec = app.session_state[common.DATASET_SPEC_KEY]
+    assert spec.genres == ("blues", "rock") and spec.config == CHEAP
+    assert len(app.get("audio")) == 1 and len(plotly_charts(app)) == 7
+
+
+@pytest.mark.slow
+def test_uploaded_zip_is_unpacked_into_the_session_folder_and_loaded() -> None:
+    archive = zip_bytes({"mini/blues/blues.00000.wav": wav_bytes(220.0, 7.0),
+                         "mini/rock/rock.00000.wav": wav_bytes(880.0, 7.0),
+                         "__MACOSX/mini/._x": b"resource fork"})
+    app = choose_source(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE), common.UPLOAD)
+    app.file_uploader(key="data.upload").set_value(("mini.zip", archive, "application/zip")).run()
+    assert not app.exception and not app.error
+    session_folder = paths.DATA_DIR / "uploads" / app.session_state[common.UPLOAD_FOLDER_KEY]
+    root = session_folder / "mini"
+    assert (root / "blues" / "blues.00000.wav").is_file() and not (session_folder / "__MACOSX").exists()
+    assert app.multiselect(key=f"data.genres.upload.{root}").value == ["blues", "rock"]
+    click_load(app)
+    assert app.success[0].value == "Loaded Uploaded zip: mini: 2 classes, 2 tracks, 2 segments."
+    assert len(app.get("audio")) == 1
+
+
+# ---------------------------------------------------------------------------------------- common layer ----
+def test_unpack_zip_refuses_zip_slip_links_bombs_and_non_zips(tmp_path: Path) -> None:
+    target = tmp_path / "upload"
+    for bad_name in ("../evil.wav", "/etc/evil.wav", "C:/evil.wav", "genres/../../evil.wav"):
+        with pytest.raises(InputError, match="points outside"):
+            common.unpack_zip(io.BytesIO(zip_bytes({bad_name: b"x"})), target, name="bad.zip")
+    link = zipfile.ZipInfo("genres/blues/link.wav")
+    link.external_attr = (0o120777 << 16)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(link, "/etc/passwd")
+    with pytest.raises(InputError, match="symbolic link"):
+        common.unpack_zip(buffer, target, name="link.zip")
+    big = zip_bytes({"blues/a.wav": bytes(600), "rock/b.wav": bytes(600)})
+    with pytest.raises(InputError, match="limit"):
+        common.unpack_zip(io.BytesIO(big), target, name="big.zip", max_bytes=1000)
+    with pytest.raises(InputError, match="not a zip archive"):
+        common.unpack_zip(io.BytesIO(b"PK but not really"), target, name="fake.zip")
+    assert not target.exists() and not (tmp_path / "evil.wav").exists()
+
+
+def test_unpack_zip_returns_the_folder_holding_the_genres(tmp_path: Path) -> None:
+    nested = zip_bytes({"my data/genres/blues/a.wav": b"a", "my data/genres/rock/b.wav": b"b"})
+    assert common.unpack_zip(io.BytesIO(nested), tmp_path / "one", name="n.zip") == tmp_path / "one" / "my data" / "genres"
+    one_genre = zip_bytes({"blues/a.wav": b"a"})
+    assert common.unpack_zip(io.BytesIO(one_genre), tmp_path / "two", name="g.zip") == tmp_path / "two"
+    assert (tmp_path / "two" / "blues" / "a.wav").read_bytes() == b"a"
+    common.unpack_zip(io.BytesIO(zip_bytes({"rock/b.wav": b"b"})), tmp_path / "two", name="again.zip")
+    assert not (tmp_path / "two" / "blues").exists()  # a new upload replaces the previous one
+
+
+def test_dataset_key_follows_files_settings_and_demo_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = tmp_path / "table.csv"
+    table.write_text("a\n1\n", encoding="utf-8")
+    spec = common.DatasetSpec(common.CSV, str(table))
+    first = common.dataset_key(spec)
+    assert common.dataset_key(spec) == first
+    table.write_text("a\n1\n2\n", encoding="utf-8")
+    assert common.dataset_key(spec) != first
+    folder_spec = common.DatasetSpec(common.FOLDER, str(tmp_path))
+    assert common.dataset_key(folder_spec) != common.dataset_key(common.DatasetSpec(common.FOLDER, str(tmp_path), config=CHEAP))
+    before = common.dataset_key(folder_spec)
+    (tmp_path / "new.wav").write_bytes(b"")
+    assert common.dataset_key(folder_spec) != before
+    demo = common.DatasetSpec()
+    monkeypatch.setenv(common.DEMO_TRACKS_ENV, "2")
+    two_tracks = common.dataset_key(demo)
+    monkeypatch.setenv(common.DEMO_TRACKS_ENV, "3")
+    assert common.dataset_key(demo) != two_tracks
+    assert common.source_stamp(tmp_path / "missing") == "missing"
+    assert common.dataset_key(spec)[:4] == (common.CSV, str(table), None, FeatureConfig().fingerprint())
