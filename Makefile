@@ -42,4 +42,4 @@ pretrain: $(VENV)/.runtime
 		--gtzan-audio ../shared/data/gtzan_mini/genres --splits ../shared/data/splits/sturm_artist_filtered_3fold
 
 clean:
-	rm -rf $(VENV) data/cache data/demo .pytest_cache
+	rm -rf $(VENV) data/cache data/demo data/uploads .pytest_cache test-artifacts

@@ -463,14 +463,18 @@ def load_demo(
     n_jobs: int = -1,
     cache_dir: Path | None = paths.CACHE_DIR,
     show_bar: bool = False,
+    folder: Path | None = None,
+    tracks_per_genre: int | None = None,
 ) -> tuple[Dataset, list[str]]:
     """The synthetic demo: generate its WAV folder once (`synth.ensure_demo_dataset`), then extract it.
 
+    ``folder`` defaults to `paths.DEMO_DIR`, ``tracks_per_genre`` to synth's default (25).
     ``progress`` sees two passes, generation then extraction, each as ``(done, total)``.
     """
     from genre_core import synth  # scipy.signal is costly to import: only when the demo is asked for
 
-    folder = synth.ensure_demo_dataset(progress=progress)
+    size = {} if tracks_per_genre is None else {"tracks_per_genre": tracks_per_genre}
+    folder = synth.ensure_demo_dataset(folder or paths.DEMO_DIR, progress=progress, **size)
     dataset, errors = load_audio_folder(
         folder, config, genres=genres, kinds=kinds, n_jobs=n_jobs, progress=progress,
         cache_dir=cache_dir, show_bar=show_bar,

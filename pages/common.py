@@ -38,7 +38,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import datasets, paths, synth
+from genre_core import datasets, paths
 from genre_core.atomic import atomic_directory
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
@@ -198,10 +198,8 @@ def _load(spec: DatasetSpec, progress: ProgressCallback) -> LoadedDataset:
     `genre_core.extraction` caches extracted features on disk)."""
     extraction = {"genres": spec.genres, "progress": progress, "cache_dir": paths.CACHE_DIR}
     if spec.kind == DEMO:
-        folder = synth.ensure_demo_dataset(paths.DEMO_DIR, progress=progress, **_demo_size())
-        dataset, skipped = datasets.load_audio_folder(folder, spec.config, **extraction)
-        return LoadedDataset(dataclasses.replace(dataset, source=f"synthetic demo ({folder})", synthetic=True),
-                             tuple(skipped))
+        dataset, skipped = datasets.load_demo(spec.config, folder=paths.DEMO_DIR, **extraction, **_demo_size())
+        return LoadedDataset(dataset, tuple(skipped))
     if spec.kind in (FOLDER, UPLOAD):
         dataset, skipped = datasets.load_audio_folder(spec.location, spec.config, **extraction)
         return LoadedDataset(dataset, tuple(skipped))

@@ -248,10 +248,10 @@ def test_mfcc_json_errors(tmp_path):
 
 @pytest.fixture
 def fake_demo(tmp_path, small_config, monkeypatch) -> Path:
-    """Stand-in for `synth.ensure_demo_dataset`: a tiny tone folder instead of the 250-track demo."""
+    """Stand-in for `synth.ensure_demo_dataset`: a tiny tone folder instead of the 100-track demo."""
     folder = tmp_path / "demo"
 
-    def ensure_demo_dataset(progress=None):
+    def ensure_demo_dataset(out_dir, progress=None, **size):
         return write_genre_folder(folder, small_config)
 
     monkeypatch.setattr(synth, "ensure_demo_dataset", ensure_demo_dataset)
