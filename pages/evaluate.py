@@ -1,0 +1,267 @@
+"""Evaluate: scores of the active models (or of any two bundles side by side) on the active dataset, per part of
+the split, per segment and per track, against baselines; and, for the Kaggle table, how much a random split
+inflates accuracy compared with the artist-filtered one.
+
+Scores are cached per bundle (folder and ``bundle.json`` modification time), dataset (`common.dataset_key`)
+and split choice, so a rerun redraws without scoring again. TensorFlow is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import streamlit as st
+
+from genre_core import baselines, model_figures, paths, reports, splits
+from genre_core.config import SUMMARY
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.evaluation import EvaluationReport
+from genre_core.splits import Split
+from pages import common
+
+if TYPE_CHECKING:
+    from genre_core.bundles import ModelBundle
+
+#: The published artist-filtered GTZAN split beside the checkout, offered for the protocol comparison.
+DEFAULT_SPLIT_DIR = paths.PROJECT_ROOT.parent / "shared" / "data" / "splits" / "sturm_artist_filtered_3fold"
+STORED, NEW_GROUPED = "stored", "grouped"
+SPLIT_LABELS = {STORED: "The split stored with the model", NEW_GROUPED: "A new grouped (track-level) split"}
+ACTIVE, PAIR = "active", "pair"
+MODE_LABELS = {ACTIVE: "The active models", PAIR: "Two bundles side by side"}
+#: Table columns holding fractions, shown as percentages.
+PERCENT_COLUMNS = {column: st.column_config.NumberColumn(format="percent") for column in model_figures.FRACTION_COLUMNS}
+
+
+# ================================================================================================ splits ======
+def _stored_split(dataset: Dataset, description: dict[str, Any]) -> Split:
+    """The split a bundle was trained with (``bundle.split_description``) on ``dataset``: rebuilt from the
+    track ids of each part (`reports.split_from_description`), or, for the leaky split whose parts share
+    tracks, made again from its seed and fractions and checked against the listed tracks."""
+    if description.get("protocol") != "leaky":
+        return reports.split_from_description(dataset, description)
+    details = dict(description.get("details") or {})
+    split = splits.leaky_split(dataset, val_fraction=float(details.get("val_fraction", 0.15)),
+                               test_fraction=float(details.get("test_fraction", 0.15)),
+                               seed=int(description.get("seed") or 0))
+    if split.describe(dataset)["track_ids"] != description.get("track_ids"):
+        raise InputError("the model's leaky split", "cannot be made again on this dataset")
+    return split
+
+
+def _split_for(bundle: ModelBundle, dataset: Dataset, choice: str, seed: int) -> tuple[Split, str]:
+    """The split to score on and its cache key: the stored one (if it fits the dataset) or a new grouped one."""
+    if choice == STORED:
+        try:
+            return _stored_split(dataset, bundle.split_description), STORED
+        except InputError as error:
+            st.info(f"The model's own split does not fit: {error}. Scoring on a new grouped split instead.",
+                    icon=":material/info:")
+    return splits.grouped_split(dataset, seed=seed), f"{NEW_GROUPED}:{seed}"
+
+
+def _warn_about_split(bundle: ModelBundle, dataset: Dataset, split: Split) -> None:
+    """Say loudly when the scores are inflated: a leaky split, or test tracks the model was trained on."""
+    if split.leaky or bundle.split_description.get("protocol") == "leaky":
+        st.error(
+            "**Leaky split.** This model was trained on a segment-level split: windows of the same songs sit in "
+            "train and test, so it is scored on songs it has already heard. These numbers are inflated; train "
+            "with the grouped split for honest ones.", icon=":material/warning:",
+        )
+    trained_on = list((bundle.split_description.get("track_ids") or {}).get("train", []))
+    test_tracks = np.unique(dataset.track_ids[split.test])
+    seen = int(np.isin(test_tracks, trained_on).sum())
+    if seen and not split.leaky:
+        st.warning(f"{seen} of the {len(test_tracks)} test tracks were in the model's training part: "
+                   "its test scores are too high.", icon=":material/warning:")
+
+
+# ============================================================================================ evaluation ======
+@st.cache_data(show_spinner=False, max_entries=32)
+def _evaluation(
+    folder: str, metadata_mtime_ns: int, dataset_id: tuple[Any, ...], split_key: str,
+    _bundle: ModelBundle, _dataset: Dataset, _split: Split,
+) -> dict[str, Any]:
+    """`reports.evaluate_bundle` of the bundle in ``folder`` on the dataset and split the other keys name."""
+    return reports.evaluate_bundle(_bundle, _dataset, _split)
+
+
+def _fitting_bundles(dataset: Dataset) -> list[common.BundleInfo]:
+    """Listed bundles with the dataset's classes (in order) and a feature kind it holds (read from their
+    ``bundle.json``; `bundles.check_compatible` still checks the feature settings once one is loaded)."""
+    infos, _ = common.scan_bundles()
+    return [info for info in infos
+            if list(info.class_names) == list(dataset.class_names) and info.feature_kind in dataset.features]
+
+
+def _mismatch_advice(bundle: ModelBundle, dataset: Dataset) -> str:
+    """Which bundles fit the dataset, or which dataset the bundle needs."""
+    matching = [info.name for info in _fitting_bundles(dataset)]
+    if matching:
+        return f"Bundles made for classes like the active dataset's: {', '.join(matching)} (choose one in the sidebar)."
+    return (f"Load a dataset with the classes {', '.join(bundle.class_names)} and {bundle.feature_kind} features on "
+            "the Data page, or train a model on this dataset on the Train page.")
+
+
+def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int, key: str) -> None:
+    """Metrics table, baselines, confusion matrix, per-class report and segment- vs track-level accuracy.
+    ``key`` prefixes the widget keys; its last part (role or side) ends the names of downloaded files."""
+    tag = f"{bundle.name}_{key.rsplit('.', 1)[-1]}"
+    report, scores = EvaluationReport.from_dict(evaluation), evaluation.get("baselines") or {}
+    for line in evaluation.get("warnings", []):
+        st.warning(line, icon=":material/warning:")
+    st.markdown("**Scores per part** (segment level unless the column says track)")
+    table = model_figures.metrics_table(report)
+    st.dataframe(table, hide_index=True, column_config=PERCENT_COLUMNS)
+    common.table_download(table, f"metrics_{tag}")
+    if "test" in report.parts and scores:
+        test = report.parts["test"].segment_metrics
+        common.show_figure(
+            model_figures.model_vs_baselines_figure(test["accuracy"], scores, chance=1 / n_classes,
+                                                    model_name=bundle.name, title="Test accuracy against baselines"),
+            key=f"{key}.baselines", filename=f"baselines_{tag}",
+        )
+        baseline_table = model_figures.baselines_table(bundle.name, test, scores)
+        st.dataframe(baseline_table, hide_index=True, column_config=PERCENT_COLUMNS)
+        common.table_download(baseline_table, f"baselines_{tag}")
+    parts = list(report.parts)
+    part_column, toggle_column = st.columns([2, 1], vertical_alignment="bottom")
+    part = part_column.radio("Part of the split", parts, index=len(parts) - 1, horizontal=True, key=f"{key}.part")
+    normalised = toggle_column.toggle("Share of each true class", key=f"{key}.normalised")
+    scored = report.parts[part]
+    matrix = scored.confusion_normalised if normalised else scored.confusion
+    common.show_figure(
+        model_figures.confusion_figure(matrix, report.class_names, normalised=normalised,
+                                       title=f"Confusion matrix, {part} ({scored.rows} segments)"),
+        key=f"{key}.confusion", filename=f"confusion_{tag}_{part}",
+    )
+    per_class = scored.segment_metrics["per_class"]
+    common.show_figure(model_figures.per_class_figure(per_class, title=f"Per-class scores, {part}"),
+                       key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
+    per_class_table = model_figures.per_class_table(per_class)
+    st.dataframe(per_class_table, hide_index=True,
+                 column_config={metric: st.column_config.NumberColumn(format="percent")
+                                for metric in model_figures.PER_CLASS_METRICS})
+    common.table_download(per_class_table, f"per_class_{tag}_{part}")
+    st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
+               "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
+    common.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
+                       key=f"{key}.levels", filename=f"segment_vs_track_{tag}")
+
+
+def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, seed: int, key: str) -> None:
+    """Load the bundle in ``folder``, check it fits the active dataset, score it (cached) and show the scores."""
+    from genre_core import bundles
+
+    dataset = loaded.dataset
+    bundle = common.load_bundle(folder)
+    try:
+        bundles.check_compatible(bundle, dataset)
+    except InputError as error:
+        st.error(f"Model '{bundle.name}' cannot score the active dataset: {error}. {_mismatch_advice(bundle, dataset)}",
+                 icon=":material/block:")
+        return
+    split, split_key = _split_for(bundle, dataset, choice, seed)
+    _warn_about_split(bundle, dataset, split)
+    st.caption(f"Model **{bundle.name}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
+               f"protocol **{split.protocol}**.")
+    metadata = Path(folder) / common.BUNDLE_METADATA_FILE
+    with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):
+        evaluation = _evaluation(str(Path(folder).resolve()), metadata.stat().st_mtime_ns,
+                                 common.dataset_key(common.active_dataset_spec()), split_key,
+                                 _bundle=bundle, _dataset=dataset, _split=split)
+    _show_scores(bundle, evaluation, dataset.n_classes, key)
+
+
+# ================================================================================= protocol comparison ======
+@st.cache_data(show_spinner=False, max_entries=4)
+def _protocol_comparison(dataset_id: tuple[Any, ...], split_dir: str, split_stamp: str, _dataset: Dataset) -> dict:
+    """`baselines.compare_protocols` on the artist-filtered folds of ``split_dir`` (their training parts whole)."""
+    folds = [splits.artist_filtered_split(_dataset, split_dir, fold, val_fraction=0.0)
+             for fold in splits.ARTIST_FILTERED_FOLDS]
+    return baselines.compare_protocols(_dataset.features[SUMMARY], _dataset.labels, _dataset.track_ids,
+                                       [(fold.train, fold.test) for fold in folds])
+
+
+def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
+    """For the Kaggle table: baselines on the artist-filtered folds versus random folds of the same tracks."""
+    dataset = loaded.dataset
+    st.subheader("How much does leakage inflate accuracy?")
+    st.markdown(
+        "GTZAN holds several songs by the same artist. A random split puts some of them in training and others in "
+        "test, so a classifier can recognise the artist (or even the same recording session) instead of the genre. "
+        "The artist-filtered split keeps each artist on one side. The same simple classifiers are scored on both; "
+        "the gap is the leakage."
+    )
+    split_dir = st.text_input("Artist-filtered split folder", value=str(DEFAULT_SPLIT_DIR) if DEFAULT_SPLIT_DIR.is_dir()
+                              else "", key="evaluate.split_dir").strip()
+    if not split_dir:
+        st.caption("Give the folder of the artist-filtered split files (f1_train.txt, f1_evaluate.txt, ...).")
+        return
+    with common.errors_shown(), st.spinner("Fitting the baselines on 3 artist-filtered and 3 random folds…"):
+        comparison = _protocol_comparison(common.dataset_key(common.active_dataset_spec()), split_dir,
+                                          common.source_stamp(Path(split_dir)), _dataset=dataset)
+        common.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
+                           filename="protocol_comparison")
+        table = model_figures.protocol_table(comparison)
+        st.dataframe(table, hide_index=True,
+                     column_config={column: st.column_config.NumberColumn(format="percent")
+                                    for column in table.columns if column != "baseline"})
+        common.table_download(table, "protocol_comparison")
+
+
+# ================================================================================================= page ======
+def _choose_pair(dataset: Dataset) -> list[str]:
+    """Two bundles (folders) whose classes and feature kind fit the dataset, chosen on the page."""
+    fitting = {info.folder: info for info in _fitting_bundles(dataset)}
+    if len(fitting) < 2:
+        st.info(f"{len(fitting)} bundle(s) fit the active dataset's classes and features; two are needed. Train "
+                "another on the Train page.")
+        return []
+    left_column, right_column = st.columns(2)
+    left = left_column.selectbox("First bundle", list(fitting), format_func=lambda f: fitting[f].label,
+                                 key="evaluate.left")
+    others = [folder for folder in fitting if folder != left]
+    right = right_column.selectbox("Second bundle", others, format_func=lambda f: fitting[f].label,
+                                   key="evaluate.right")
+    return [left, right]
+
+
+def _page() -> None:
+    loaded = common.require_dataset()
+    mode_column, split_column, seed_column = st.columns([2, 2, 1])
+    mode = mode_column.radio("Evaluate", list(MODE_LABELS), format_func=MODE_LABELS.get, key="evaluate.mode")
+    choice = split_column.radio("Split", list(SPLIT_LABELS), format_func=SPLIT_LABELS.get, key="evaluate.split",
+                                help="The stored split scores the model on exactly the songs it never saw.")
+    seed = int(seed_column.number_input("Seed of a new split", min_value=0, max_value=2**31 - 1, value=0,
+                                        key="evaluate.seed", disabled=choice == STORED))
+    if mode == ACTIVE:
+        folders = {role: common.active_bundle_folder(role) for role in (common.FFN, common.CNN)}
+        folders = {role: folder for role, folder in folders.items() if folder}
+        if not folders:
+            st.info("No active model: choose one in the sidebar, or train one on the Train page.")
+        else:
+            tabs = st.tabs([f"{role} model: {Path(folder).name}" for role, folder in folders.items()])
+            for tab, (role, folder) in zip(tabs, folders.items()):
+                with tab, common.errors_shown():
+                    _evaluate_bundle(folder, loaded, choice, seed, key=f"evaluate.{role}")
+    else:
+        pair = _choose_pair(loaded.dataset)
+        for column, folder, side in zip(st.columns(2), pair, ("left", "right")):
+            with column, common.errors_shown():
+                _evaluate_bundle(folder, loaded, choice, seed, key=f"evaluate.{side}")
+    if common.active_dataset_spec().kind == common.CSV and SUMMARY in loaded.dataset.features:
+        _show_protocol_comparison(loaded)
+
+
+st.title("Evaluate")
+common.show_synthetic_badge()
+st.markdown(
+    "How good is a model, and on what? Each table and chart scores it on the **train**, **validation** and "
+    "**test** parts of a split: only the test part (songs it never saw) tells how it will do on new music. "
+    "The confusion matrix shows which genres it mixes up (true genre down the side, predicted genre along the "
+    "bottom), and the baselines show what simple classifiers reach on the same songs."
+)
+_page()

@@ -1,0 +1,172 @@
+"""The Evaluate page with AppTest: scores of the active FFN and CNN on generated tones (tables, confusion
+matrices counted and normalised, baselines, segment vs track), two bundles side by side, a model that does not
+fit the dataset, a leaky model, and the real Kaggle GTZAN table with its artist-filtered split and the
+leakage comparison."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO_ROOT
+from streamlit.testing.v1 import AppTest
+from test_app_train import (
+    TIMEOUT_S,
+    TONE_CONFIG,
+    app_on,
+    array,
+    charts,
+    isolate_workspace,
+    make_tone_folder,
+    messages,
+)
+
+from genre_core import datasets, paths
+from genre_core.datasets import Dataset
+from pages import common
+
+PAGE = str(REPO_ROOT / "pages" / "evaluate.py")
+APP = str(REPO_ROOT / "app.py")
+
+
+def train_bundle(dataset: Dataset, preset: str, name: str, protocol: str = "grouped", **split_options: object) -> str:
+    """Train ``preset`` for one epoch on ``dataset`` and save it in the workspace; returns its folder."""
+    from genre_core import bundles, splits, training
+
+    split = splits.make_split(dataset, protocol, **split_options)
+    result = training.train_model(dataset, split, training.TrainConfig(preset, epochs=1, batch_size=8))
+    bundle = bundles.bundle_from_training(result, dataset, name=name)
+    return str(bundles.save_bundle(bundle, paths.WORKSPACE_MODELS_DIR / name).resolve())
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("evaluate_page")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_workspace(monkeypatch, root)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def tones(workspace: Path) -> common.DatasetSpec:
+    return common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones", tracks_per_genre=4)), None,
+                              TONE_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def tone_bundles(tones: common.DatasetSpec) -> dict[str, str]:
+    """Folders of an FFN, a CNN, a leaky FFN (all on the tones) and an FFN on two of the three genres."""
+    dataset, _ = datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
+    return {
+        "ffn": train_bundle(dataset, "ffn_mfcc", "ffn-tones"),
+        "cnn": train_bundle(dataset, "cnn_small", "cnn-tones"),
+        "leaky": train_bundle(dataset, "ffn_mfcc", "ffn-leaky", "leaky", seed=3),
+        "two_genres": train_bundle(datasets.select_classes(dataset, ["blues", "jazz"]), "ffn_mfcc", "ffn-two"),
+    }
+
+
+def with_models(ffn: str | None, cnn: str | None) -> dict[str, str | None]:
+    return {common.BUNDLE_KEYS[common.FFN]: ffn, common.BUNDLE_KEYS[common.CNN]: cnn}
+
+
+@pytest.mark.slow
+def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level(
+    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+) -> None:
+    at = app_on(PAGE, tones, **with_models(tone_bundles["ffn"], tone_bundles["cnn"]))
+    assert not at.exception and not at.error, messages(at.error)
+    figures = charts(at)
+    for role in (common.FFN, common.CNN):
+        confusion = figures[f"evaluate.{role}.confusion"].data[0]
+        assert confusion.type == "heatmap" and list(confusion.y) == ["blues", "jazz", "rock"]
+        assert array(confusion.z).sum() == 6  # the stored split's test part: 3 tracks of 2 windows
+        names = figures[f"evaluate.{role}.baselines"].data[0].x
+        assert list(names[1:]) == ["majority class", "logistic regression", "RBF SVM"]
+        levels = figures[f"evaluate.{role}.levels"].data
+        assert levels[0].name == "per segment"
+        assert f"evaluate.{role}.per_class" in figures
+    tables = [frame.value for frame in at.dataframe]
+    metrics = next(table for table in tables if "macro_f1" in table and "part" in table)
+    assert list(metrics["part"]) == ["train", "val", "test"] and list(metrics["tracks"]) == [6, 3, 3]
+    assert any("classifier" in table and "logistic regression" in set(table["classifier"]) for table in tables)
+
+    at.toggle(key=f"evaluate.{common.FFN}.normalised").set_value(True)
+    at.radio(key=f"evaluate.{common.FFN}.part").set_value("train").run()
+    assert not at.exception
+    confusion = charts(at)[f"evaluate.{common.FFN}.confusion"].data[0]
+    assert np.allclose(array(confusion.z).sum(axis=1), 1.0) and confusion.text[0][0].endswith("%")
+
+    at.radio(key="evaluate.split").set_value("grouped").run()
+    at.number_input(key="evaluate.seed").set_value(5).run()
+    assert not at.exception
+    assert "test tracks were in the model's training part" in messages(at.warning)  # a new split is not honest
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_other_tracks_is_scored_on_a_new_grouped_split(
+    tones: common.DatasetSpec, tone_bundles: dict[str, str], workspace: Path
+) -> None:
+    elsewhere = Path(shutil.copytree(tone_bundles["ffn"], workspace / "elsewhere"))  # not among the listed bundles
+    metadata = json.loads((elsewhere / "bundle.json").read_text())
+    metadata["name"] = "ffn-elsewhere"
+    metadata["split"]["track_ids"] = {part: [f"{part}.00099"] for part in ("train", "val", "test")}
+    (elsewhere / "bundle.json").write_text(json.dumps(metadata))
+    at = app_on(PAGE, tones, **with_models(str(elsewhere), None))
+    assert not at.exception and not at.error, messages(at.error)
+    assert "holds none of the model's test tracks" in messages(at.info)
+    assert "grouped" in messages(at.caption)  # scored anyway, on a new track-level split
+    assert f"evaluate.{common.FFN}.confusion" in charts(at)
+
+
+@pytest.mark.slow
+def test_evaluate_page_inside_the_app_navigation(tones: common.DatasetSpec, tone_bundles: dict[str, str]) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state[common.DATASET_SPEC_KEY] = tones
+    at.session_state[common.DATASET_READY_KEY] = True
+    at.session_state[common.BUNDLE_KEYS[common.CNN]] = tone_bundles["cnn"]
+    at.run()
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception and not at.error, messages(at.error)
+    assert at.title[0].value == "Evaluate"
+    assert f"evaluate.{common.CNN}.confusion" in charts(at)
+
+
+@pytest.mark.slow
+def test_two_bundles_side_by_side_and_readable_mismatch_and_leakage_messages(
+    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+) -> None:
+    at = app_on(PAGE, tones, **with_models(tone_bundles["two_genres"], None))
+    assert not at.exception
+    assert "cannot score the active dataset" in messages(at.error)
+    assert "ffn-tones" in messages(at.error)  # it suggests the bundles that fit
+
+    at.radio(key="evaluate.mode").set_value("pair").run()
+    options = at.selectbox(key="evaluate.left").options
+    assert len(options) == 3 and not any("ffn-two" in option for option in options)  # only fitting bundles
+    at.selectbox(key="evaluate.left").set_value(tone_bundles["leaky"]).run()
+    at.selectbox(key="evaluate.right").set_value(tone_bundles["cnn"]).run()
+    assert not at.exception
+    assert {"evaluate.left.confusion", "evaluate.right.confusion"} <= set(charts(at))
+    assert "Leaky split" in messages(at.error)
+
+
+@pytest.mark.slow
+def test_real_gtzan_table_with_its_artist_filtered_split_and_the_leakage_comparison(
+    gtzan_csv: Path, sturm_split_dir: Path, workspace: Path
+) -> None:
+    dataset = datasets.load_kaggle_csv(gtzan_csv)
+    folder = train_bundle(dataset, "ffn_mfcc", "ffn-gtzan", "artist-filtered:1", split_dir=sturm_split_dir)
+    spec = common.DatasetSpec(common.CSV, str(gtzan_csv))
+    at = app_on(PAGE, spec, **with_models(folder, None), **{"evaluate.split_dir": str(sturm_split_dir)})
+    assert not at.exception and not at.error, messages(at.error)
+    figures = charts(at)
+    confusion = figures[f"evaluate.{common.FFN}.confusion"].data[0]
+    test_tracks = sum(1 for line in (sturm_split_dir / "f1_evaluate.txt").read_text().splitlines() if line.strip())
+    assert array(confusion.z).sum() == test_tracks  # exactly the fold's evaluation tracks, one row each
+    given, random = figures["evaluate.protocols"].data
+    assert given.name == "artist-filtered folds"
+    assert array(random.y)[2] > array(given.y)[2] + 0.1  # the SVM gains from artist leakage on a random split

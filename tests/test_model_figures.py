@@ -1,0 +1,177 @@
+"""Model figures and tables: curves per epoch, confusion heat maps, per-class bars, baselines, protocols,
+segment- versus track-level accuracy, all built from real evaluation and baseline outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genre_core import baselines, evaluation
+from genre_core.errors import InputError
+from genre_core.model_figures import (
+    BASELINE_LABELS,
+    baselines_table,
+    confusion_figure,
+    level_accuracies,
+    metrics_table,
+    model_vs_baselines_figure,
+    per_class_figure,
+    per_class_table,
+    protocol_comparison_figure,
+    protocol_table,
+    segment_vs_track_figure,
+    training_curves_figure,
+)
+
+CLASSES = ["blues", "jazz", "rock"]
+
+
+@pytest.fixture(scope="module")
+def report() -> evaluation.EvaluationReport:
+    """Scores of noisy predictions on 12 tracks of 3 windows each (train: 6 tracks, val 3, test 3)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(12) % 3, 3)
+    track_ids = np.repeat([f"t{index:02d}" for index in range(12)], 3)
+    probabilities = rng.dirichlet(np.ones(3), size=len(labels))
+    probabilities[np.arange(len(labels)), labels] += rng.uniform(0.0, 1.0, size=len(labels))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    parts = {"train": np.arange(18), "val": np.arange(18, 27), "test": np.arange(27, 36)}
+    return evaluation.evaluate_predictions(probabilities, labels, track_ids, CLASSES, parts)
+
+
+def test_training_curves_show_train_and_validation_per_epoch_in_two_panels() -> None:
+    history = {"loss": [1.2, 0.9, 0.7], "accuracy": [0.4, 0.6, 0.7], "val_loss": [1.1, 1.0, 1.05],
+               "val_accuracy": [0.5, 0.55, 0.5], "learning_rate": [0.001] * 3}
+    figure = training_curves_figure(history, title="run")
+    by_panel = {(trace.name, trace.xaxis): trace for trace in figure.data}
+    assert set(by_panel) == {("train", "x"), ("validation", "x"), ("train", "x2"), ("validation", "x2")}
+    np.testing.assert_array_equal(by_panel["train", "x"].x, [1, 2, 3])
+    np.testing.assert_allclose(by_panel["validation", "x"].y, history["val_loss"])
+    np.testing.assert_allclose(by_panel["train", "x2"].y, history["accuracy"])
+    assert figure.layout.xaxis.title.text == "epoch" and figure.layout.xaxis2.title.text == "epoch"
+    assert "loss" in figure.layout.yaxis.title.text and figure.layout.yaxis2.tickformat == ".0%"
+    assert sum(trace.showlegend for trace in figure.data) == 2  # one legend entry per part
+
+
+def test_training_curves_without_validation_and_without_epochs() -> None:
+    figure = training_curves_figure({"loss": [0.5], "accuracy": [0.8]})
+    assert [trace.name for trace in figure.data] == ["train", "train"]
+    with pytest.raises(InputError, match="no 'loss'"):
+        training_curves_figure({"loss": [], "accuracy": []})
+    with pytest.raises(InputError, match="val_loss"):
+        training_curves_figure({"loss": [0.5], "val_loss": ["high"]})
+
+
+def test_a_diverged_epoch_leaves_a_gap_in_the_curve() -> None:
+    figure = training_curves_figure({"loss": [2.0, float("inf"), float("nan")], "accuracy": [0.3, 0.1, 0.1]})
+    loss = figure.data[0]
+    assert loss.y[0] == 2.0 and np.isnan(loss.y[1]) and np.isnan(loss.y[2])
+
+
+def test_confusion_counts_put_true_classes_on_y_and_annotate_every_cell(report) -> None:
+    counts = report.parts["train"].confusion
+    (trace,) = confusion_figure(counts, CLASSES, normalised=False, title="train").data
+    assert list(trace.x) == CLASSES and list(trace.y) == CLASSES
+    np.testing.assert_array_equal(np.asarray(trace.z), counts)
+    assert [[int(cell) for cell in row] for row in trace.text] == counts.tolist()
+    assert trace.zmax == counts.max() and "segments" in trace.hovertemplate
+
+
+def test_confusion_normalised_shows_percentages_of_the_true_class(report) -> None:
+    figure = confusion_figure(report.parts["test"].confusion_normalised, CLASSES, normalised=True)
+    (trace,) = figure.data
+    normalised = report.parts["test"].confusion_normalised
+    assert trace.text[1][1] == f"{normalised[1, 1]:.0%}"
+    assert (trace.zmin, trace.zmax) == (0.0, 1.0)
+    assert figure.layout.yaxis.autorange == "reversed" and figure.layout.yaxis.title.text == "true class"
+    assert figure.layout.xaxis.title.text == "predicted class"
+
+
+@pytest.mark.parametrize(
+    ("matrix", "normalised", "message"),
+    [
+        (np.ones((2, 2)), False, "shape"),
+        (np.full((3, 3), 0.5), False, "whole numbers"),
+        (np.full((3, 3), 2.0), True, r"\[0, 1\]"),
+        (-np.ones((3, 3)), False, "non-negative"),
+    ],
+)
+def test_confusion_rejects_bad_matrices(matrix, normalised, message) -> None:
+    with pytest.raises(InputError, match=message):
+        confusion_figure(matrix, CLASSES, normalised=normalised)
+
+
+def test_per_class_bars_hold_precision_recall_and_f1_of_every_class(report) -> None:
+    per_class = report.parts["train"].segment_metrics["per_class"]
+    figure = per_class_figure(per_class)
+    assert [trace.name for trace in figure.data] == ["precision", "recall", "F1"]
+    for trace, metric in zip(figure.data, ("precision", "recall", "f1")):
+        assert list(trace.x) == CLASSES
+        np.testing.assert_allclose(trace.y, [per_class[name][metric] for name in CLASSES])
+        assert list(trace.customdata) == [per_class[name]["support"] for name in CLASSES]
+    table = per_class_table(per_class)
+    assert list(table["class"]) == CLASSES and table["support"].sum() == 18
+    with pytest.raises(InputError, match="support"):
+        per_class_figure({"blues": {"precision": 1.0, "recall": 1.0, "f1": 1.0}})
+
+
+def test_model_is_drawn_beside_each_baseline_with_the_chance_line(report) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 4)) + np.repeat(np.arange(2), 20)[:, None]
+    y = np.repeat(np.arange(2), 20)
+    scores = baselines.baseline_scores(x[::2], y[::2], x[1::2], y[1::2])
+    figure = model_vs_baselines_figure(0.9, scores, chance=0.5, model_name="tiny FFN")
+    bars, legend_entry = figure.data
+    assert list(bars.x) == ["tiny FFN", *BASELINE_LABELS.values()]
+    expected = [0.9] + [scores[f"{name}_accuracy"] for name in baselines.BASELINES]
+    np.testing.assert_allclose(bars.y, expected)
+    (line,) = figure.layout.shapes
+    assert line.y0 == line.y1 == 0.5 and legend_entry.name == "chance 50.0%"
+    table = baselines_table("tiny FFN", {"accuracy": 0.9, "macro_f1": 0.8}, scores)
+    assert list(table["classifier"]) == list(bars.x)
+    assert table["macro_f1"].iloc[1] == scores["majority_macro_f1"]
+    with pytest.raises(InputError, match="chance"):
+        model_vs_baselines_figure(0.9, scores, chance=1.5)
+
+
+def test_protocol_comparison_draws_given_and_random_folds_with_spread() -> None:
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 12)
+    features = rng.normal(size=(36, 5)) + labels[:, None]
+    track_ids = np.array([f"t{index}" for index in range(36)])
+    folds = [(np.flatnonzero(np.arange(36) % 3 != k), np.flatnonzero(np.arange(36) % 3 == k)) for k in range(3)]
+    comparison = baselines.compare_protocols(features, labels, track_ids, folds)
+    figure = protocol_comparison_figure(comparison)
+    given, random = figure.data
+    assert given.name == "artist-filtered folds" and random.name == "random track folds"
+    assert list(given.x) == list(BASELINE_LABELS.values())
+    np.testing.assert_allclose(random.y, [comparison["random"][f"{b}_accuracy"]["mean"] for b in baselines.BASELINES])
+    spreads = [comparison["given"][f"{name}_accuracy"]["std"] for name in baselines.BASELINES]
+    np.testing.assert_allclose(given.error_y.array, spreads)
+    assert "3 folds" in figure.layout.title.text
+    table = protocol_table(comparison)
+    np.testing.assert_allclose(table["gap"], table["random_mean"] - table["given_mean"])
+    with pytest.raises(InputError, match="random"):
+        protocol_comparison_figure({"given": comparison["given"]})
+
+
+def test_segment_and_track_accuracies_per_part(report) -> None:
+    figure = segment_vs_track_figure(report)
+    assert [trace.name for trace in figure.data] == [
+        "per segment", "per track (mean probability)", "per track (majority vote)"]
+    accuracies = level_accuracies(report)
+    for trace, level in zip(figure.data, ("segment", "mean_probability", "majority_vote")):
+        assert list(trace.x) == ["train", "val", "test"]
+        np.testing.assert_allclose(trace.y, [accuracies[part][level] for part in ("train", "val", "test")])
+    assert accuracies["test"]["segment"] == report.parts["test"].segment_metrics["accuracy"]
+    assert figure.data[0].customdata[0] == "18 segments" and figure.data[1].customdata[0] == "6 tracks"
+
+
+def test_metrics_table_has_one_row_per_part_with_segment_and_track_scores(report) -> None:
+    table = metrics_table(report)
+    assert list(table["part"]) == ["train", "val", "test"]
+    assert list(table["segments"]) == [18, 9, 9] and list(table["tracks"]) == [6, 3, 3]
+    test = report.parts["test"]
+    row = table.iloc[2]
+    assert row["macro_f1"] == test.segment_metrics["macro_f1"]
+    assert row["track_accuracy_majority_vote"] == test.track_metrics["majority_vote"]["accuracy"]
