@@ -1,0 +1,400 @@
+"""What the explanation pages (Browse & Grad-CAM, SHAP) show, prepared from a model bundle and a dataset.
+
+Pure functions, no Streamlit: the rows of a bundle's stored split, the probabilities of a dataset's rows,
+the examples of a split part, a segment's audio, its Grad-CAM maps and trust checks, the SHAP background and
+results; and the figures of the Grad-CAM views (spectrograms with their axes, band and time profiles, the
+randomisation and deletion checks).
+
+TensorFlow is reached only through a `ModelBundle` and the Grad-CAM/trust modules, imported inside the
+functions that need them, so ``import genre_core.explain.views`` does not import it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from genre_core import audio, features
+from genre_core.config import LOG_MEL, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.explain.examples import ExampleRow, example_table
+from genre_core.explain.shap_values import BACKGROUND_SIZE, ShapResult, background_sample, force_plot_html
+from genre_core.figures import spectrogram_figure
+
+if TYPE_CHECKING:
+    from genre_core.bundles import ModelBundle
+
+SPLIT_PARTS = ("train", "val", "test")  #: the parts a bundle's stored split describes
+ALL_ROWS = "all"  #: `part_rows` name for every row of the dataset
+#: What the pages call each choice of rows (`part_rows`), the test part first.
+PART_LABELS = {"test": "test (not trained on)", "val": "validation", "train": "training", ALL_ROWS: "all rows"}
+PREDICT_CHUNK_ROWS = 512  #: rows gathered per `ModelBundle.predict_proba` call (bounds the copy of log-mel rows)
+THUMBNAIL_HEIGHT = 220  #: px, height of a spectrogram thumbnail
+PROFILE_COLOUR = "#d62728"
+UNDERLAY_COLOURS = "gray"  #: colour scale of a spectrogram under a map, so that the map's reds stand out
+FREQUENCY_TICKS_HZ = (30, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)  #: labelled frequencies of profiles
+#: Characters that could end shap's inline ``<script>``, and their look-alikes (see `force_plot_document`).
+_HTML_LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "&": "＆"})
+
+
+# --- rows and probabilities --------------------------------------------------------------------------
+
+
+def split_rows_from_description(dataset: Dataset, split_description: Mapping[str, Any], part: str) -> np.ndarray:
+    """Rows of ``dataset`` in ``part`` ("train", "val" or "test") of a bundle's stored split: (m,) int64, ascending.
+
+    A bundle stores the track ids of each part (`Split.describe`), not row numbers, so the rows are those whose
+    track id is listed in the part. The dataset may be another load of the same source (rows in another order,
+    genres left out): tracks it lacks are skipped, and an empty array means none of the part's tracks is in it.
+    Raises `InputError` for an unknown part, a description without track ids, and a segment-level ("leaky")
+    split, whose parts share tracks so that track ids cannot tell its parts apart.
+    """
+    if part not in SPLIT_PARTS:
+        raise InputError("split part", f"'{part}' is not one of {', '.join(SPLIT_PARTS)}")
+    track_lists = split_description.get("track_ids")
+    if not isinstance(track_lists, Mapping) or not isinstance(track_lists.get(part), list):
+        raise InputError("model split", f"the stored split lists no track ids for the {part} part")
+    if split_description.get("protocol") == "leaky":
+        reason = "a segment-level (leaky) split shares tracks between its parts, so its rows cannot be rebuilt"
+        raise InputError("model split", reason)
+    listed = np.asarray([str(track) for track in track_lists[part]], dtype=str)
+    return np.flatnonzero(np.isin(np.asarray(dataset.track_ids, dtype=str), listed)).astype(np.int64)
+
+
+def part_rows(dataset: Dataset, split_description: Mapping[str, Any], part: str) -> np.ndarray:
+    """Rows of ``dataset`` for a page's part choice (`PART_LABELS`): a part of the bundle's stored split (see
+    `split_rows_from_description`) or `ALL_ROWS`. Raises `InputError` with a readable reason when there are none."""
+    if part == ALL_ROWS:
+        return np.arange(len(dataset), dtype=np.int64)
+    rows = split_rows_from_description(dataset, split_description, part)
+    if len(rows) == 0:
+        raise InputError(
+            f"the model's {PART_LABELS[part]} part",
+            "none of its tracks is in the active dataset (was the model trained on other data?); choose another part",
+        )
+    return rows
+
+
+def sample_rows(rows: np.ndarray, limit: int, seed: int = 0) -> np.ndarray:
+    """At most ``limit`` of ``rows`` (m,), drawn without replacement (seeded) and kept in ascending order."""
+    rows = np.sort(np.asarray(rows, dtype=np.int64))
+    if limit < 1:
+        raise InputError("row limit", f"must be >= 1, got {limit}")
+    if len(rows) <= limit:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
+
+
+def dataset_probabilities(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray | None = None) -> np.ndarray:
+    """Class probabilities of ``dataset``'s ``rows`` (default: all) under ``bundle``: (len(rows), K) float32.
+
+    Raises `InputError` naming the dataset when the bundle cannot score it (other classes, feature kind or
+    feature settings, see `genre_core.bundles.check_compatible`).
+    """
+    from genre_core.bundles import check_compatible
+
+    check_compatible(bundle, dataset)
+    values = dataset.features[bundle.feature_kind]
+    chosen = np.arange(len(values)) if rows is None else np.asarray(rows, dtype=np.int64)
+    parts = [np.zeros((0, len(bundle.class_names)), dtype=np.float32)]
+    for start in range(0, len(chosen), PREDICT_CHUNK_ROWS):
+        parts.append(bundle.predict_proba(values[chosen[start : start + PREDICT_CHUNK_ROWS]]))
+    return np.concatenate(parts)
+
+
+def examples_of_rows(
+    dataset: Dataset, rows: np.ndarray, probabilities: np.ndarray, n: int = 6
+) -> dict[str, dict[str, list[ExampleRow]]]:
+    """`example_table` of the dataset rows ``rows`` (m,) whose probabilities are ``probabilities`` (m, K).
+
+    Every `ExampleRow.row` is a row of ``dataset``. Window times come from ``dataset.feature_config``; a
+    dataset without one (``.npy`` folders) gets 1 s placeholders, as its windows have no known length.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    segment_seconds = dataset.feature_config.segment_seconds if dataset.feature_config is not None else 1.0
+    table = example_table(
+        probabilities,
+        dataset.labels[rows],
+        dataset.track_ids[rows],
+        dataset.segment_index[rows],
+        segment_seconds,
+        dataset.class_names,
+        n=n,
+    )
+
+    def in_dataset(items: list[ExampleRow]) -> list[ExampleRow]:
+        return [dataclasses.replace(item, row=int(rows[item.row])) for item in items]
+
+    return {name: {kind: in_dataset(items) for kind, items in kinds.items()} for name, kinds in table.items()}
+
+
+def track_segment_audio(path: str | Path, start_s: float, end_s: float, sample_rate: int) -> np.ndarray:
+    """The stretch from ``start_s`` to ``end_s`` (s) of an audio file, decoded to mono at ``sample_rate`` Hz
+    as for feature extraction: (round((end_s - start_s) * sample_rate),) float32.
+
+    A stretch reaching past the end of the file is zero-padded, as `genre_core.audio.segment_audio` pads a
+    track's last window. Raises `InputError` for an unreadable file or a stretch that starts after its end.
+    """
+    if not 0.0 <= start_s < end_s:
+        raise InputError("segment", f"{start_s}–{end_s} s is not a time span")
+    samples = audio.load_audio(path, sample_rate)
+    first = int(round(start_s * sample_rate))
+    if first >= len(samples):
+        raise InputError(path, f"is {len(samples) / sample_rate:.2f} s long, the segment starts at {start_s:.2f} s")
+    stretch = np.zeros(int(round((end_s - start_s) * sample_rate)), dtype=np.float32)
+    piece = samples[first : first + len(stretch)]
+    stretch[: len(piece)] = piece
+    return stretch
+
+
+# --- Grad-CAM of segments ----------------------------------------------------------------------------
+
+
+def _cnn_inputs(bundle: ModelBundle, log_mel_rows: np.ndarray) -> np.ndarray:
+    """Raw log-mel rows (n, n_mels, frames) dB -> the bundle's standardised model input (n, n_mels, frames, 1)."""
+    from genre_core.training import prepare_inputs
+
+    if bundle.feature_kind != LOG_MEL:
+        reason = f"takes {bundle.feature_kind} features, Grad-CAM needs a log-mel CNN"
+        raise InputError(f"model '{bundle.name}'", reason)
+    rows = np.asarray(log_mel_rows)
+    if rows.shape[1:] != bundle.feature_shape:
+        reason = f"have shape {rows.shape[1:]}, model '{bundle.name}' expects {bundle.feature_shape}"
+        raise InputError("spectrograms", reason)
+    return prepare_inputs(rows, LOG_MEL, bundle.standardizer)
+
+
+@dataclass(frozen=True)
+class SegmentMaps:
+    """Explanations of one log-mel segment for one class; maps are (n_mels, frames) float32 in [0, 1], row 0 =
+    lowest band, each divided by its maximum (a blank map stays 0)."""
+
+    gradcam: np.ndarray
+    gradcam_plus_plus: np.ndarray
+    saliency: np.ndarray
+    class_index: int  #: the class explained
+    layer: str  #: the layer the Grad-CAM maps were taken at
+    probabilities: np.ndarray  #: (K,) float32, the model's class probabilities for the segment
+
+
+def segment_maps(
+    bundle: ModelBundle, log_mel_db: np.ndarray, *, layer: str | None = None, class_index: int | None = None
+) -> SegmentMaps:
+    """Grad-CAM, Grad-CAM++ and gradient saliency of one raw log-mel segment (n_mels, frames) dB.
+
+    ``layer`` defaults to the last Conv2D layer, ``class_index`` to the predicted class (see
+    `genre_core.explain.gradcam`). Raises `InputError` for a non-CNN bundle, a wrong shape or an unusable layer.
+    """
+    from genre_core.explain import gradcam
+
+    inputs = _cnn_inputs(bundle, np.asarray(log_mel_db)[np.newaxis])
+    cam = gradcam.grad_cam(bundle.model, inputs, layer=layer, class_index=class_index)
+    plus = gradcam.grad_cam(bundle.model, inputs, layer=cam.layer, class_index=cam.class_index, method="gradcam++")
+    return SegmentMaps(
+        gradcam=cam.heatmaps[0],
+        gradcam_plus_plus=plus.heatmaps[0],
+        saliency=gradcam.saliency(bundle.model, inputs, cam.class_index)[0],
+        class_index=int(cam.class_index[0]),
+        layer=cam.layer,
+        probabilities=bundle.predict_proba(np.asarray(log_mel_db)[np.newaxis])[0],
+    )
+
+
+@dataclass(frozen=True)
+class TrustChecks:
+    """The measured checks of Grad-CAM maps of a few segments (each explained for its predicted class).
+
+    ``randomisation``: `genre_core.explain.trust.randomisation_check` rows without their heat maps (``step``,
+    ``layer``, ``spearman``, ``spearman_std``); ``deletion``: `genre_core.explain.trust.deletion_curve`.
+    """
+
+    randomisation: list[dict[str, Any]]
+    deletion: dict[str, Any]
+    segments: int
+    layer: str
+
+
+def trust_checks(
+    bundle: ModelBundle, log_mel_rows: np.ndarray, *, layer: str | None = None, seed: int = 0
+) -> TrustChecks:
+    """Model-randomisation and deletion checks of the Grad-CAM maps at ``layer`` of raw log-mel segments
+    (n, n_mels, frames) dB, each map explaining the segment's predicted class."""
+    from genre_core.explain import gradcam, trust
+
+    inputs = _cnn_inputs(bundle, log_mel_rows)
+    cam = gradcam.grad_cam(bundle.model, inputs, layer=layer)
+    steps = trust.randomisation_check(bundle.model, inputs, layer=cam.layer, class_index=cam.class_index, seed=seed)
+    deletion = trust.deletion_curve(bundle.model, inputs, cam.heatmaps, cam.class_index, seed=seed)
+    randomisation = [{key: value for key, value in step.items() if key != "heatmaps"} for step in steps]
+    return TrustChecks(randomisation=randomisation, deletion=deletion, segments=len(inputs), layer=cam.layer)
+
+
+# --- SHAP -------------------------------------------------------------------------------------------
+
+
+def shap_background(
+    bundle: ModelBundle, dataset: Dataset | None, size: int = BACKGROUND_SIZE, seed: int = 0
+) -> tuple[np.ndarray, str]:
+    """Standardised background rows for SHAP of a summary bundle, and a sentence saying where they come from.
+
+    With a ``dataset`` the bundle can score (`genre_core.bundles.check_compatible`), ``size`` rows (see
+    `shap_values.background_sample`) of the bundle's training tracks found in it: (b, F) float32. Otherwise
+    (no dataset, none of the training tracks in it, or a leaky split) the single row of zeros, which is the
+    training mean after standardisation: (1, F).
+    """
+    reason = "no dataset is loaded"
+    if dataset is not None:
+        try:
+            rows = split_rows_from_description(dataset, bundle.split_description, "train")
+        except InputError as error:
+            rows, reason = np.zeros(0, dtype=np.int64), error.reason
+        else:
+            reason = "the model's training tracks are not in the active dataset"
+        if len(rows):
+            standardised = bundle.standardizer.transform(dataset.features[bundle.feature_kind][rows])
+            background = background_sample(standardised, size=size, seed=seed)
+            return background, f"{len(background)} rows drawn from the model's {len(rows)} training rows"
+    mean_row = np.zeros((1, bundle.standardizer.width), dtype=np.float32)
+    return mean_row, f"the model's training mean, one row ({reason})"
+
+
+def concatenate_shap_results(parts: Sequence[ShapResult]) -> ShapResult:
+    """SHAP results of consecutive chunks of rows (same explainer) as one result over all their rows."""
+    if not parts:
+        raise InputError("SHAP results", "none to join")
+    first = parts[0]
+    return dataclasses.replace(
+        first,
+        values=np.concatenate([part.values for part in parts]),
+        outputs=np.concatenate([part.outputs for part in parts]),
+        inputs=np.concatenate([part.inputs for part in parts]),
+    )
+
+
+def force_plot_document(result: ShapResult, row: int, class_index: int, feature_values_raw: np.ndarray) -> str:
+    """`shap_values.force_plot_html` with ``<``, ``>`` and ``&`` in the class names replaced by look-alikes: shap
+    writes the names unescaped into an inline script, and class names come from users' folders and tables."""
+    names = tuple(name.translate(_HTML_LOOKALIKES) for name in result.class_names)
+    return force_plot_html(dataclasses.replace(result, class_names=names), row, class_index, feature_values_raw)
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+
+def spectrogram_view(
+    log_mel_db: np.ndarray,
+    config: FeatureConfig | None,
+    *,
+    heatmap: np.ndarray | None = None,
+    opacity: float = 0.5,
+    title: str | None = None,
+    zmin: float | None = None,
+    zmax: float | None = None,
+    thumbnail: bool = False,
+) -> go.Figure:
+    """`genre_core.figures.spectrogram_figure` of a (n_mels, frames) dB segment with the axes of ``config``
+    (frame times in s, band centre frequencies in Hz); without a config (``.npy`` data) the axes are frame and
+    band numbers. Under a ``heatmap`` the spectrogram is drawn in grey, so that the map's colours stand out.
+    ``thumbnail`` gives a small figure without colour bars for galleries (pass shared ``zmin``/``zmax`` so that
+    thumbnails compare)."""
+    log_mel_db = np.asarray(log_mel_db)
+    n_mels, frames = log_mel_db.shape[-2:] if log_mel_db.ndim == 2 else (0, 0)
+    if config is not None:
+        times, bands = features.frame_times(config), features.mel_band_frequencies(config)
+    else:
+        times, bands = np.arange(frames, dtype=np.float64), np.arange(n_mels, dtype=np.float64)
+    figure = spectrogram_figure(
+        log_mel_db, times_s=times, band_frequencies_hz=bands, heatmap=heatmap, opacity=opacity, title=title,
+        zmin=zmin, zmax=zmax,
+    )
+    if heatmap is not None:
+        figure.update_traces(colorscale=UNDERLAY_COLOURS, selector={"name": "log-mel"})
+    if config is None:
+        figure.update_layout(xaxis_title_text="Frame", yaxis_title_text="Mel band (frequencies unknown)")
+    if thumbnail:
+        figure.update_traces(showscale=False)
+        figure.update_layout(
+            height=THUMBNAIL_HEIGHT, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            title_font_size=12, xaxis_title_text=None, yaxis_title_text=None,
+        )
+    return figure
+
+
+def _profile_figure(values: np.ndarray, positions: np.ndarray, x_title: str, title: str) -> go.Figure:
+    values = np.asarray(values, dtype=np.float64)
+    positions = np.asarray(positions, dtype=np.float64)
+    if values.ndim != 1 or values.shape != positions.shape or not np.all(np.isfinite(values)):
+        raise InputError("profile", f"expected finite values of shape {positions.shape}, got {values.shape}")
+    figure = go.Figure(
+        go.Scatter(x=positions, y=values, mode="lines", line={"color": PROFILE_COLOUR}, fill="tozeroy", name="share")
+    )
+    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title="Share of the map (sums to 1)", showlegend=False)
+    return figure
+
+
+def band_profile_figure(profile: np.ndarray, band_frequencies_hz: np.ndarray) -> go.Figure:
+    """Which frequencies mattered: `gradcam.band_profile` (n_mels,) against the bands' centre frequencies (Hz,
+    logarithmic axis, as mel bands are spaced roughly logarithmically above 1 kHz)."""
+    figure = _profile_figure(profile, band_frequencies_hz, "Frequency (Hz, band centre)", "Grad-CAM by frequency band")
+    ticks = [hz for hz in FREQUENCY_TICKS_HZ if band_frequencies_hz[0] <= hz <= band_frequencies_hz[-1]]
+    figure.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{hz:g}" for hz in ticks])
+    return figure
+
+
+def time_profile_figure(profile: np.ndarray, times_s: np.ndarray) -> go.Figure:
+    """When it mattered: `gradcam.time_profile` (frames,) against the frame times (s) of the segment."""
+    return _profile_figure(profile, times_s, "Time in the segment (s)", "Grad-CAM over time")
+
+
+def randomisation_figure(steps: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Rank correlation (Spearman, mean ± std over segments) between the original Grad-CAM maps and the maps
+    after randomising the model's layers one by one from the top; see `trust.randomisation_check`."""
+    if not steps:
+        raise InputError("randomisation check", "has no steps")
+    labels = ["none (trained model)" if step["layer"] is None else str(step["layer"]) for step in steps]
+    figure = go.Figure(
+        go.Scatter(
+            x=labels,
+            y=[float(step["spearman"]) for step in steps],
+            error_y={"type": "data", "array": [float(step["spearman_std"]) for step in steps]},
+            mode="lines+markers",
+            name="Spearman",
+        )
+    )
+    figure.add_hline(y=0.0, line_color="#888888", line_dash="dot")
+    figure.update_layout(
+        title="Randomisation check",
+        xaxis_title="Randomised down to layer (top of the network first)",
+        yaxis={"title": {"text": "Rank correlation with the original map"}, "range": [-1.05, 1.05]},
+        showlegend=False,
+    )
+    return figure
+
+
+def deletion_figure(curve: Mapping[str, Any]) -> go.Figure:
+    """The deletion check (`trust.deletion_curve`): probability of the explained class as more and more of the
+    spectrogram is blanked, highest Grad-CAM cells first versus in random order."""
+    percent = 100.0 * np.asarray(curve["fractions"], dtype=np.float64)
+    figure = go.Figure(
+        [
+            go.Scatter(x=percent, y=curve["random_order"], mode="lines+markers", name="random cells first"),
+            go.Scatter(
+                x=percent, y=curve["map_order"], mode="lines+markers", name="highest Grad-CAM first",
+                fill="tonexty", line={"color": PROFILE_COLOUR},
+            ),
+        ]
+    )
+    figure.update_layout(
+        title=f"Deletion check (area between the curves {curve['area_between']:+.3f})",
+        xaxis_title="Share of the spectrogram blanked (%)",
+        yaxis={"title": {"text": "Probability of the explained class"}, "range": [0.0, 1.02]},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return figure

@@ -1,0 +1,175 @@
+"""AppTest of the Browse & Grad-CAM page (pages/browse.py): the gallery of right and wrong segments, choosing one,
+its Grad-CAM views and trust checks, and the messages for a missing or unfitting CNN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_views import TONE_CONFIG, train_saved_bundle, write_tone_genres
+
+from genre_core import datasets, paths, splits
+from genre_core.config import LOG_MEL, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.explain import views
+from pages import common
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TONE_CNN = {"filters": [4, 8], "dense": [16], "l2": 0.0}
+
+
+@pytest.fixture(scope="module")
+def app_workspace(tmp_path_factory: pytest.TempPathFactory):
+    """The app's feature cache and model folders in temporary folders while this module's pages run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "CACHE_DIR", tmp_path_factory.mktemp("cache"))
+        patch.setattr(paths, "WORKSPACE_MODELS_DIR", tmp_path_factory.mktemp("models"))
+        patch.setattr(paths, "PRETRAINED_DIR", tmp_path_factory.mktemp("pretrained"))
+        yield paths.CACHE_DIR
+
+
+def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetSpec:
+    """Put ``dataset`` into the app's shared dataset store under ``spec``, as the Data page does after loading,
+    so that pages find it without extracting the summary features they do not need (slow on real audio)."""
+    common._shared_datasets().put(common.dataset_key(spec), common.LoadedDataset(dataset))
+    return spec
+
+
+def prepared_app(root: Path, config: FeatureConfig, folder: Path, preset_hyper: dict, *,
+                 genres: tuple[str, ...] | None = None, real: bool = False) -> tuple[common.DatasetSpec, Dataset, Path]:
+    """The log-mel dataset of ``root`` shared with the app, and a CNN bundle trained on it: on the tone split,
+    or for ``real`` data briefly on a grouped split."""
+    dataset, _ = datasets.load_audio_folder(root, config, genres=genres, kinds=[LOG_MEL], n_jobs=2, cache_dir=None)
+    if real:
+        split = splits.grouped_split(dataset, val_fraction=0.0, test_fraction=0.3)
+        bundle_folder = train_saved_bundle(dataset, "cnn_small", folder, preset_hyper, split, epochs=2)
+    else:
+        bundle_folder = train_saved_bundle(dataset, "cnn_small", folder, preset_hyper)
+    spec = common.DatasetSpec(kind=common.FOLDER, location=str(root), genres=genres, config=config)
+    return share_dataset(spec, dataset), dataset, bundle_folder
+
+
+@pytest.fixture(scope="module")
+def tone_app(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
+    root = write_tone_genres(tmp_path_factory.mktemp("tones"))
+    return prepared_app(root, TONE_CONFIG, paths.WORKSPACE_MODELS_DIR / "tone-cnn", TONE_CNN)
+
+
+def open_page(page: str, spec: common.DatasetSpec, role: str, bundle_folder: Path | None) -> AppTest:
+    """The app on ``page`` (e.g. "pages/browse.py"), with ``spec`` loaded and ``bundle_folder`` active for ``role``."""
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.session_state[common.DATASET_SPEC_KEY] = spec
+    app.session_state[common.DATASET_READY_KEY] = True
+    app.session_state[common.BUNDLE_KEYS[role]] = None if bundle_folder is None else str(bundle_folder.resolve())
+    app.run()
+    return app.switch_page(page).run()
+
+
+def browse(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
+    return open_page("pages/browse.py", spec, common.CNN, bundle_folder)
+
+
+def expected_examples(dataset: Dataset, bundle_folder: Path, genre: str, part: str = "test") -> dict:
+    from genre_core import bundles
+
+    bundle = bundles.load_bundle(bundle_folder)
+    rows = views.split_rows_from_description(dataset, bundle.split_description, part)
+    return views.examples_of_rows(dataset, rows, views.dataset_probabilities(bundle, dataset, rows))[genre]
+
+
+def chart(app: AppTest, key: str) -> dict:
+    """The plotly figure (as JSON) drawn with ``key``."""
+    found = [element for element in app.get("plotly_chart") if element.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, f"expected one chart '{key}', found {len(found)}"
+    return json.loads(found[0].proto.spec)
+
+
+def card_keys(app: AppTest) -> set[str]:
+    return {button.key for button in app.button if button.key and button.key.startswith("browse.pick.")}
+
+
+@pytest.mark.slow
+def test_gallery_shows_the_right_and_wrong_segments_of_the_chosen_genre(tone_app) -> None:
+    spec, dataset, bundle_folder = tone_app
+    expected = expected_examples(dataset, bundle_folder, "low")
+    assert expected["right"] and expected["wrong"], "the tone CNN should get low.00003 right and low.00004 wrong"
+
+    app = browse(spec, bundle_folder)
+    assert not app.exception
+    app.selectbox(key="browse.genre").select("low").run()
+
+    assert not app.exception
+    wanted = {f"browse.pick.{kind}.{item.row}" for kind in ("right", "wrong") for item in expected[kind]}
+    assert card_keys(app) == wanted
+    assert len(app.get("audio")) == len(wanted)
+    shown_text = " ".join(markdown.value for markdown in app.markdown)
+    assert all(item.track_id in shown_text for item in expected["wrong"])
+    assert any("Click **Explain**" in info.value for info in app.info)
+
+    app.radio(key="browse.ordering").set_value("hardest first").run()
+    hardest = {f"browse.pick.{kind}.{item.row}" for kind in ("least_confident_right", "most_confident_wrong")
+               for item in expected[kind]}
+    assert card_keys(app) == hardest
+
+
+@pytest.mark.slow
+def test_explaining_a_card_shows_grad_cam_and_the_trust_checks(tone_app) -> None:
+    spec, dataset, bundle_folder = tone_app
+    wrong = expected_examples(dataset, bundle_folder, "low")["wrong"][0]
+    app = browse(spec, bundle_folder)
+    app.selectbox(key="browse.genre").select("low").run()
+
+    app.button(key=f"browse.pick.wrong.{wrong.row}").click().run()
+    assert not app.exception
+    assert app.session_state["browse.selected"] == {"row": wrong.row, "track_id": wrong.track_id}
+    assert any(wrong.track_id in header.value for header in app.header)
+    overlay = chart(app, "browse.gradcam")
+    assert [trace["name"] for trace in overlay["data"]] == ["log-mel", "Grad-CAM"]
+    assert app.selectbox(key="browse.layer").value == "block2_conv"
+    assert app.selectbox(key=f"browse.class.{wrong.row}").value == dataset.class_names.index(wrong.predicted_class)
+    for key in ("browse.gradcam_pp", "browse.saliency", "browse.band_profile", "browse.time_profile"):
+        chart(app, key)
+
+    players = len(app.get("audio"))
+    app.toggle(key="browse.listen").set_value(True)
+    app.toggle(key="browse.trust").set_value(True).run()
+    assert not app.exception
+    assert len(app.get("audio")) == players + 2
+    steps = chart(app, "browse.randomisation")["data"][0]
+    assert steps["x"][0] == "none (trained model)" and steps["y"][0] == pytest.approx(1.0)
+    assert len(chart(app, "browse.deletion")["data"]) == 2
+
+
+@pytest.mark.slow
+def test_a_missing_or_unfitting_cnn_gives_a_readable_message(tone_app) -> None:
+    spec, dataset, bundle_folder = tone_app
+
+    without = browse(spec, None)
+    assert not without.exception
+    assert any("No CNN model is active" in info.value for info in without.info)
+
+    one_genre = common.DatasetSpec(kind=spec.kind, location=spec.location, genres=("low",), config=spec.config)
+    share_dataset(one_genre, datasets.select_classes(dataset, ["low"]))
+    unfitting = browse(one_genre, bundle_folder)
+    assert not unfitting.exception
+    messages = [error.value for error in unfitting.error]
+    assert any("does not fit the active dataset" in message and "classes" in message for message in messages)
+    assert not card_keys(unfitting)
+
+
+@pytest.mark.slow
+def test_browse_on_two_real_gtzan_genres(app_workspace: Path, gtzan_mini: Path) -> None:
+    folder = paths.WORKSPACE_MODELS_DIR / "gtzan-cnn"
+    spec, dataset, bundle_folder = prepared_app(gtzan_mini, FeatureConfig(), folder, {}, genres=("classical", "metal"),
+                                                real=True)
+    app = browse(spec, bundle_folder)
+    assert not app.exception
+    keys = sorted(card_keys(app))
+    assert keys, "the test part of two real genres should give example cards"
+
+    app.button(key=keys[0]).click().run()
+    assert not app.exception
+    overlay = chart(app, "browse.gradcam")
+    assert overlay["data"][1]["name"] == "Grad-CAM" and overlay["data"][1]["z"]["shape"] == "128, 130"

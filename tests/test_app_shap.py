@@ -1,0 +1,170 @@
+"""AppTest of the SHAP page (pages/shap_page.py): the force plot and waterfall of one segment, the global views,
+an uploaded song (AppTest has no file uploader: a stand-in returns the file), and the messages for a missing or
+unsuitable FFN."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from test_app_browse import app_workspace, chart, open_page, share_dataset  # noqa: F401  (app_workspace: a fixture)
+from test_views import TONE_CONFIG, train_saved_bundle, write_tone_genres
+
+from genre_core import datasets, paths, prediction, splits
+from genre_core.config import MFCC, SUMMARY
+from genre_core.datasets import Dataset
+from pages import common
+
+TONE_FFN = {"hidden": [16], "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def tone_ffn(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[common.DatasetSpec, Dataset, Path]:
+    """The summary features of the tone genres, shared with the app, and an FFN bundle trained on them."""
+    root = write_tone_genres(tmp_path_factory.mktemp("tones"))
+    dataset, _ = datasets.load_audio_folder(root, TONE_CONFIG, kinds=[SUMMARY, MFCC], n_jobs=2, cache_dir=None)
+    folder = train_saved_bundle(dataset, "ffn_mfcc", paths.WORKSPACE_MODELS_DIR / "tone-ffn", TONE_FFN)
+    spec = common.DatasetSpec(kind=common.FOLDER, location=str(root), config=TONE_CONFIG)
+    return share_dataset(spec, dataset), dataset, folder
+
+
+def shap_page(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
+    return open_page("pages/shap_page.py", spec, common.FFN, bundle_folder)
+
+
+def numbers(values: list | dict) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array ``{"dtype", "bdata"}``."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
+def waterfall_total(app: AppTest) -> tuple[float, str]:
+    """The waterfall's end value (base + all steps) and its title."""
+    figure = chart(app, "shap.waterfall")
+    steps = numbers(figure["data"][0]["x"])
+    return float(figure["data"][0]["base"] + steps.sum()), figure["layout"]["title"]["text"]
+
+
+@pytest.mark.slow
+def test_force_plot_and_waterfall_explain_the_chosen_segment(tone_ffn) -> None:
+    from genre_core import bundles
+
+    spec, dataset, bundle_folder = tone_ffn
+    app = shap_page(spec, bundle_folder)
+    assert not app.exception
+
+    track = app.selectbox(key="shap.track").value
+    assert track == "high.00004"  # the first track of the test part
+    row = int(np.flatnonzero(dataset.track_ids == track)[0])
+    logits = bundles.load_bundle(bundle_folder).predict_logits(dataset.features[SUMMARY][[row]])[0]
+    predicted = int(np.argmax(logits))
+    assert app.selectbox(key=f"shap.class.row{row}").value == predicted
+
+    frames = app.get("iframe")
+    assert len(frames) == 1
+    document = frames[0].proto.srcdoc
+    assert "AdditiveForceVisualizer" in document and f"{dataset.class_names[predicted]} (logit)" in document
+    assert [button.proto.label for button in app.get("download_button")] == ["Download the force plot (PNG)"]
+    total, title = waterfall_total(app)
+    assert total == pytest.approx(float(logits[predicted]), abs=1e-3)  # SHAP values add up to the logit
+    assert f"'{dataset.class_names[predicted]}'" in title
+
+    other = 1 - predicted
+    app.selectbox(key=f"shap.class.row{row}").set_value(other).run()
+    assert not app.exception
+    total, title = waterfall_total(app)
+    assert total == pytest.approx(float(logits[other]), abs=1e-3) and f"'{dataset.class_names[other]}'" in title
+
+
+@pytest.mark.slow
+def test_global_views_rank_features_over_the_chosen_rows(tone_ffn) -> None:
+    spec, dataset, bundle_folder = tone_ffn
+    app = shap_page(spec, bundle_folder)
+    app.selectbox(key="shap.global_part").set_value("all")
+    app.toggle(key="shap.global").set_value(True).run()
+    assert not app.exception
+
+    features = chart(app, "shap.global_features")
+    assert len(numbers(features["data"][0]["x"])) == 20 and "summed over classes" in features["layout"]["title"]["text"]
+    families = chart(app, "shap.global_families")
+    assert len(numbers(families["data"][0]["x"])) == 6
+    assert not [element for element in app.get("plotly_chart") if element.proto.id.endswith("-shap.beeswarm")]
+
+    app.selectbox(key="shap.global_class").set_value(1).run()
+    assert not app.exception
+    swarm = chart(app, "shap.beeswarm")
+    assert len(numbers(swarm["data"][0]["x"])) == len(dataset) * 20  # one point per row and shown feature
+    assert f"'{dataset.class_names[1]}'" in swarm["layout"]["title"]["text"]
+
+
+class StandInUpload:
+    """What `st.file_uploader` returns for an uploaded file: its name and its bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name
+        self._data = path.read_bytes()
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+@pytest.mark.slow
+def test_an_uploaded_song_is_explained_window_by_window(tone_ffn, tmp_path: Path, monkeypatch) -> None:
+    from genre_core import bundles
+
+    spec, dataset, bundle_folder = tone_ffn
+    song = tmp_path / "song.wav"
+    sf.write(song, np.random.default_rng(5).uniform(-0.3, 0.3, 6 * TONE_CONFIG.sample_rate), TONE_CONFIG.sample_rate)
+    monkeypatch.setattr(st, "file_uploader", lambda *args, **kwargs: StandInUpload(song))
+    app = shap_page(spec, bundle_folder)
+    app.radio(key="shap.source").set_value("upload").run()
+    assert not app.exception
+
+    expected = prediction.predict_file(bundles.load_bundle(bundle_folder), song.read_bytes(), name="song.wav")
+    np.testing.assert_allclose(app.session_state["shap.song"]["rows"], expected.features)
+    windows = [box for box in app.selectbox if box.key and box.key.startswith("shap.window.")]
+    assert len(windows) == 1 and windows[0].options == ["0–2 s", "2–4 s", "4–6 s"]
+    windows[0].set_value(2).run()
+    assert not app.exception
+    assert len(app.get("iframe")) == 1
+    total, title = waterfall_total(app)
+    predicted = int(np.argmax(expected.segment_probabilities[2]))
+    assert "song.wav, 4–6 s" in title and f"'{dataset.class_names[predicted]}'" in title
+    logits = bundles.load_bundle(bundle_folder).predict_logits(expected.features[2:3])[0]
+    assert total == pytest.approx(float(logits[predicted]), abs=1e-3)
+
+
+@pytest.mark.slow
+def test_a_missing_or_non_summary_ffn_gives_a_readable_message(tone_ffn) -> None:
+    spec, dataset, _ = tone_ffn
+    without = shap_page(spec, None)
+    assert not without.exception
+    assert any("No FFN model is active" in info.value for info in without.info)
+
+    mfcc_folder = train_saved_bundle(dataset, "mlp_mfcc_seq", paths.WORKSPACE_MODELS_DIR / "tone-mfcc", TONE_FFN)
+    mfcc = shap_page(spec, mfcc_folder)
+    assert not mfcc.exception
+    assert any("reads mfcc features" in info.value for info in mfcc.info)
+    assert not mfcc.get("iframe")
+
+
+@pytest.mark.slow
+def test_shap_on_two_genres_of_the_kaggle_table(app_workspace: Path, gtzan_csv: Path) -> None:
+    dataset = datasets.load_kaggle_csv(gtzan_csv, genres=["classical", "metal"])
+    split = splits.grouped_split(dataset, val_fraction=0.0, test_fraction=0.3)
+    folder = paths.WORKSPACE_MODELS_DIR / "kaggle-ffn"
+    train_saved_bundle(dataset, "ffn_mfcc", folder, TONE_FFN, split, epochs=3)
+    spec = common.DatasetSpec(kind=common.CSV, location=str(gtzan_csv), genres=("classical", "metal"))
+
+    app = shap_page(spec, folder)
+    assert not app.exception
+    assert len(app.get("iframe")) == 1
+    assert any("100 rows drawn from the model's 140 training rows" in caption.value for caption in app.caption)
+    total, _ = waterfall_total(app)
+    assert np.isfinite(total)
