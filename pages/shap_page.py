@@ -169,7 +169,7 @@ def _local_views(folder: str, stamp: str, data_key: tuple[Any, ...] | None, bund
         "the longer the arrow, the larger the push, and they meet at this segment's logit f(x). Hover over an arrow "
         "for the feature's name and value (values are the raw feature values, e.g. Hz or BPM)."
     )
-    st.iframe(views.force_plot_document(result, 0, class_index, raw), height=170, alt="SHAP force plot")
+    st.iframe(sv.force_plot_html(result, 0, class_index, raw), height=170, alt="SHAP force plot")
     st.download_button(
         "Download the force plot (PNG)", _force_png(folder, stamp, data_key, identity, class_index, result, raw),
         file_name=f"shap_force_{names[class_index]}.png", mime="image/png", key="shap.force_png",

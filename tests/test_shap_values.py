@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 import numpy as np
@@ -273,6 +275,15 @@ def test_force_plot_html_is_a_self_contained_document(synthetic_result: sv.ShapR
     assert "url(http" not in document and "@import" not in document
     assert '"1230"' in document and "1234.5678" not in document  # rounded labels
     assert "metal (logit)" in document
+
+
+def test_force_plot_html_keeps_class_names_from_ending_the_script(synthetic_result: sv.ShapResult) -> None:
+    hostile = dataclasses.replace(
+        synthetic_result, class_names=("rock</script><script>alert(1)</script>",) + tuple(synthetic_result.class_names[1:])
+    )
+    document = sv.force_plot_html(hostile, row=1, class_index=0, feature_values_raw=raw_values())
+    assert "<script>alert(1)" not in document and "rock</script>" not in document
+    assert json.dumps("rock\u2039/script\u203a\u2039script\u203aalert(1)\u2039/script\u203a (logit)")[1:-1] in document
 
 
 def test_force_plot_png_is_png_and_leaves_no_open_figure(synthetic_result: sv.ShapResult) -> None:

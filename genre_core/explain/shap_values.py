@@ -368,10 +368,18 @@ def short_number(value: float) -> str:
     return f"{value:.2e}"
 
 
+#: Characters that could end shap's inline ``<script>`` (it writes names unescaped), and their look-alikes.
+_HTML_LOOKALIKES = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06"})
+
+
 def _force_plot(
     result: ShapResult, row: int, class_index: int, feature_values_raw: np.ndarray, **options: Any
 ) -> Any:
-    """shap's force plot of one row and class, labelled ``name = value`` with short values."""
+    """shap's force plot of one row and class, labelled ``name = value`` with short values.
+
+    Class and feature names come from users' folders and tables; shap writes them unescaped into an
+    inline script, so ``<``, ``>`` and ``&`` are replaced by look-alikes.
+    """
     import shap
 
     row = _check_index("row", row, len(result.values))
@@ -381,8 +389,8 @@ def _force_plot(
         float(result.base_values[class_index]),
         result.values[row, :, class_index],
         features=labels,
-        feature_names=list(result.feature_names),
-        out_names=f"{result.class_names[class_index]} ({result.unit})",
+        feature_names=[name.translate(_HTML_LOOKALIKES) for name in result.feature_names],
+        out_names=f"{result.class_names[class_index]} ({result.unit})".translate(_HTML_LOOKALIKES),
         **options,
     )
 

@@ -40,8 +40,6 @@ THUMBNAIL_HEIGHT = 220  #: px, height of a spectrogram thumbnail
 PROFILE_COLOUR = "#d62728"
 UNDERLAY_COLOURS = "gray"  #: colour scale of a spectrogram under a map, so that the map's reds stand out
 FREQUENCY_TICKS_HZ = (30, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)  #: labelled frequencies of profiles
-#: Characters that could end shap's inline ``<script>``, and their look-alikes (see `force_plot_document`).
-_HTML_LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "&": "＆"})
 
 
 # --- rows and probabilities --------------------------------------------------------------------------
@@ -276,13 +274,6 @@ def concatenate_shap_results(parts: Sequence[ShapResult]) -> ShapResult:
         outputs=np.concatenate([part.outputs for part in parts]),
         inputs=np.concatenate([part.inputs for part in parts]),
     )
-
-
-def force_plot_document(result: ShapResult, row: int, class_index: int, feature_values_raw: np.ndarray) -> str:
-    """`shap_values.force_plot_html` with ``<``, ``>`` and ``&`` in the class names replaced by look-alikes: shap
-    writes the names unescaped into an inline script, and class names come from users' folders and tables."""
-    names = tuple(name.translate(_HTML_LOOKALIKES) for name in result.class_names)
-    return force_plot_html(dataclasses.replace(result, class_names=names), row, class_index, feature_values_raw)
 
 
 # --- figures -----------------------------------------------------------------------------------------
