@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from genre_core.atomic import atomic_directory, atomic_path, write_text_atomic
@@ -37,3 +39,13 @@ def test_atomic_directory_crash_leaves_old_folder_intact(tmp_path):
         (folder / "b.txt").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
+
+
+def test_written_files_and_folders_get_the_usual_permissions(tmp_path):
+    write_text_atomic(tmp_path / "a.txt", "x")
+    with atomic_directory(tmp_path / "folder") as folder:
+        (folder / "b.txt").write_text("y")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o777 & ~mask
