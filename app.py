@@ -11,6 +11,7 @@ import streamlit as st
 from pages import common
 
 st.set_page_config(page_title="GenreLens", layout="wide")
+common.configure_runtime()
 common.init_state()
 
 PAGES = [

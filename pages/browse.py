@@ -21,6 +21,8 @@ from genre_core.explain import views
 from genre_core.explain.examples import ExampleRow
 from pages import common
 
+common.ensure_app_shell()
+
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 

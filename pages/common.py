@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import threading
 import traceback
 import uuid
@@ -221,6 +222,40 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     loaded = run_with_progress(f"Loading {spec.title}", lambda progress: _load(spec, progress))
     shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
     return loaded
+
+
+# ===================================================================================== runtime ======
+def _close_matplotlib_figures() -> None:
+    """The part of Streamlit's after-run clean-up that GenreLens keeps: close pyplot figures."""
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def configure_runtime() -> None:
+    """Process-wide Streamlit settings GenreLens needs (idempotent; app.py calls it on every run).
+
+    Streamlit calls ``keras.backend.clear_session()`` after every script run of every session, to keep layer
+    names short in apps that rebuild models on each run. Under a training thread that resets Keras' state
+    mid-fit (a 1 s training took 20 s) and every rerun pays ~1 s for it. GenreLens names its layers and
+    shares loaded models across sessions, so only the matplotlib part of that clean-up is kept.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = _close_matplotlib_figures
+
+
+def ensure_app_shell() -> None:
+    """Run the page through app.py's navigation and sidebar (every page calls this first).
+
+    Streamlit treats a ``pages/`` folder beside the main script as an old-style multipage app until
+    ``st.navigation`` has run once in the process: a direct link to a page on a fresh server would run the
+    page alone, without app.py. Switch the process to app.py's navigation and rerun through it.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 # =================================================================================== session state ======

@@ -13,6 +13,8 @@ from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
 from pages import common
 
+common.ensure_app_shell()
+
 SEGMENT_CHOICES = (5, 10, 15)
 N_MFCC_CHOICES = (13, 16, 20, 26)
 N_MELS_CHOICES = (64, 128)

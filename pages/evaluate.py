@@ -22,6 +22,8 @@ from genre_core.evaluation import EvaluationReport
 from genre_core.splits import Split
 from pages import common
 
+common.ensure_app_shell()
+
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 

@@ -22,6 +22,8 @@ from genre_core.explain import shap_values as sv
 from genre_core.explain import views
 from pages import common
 
+common.ensure_app_shell()
+
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 

@@ -6,6 +6,8 @@ import streamlit as st
 
 from pages import common
 
+common.ensure_app_shell()
+
 st.title("GenreLens")
 st.markdown(
     "GenreLens lets you train music-genre classifiers and look inside them. Two kinds of model are compared: "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,8 @@ from genre_core.errors import InputError
 from genre_core.evaluation import EvaluationReport
 from genre_core.splits import Split
 from pages import common
+
+common.ensure_app_shell()
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
@@ -133,23 +134,6 @@ class TrainingJob:
 
 def _session_job() -> TrainingJob | None:
     return st.session_state.get(JOB_KEY)
-
-
-def _close_matplotlib_figures() -> None:
-    """The part of Streamlit's after-run clean-up that GenreLens keeps: close pyplot figures."""
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
-
-
-def _stop_streamlit_clearing_keras() -> None:
-    """Streamlit calls ``keras.backend.clear_session()`` after every script run of every session, to keep layer
-    names short in apps that rebuild models on each run. Under a training thread that resets Keras' state and
-    caches mid-fit (a 1 s training took 20 s, and the polling page stalled for the ~1 s each clear takes).
-    GenreLens names its layers and shares loaded models across sessions, so it needs no clearing: keep only the
-    matplotlib part of the clean-up. Process-wide and idempotent."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    script_runner._clean_problem_modules = _close_matplotlib_figures
 
 
 # ============================================================================================ settings ======
@@ -282,7 +266,6 @@ def _start_training(config: TrainConfig, split: Split, dataset: Dataset, title: 
     job = TrainingJob(config=config, split=split, dataset_title=title,
                       default_name=_default_bundle_name(config.preset), role=role_of(preset.feature_kind))
     st.session_state[JOB_KEY] = job
-    _stop_streamlit_clearing_keras()
     job.start(dataset)
 
 

@@ -82,7 +82,7 @@ def messages(elements: object) -> str:
 
 @pytest.fixture(autouse=True)
 def streamlit_cleanup_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Starting a training replaces Streamlit's after-run clean-up process-wide; put it back after each test."""
+    """app.py replaces Streamlit's after-run clean-up process-wide; put it back after each test."""
     from streamlit.runtime.scriptrunner import script_runner
 
     monkeypatch.setattr(script_runner, "_clean_problem_modules", script_runner._clean_problem_modules)
