@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import runpy
 import sys
 import threading
 import traceback
@@ -245,17 +246,19 @@ def configure_runtime() -> None:
 
 
 def ensure_app_shell() -> None:
-    """Run the page through app.py's navigation and sidebar (every page calls this first).
+    """Run the page inside app.py's navigation and sidebar (every page calls this first).
 
     Streamlit treats a ``pages/`` folder beside the main script as an old-style multipage app until
-    ``st.navigation`` has run once in the process: a direct link to a page on a fresh server would run the
-    page alone, without app.py. Switch the process to app.py's navigation and rerun through it.
+    ``st.navigation`` has run once in the process, so a direct link to a page on a fresh server runs the page
+    alone. Then switch the process to app.py's navigation and run app.py in this same script run (a rerun
+    would drop the button click that started it), which runs the page again inside the app; stop here.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(paths.PROJECT_ROOT / "app.py"), run_name="__main__")
+        st.stop()
 
 
 # =================================================================================== session state ======
@@ -299,10 +302,22 @@ def peek_active_dataset() -> LoadedDataset | None:
     return _shared_datasets().get(dataset_key(active_dataset_spec()))
 
 
+def active_or_default_dataset() -> LoadedDataset | None:
+    """This session's dataset; when the session has chosen none, the default built-in demo, generated and
+    extracted on first use with a progress bar (so every page shows something real on a fresh machine)."""
+    init_state()
+    if not st.session_state[DATASET_READY_KEY] and active_dataset_spec().kind == DEMO:
+        load_dataset(active_dataset_spec())
+        st.session_state[DATASET_READY_KEY] = True
+        st.rerun()  # so the sidebar, drawn before the page, shows the loaded demo too
+    return active_dataset()
+
+
 def require_dataset() -> LoadedDataset:
-    """For pages that need data: the active dataset, or a pointer to the Data page and `st.stop()`."""
+    """For pages that need data: the active dataset (the demo by default), or a pointer to the Data page
+    and `st.stop()`."""
     with errors_shown():
-        loaded = active_dataset()
+        loaded = active_or_default_dataset()
         if loaded is not None:
             return loaded
         st.info("No dataset is loaded yet: choose and load one on the Data page.")

@@ -94,7 +94,7 @@ def _fitting_dataset(bundle: ModelBundle) -> tuple[Dataset | None, str]:
     from genre_core.bundles import check_compatible
 
     try:
-        loaded = common.active_dataset()
+        loaded = common.active_or_default_dataset()
         if loaded is None:
             return None, "No dataset is loaded (load one on the Data page to pick its segments)."
         check_compatible(bundle, loaded.dataset)
