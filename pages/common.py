@@ -24,24 +24,21 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import runpy
 import sys
 import threading
 import traceback
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from genre_core import datasets, paths
-from genre_core.atomic import atomic_directory
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -82,11 +79,6 @@ BUNDLE_METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`, rea
 DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_mini")}
 
 # --- uploads -------------------------------------------------------------------------------------------
-MAX_UNPACKED_BYTES = 2 * 1024**3  #: largest total size an uploaded zip may unpack to
-_COPY_CHUNK_BYTES = 1 << 20
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
-_SYMLINK_MODE, _FILE_TYPE_MASK = 0o120000, 0o170000
-_RESOURCE_FORKS = "__MACOSX"
 
 
 # ======================================================================================= datasets ======
@@ -484,71 +476,6 @@ def session_upload_dir() -> Path:
     """This session's upload folder, ``paths.DATA_DIR/uploads/<session folder id>``."""
     init_state()
     return paths.DATA_DIR / "uploads" / st.session_state[UPLOAD_FOLDER_KEY]
-
-
-def _member_parts(name: str, member: zipfile.ZipInfo) -> tuple[str, ...]:
-    """Path parts of a zip member; `InputError` for absolute paths, ``..``, links and encrypted members."""
-    filename = member.filename.replace("\\", "/")
-    parts = PurePosixPath(filename).parts
-    if filename.startswith("/") or _WINDOWS_DRIVE.match(filename) or ".." in parts:
-        raise InputError(name, f"member '{member.filename}' points outside the archive folder")
-    if (member.external_attr >> 16) & _FILE_TYPE_MASK == _SYMLINK_MODE:
-        raise InputError(name, f"member '{member.filename}' is a symbolic link")
-    if member.flag_bits & 0x1:
-        raise InputError(name, f"member '{member.filename}' is encrypted")
-    return parts
-
-
-def _visible_entries(folder: Path) -> list[Path]:
-    return [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
-
-
-def _dataset_root(folder: Path) -> Path:
-    """``folder``, or the folder inside it while it holds just one folder that itself holds only folders
-    (``mydata.zip`` → ``mydata/genres/``; a zip of one genre folder keeps the folder above it)."""
-    while True:
-        entries = _visible_entries(folder)
-        if len(entries) != 1 or not entries[0].is_dir() or not all(e.is_dir() for e in _visible_entries(entries[0])):
-            return folder
-        folder = entries[0]
-
-
-def unpack_zip(archive: IO[bytes], target: Path, *, name: str, max_bytes: int = MAX_UNPACKED_BYTES) -> Path:
-    """Unpack a zip of a GTZAN-style folder into ``target`` (replacing it atomically) and return the folder
-    that holds the genre subfolders (see `_dataset_root`).
-
-    Refused with `InputError` naming the archive ``name``: a file that is not a zip, members with absolute
-    paths or ``..`` (zip-slip), symbolic links, encrypted members, an archive without files, and more than
-    ``max_bytes`` of content (checked from the directory and again while writing). macOS resource forks
-    (``__MACOSX/``) are left out.
-    """
-    try:
-        bundle = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError):
-        raise InputError(name, "not a zip archive") from None
-    with bundle:
-        members = [(member, _member_parts(name, member)) for member in bundle.infolist() if not member.is_dir()]
-        members = [(member, parts) for member, parts in members if parts and parts[0] != _RESOURCE_FORKS]
-        if not members:
-            raise InputError(name, "the archive holds no files")
-        declared = sum(member.file_size for member, _ in members)
-        if declared > max_bytes:
-            raise InputError(name, f"unpacks to {declared / 1e6:,.0f} MB, more than the {max_bytes / 1e6:,.0f} MB limit")
-        written = 0
-        with atomic_directory(target) as staging:
-            for member, parts in members:
-                destination = staging.joinpath(*parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    with bundle.open(member) as source, destination.open("wb") as sink:
-                        while chunk := source.read(_COPY_CHUNK_BYTES):
-                            written += len(chunk)
-                            if written > max_bytes:
-                                raise InputError(name, f"unpacks to more than the {max_bytes / 1e6:,.0f} MB limit")
-                            sink.write(chunk)
-                except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
-                    raise InputError(name, f"member '{member.filename}' is damaged ({error})") from None
-    return _dataset_root(target)
 
 
 # ================================================================================ progress and errors ======

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, audio_figures, datasets, synth
+from genre_core import archives, audio, audio_figures, datasets, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
 from pages import common
@@ -39,7 +39,7 @@ def _uploaded_folder(active: common.DatasetSpec) -> str | None:
     """The unpacked folder of the zip uploaded now (unpacked once per upload), else the active upload's."""
     uploaded = st.file_uploader(
         "Zip of a GTZAN-style folder (one subfolder of audio files per genre)", type=["zip"], key="data.upload",
-        help=f"Unpacked on the server into your session's folder (at most {common.MAX_UNPACKED_BYTES / 1e9:.0f} GB); "
+        help=f"Unpacked on the server into your session's folder (at most {archives.MAX_UNPACKED_BYTES / 1e9:.0f} GB); "
              "a new upload replaces the previous one.",
     )
     if uploaded is None:
@@ -47,7 +47,7 @@ def _uploaded_folder(active: common.DatasetSpec) -> str | None:
     unpacked = st.session_state.get(UNPACKED_UPLOAD_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
         with st.spinner(f"Unpacking {uploaded.name}…"):
-            root = common.unpack_zip(uploaded, common.session_upload_dir(), name=uploaded.name)
+            root = archives.unpack_zip(uploaded, common.session_upload_dir(), name=uploaded.name)
         st.session_state[UNPACKED_UPLOAD_KEY] = (uploaded.file_id, str(root))
     return st.session_state[UNPACKED_UPLOAD_KEY][1]
 
