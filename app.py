@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages import common
 
-st.set_page_config(page_title="GenreLens", layout="wide")
+st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
 common.configure_runtime()
 common.init_state()
 

@@ -1,0 +1,248 @@
+"""End-to-end tests in a real browser: ``streamlit run app.py`` driven by Playwright with Debian's Chromium.
+
+The app runs as a subprocess on a free port with its workspace (``GENRELENS_DATA``) in a temporary folder and a
+one-track-per-genre demo, so nothing depends on the developer's ``data/``. Each test opens a fresh browser
+context (a fresh Streamlit session), collects uncaught page errors and console errors, and fails on any. Full-page
+screenshots of every page go to ``test-artifacts/browser/``; with ``GENRELENS_UPDATE_SCREENSHOTS=1`` also to
+``docs/screenshots/`` for the README.
+
+Streamlit renders asynchronously: the tests wait for specific text or elements and then for the script run to
+end (the app root's script state, the "running" status widget gone), never for fixed times.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import soundfile as sf
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+UPDATE_SCREENSHOTS_ENV = "GENRELENS_UPDATE_SCREENSHOTS"
+GTZAN_PAIR = ("ffn_gtzan_features", "cnn_gtzan_mini")  #: the pretrained bundles Your song uses on the demo
+VIEWPORT = {"width": 1400, "height": 1200}
+SERVER_START_S = 90.0
+IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'  #: the app root once a run has ended
+RUN_TIMEOUT_MS = 240_000  #: a page run may load TensorFlow, models and the demo on 2 busy cores
+#: Screenshot name -> (sidebar link text, the page's title).
+PAGES = {
+    "start": ("Start here", "GenreLens"),
+    "data": ("Data", "Data"),
+    "train": ("Train", "Train"),
+    "evaluate": ("Evaluate", "Evaluate"),
+    "browse": ("Browse & Grad-CAM", "Browse & Grad-CAM"),
+    "shap": ("SHAP", "SHAP"),
+    "your_song": ("Your song", "Your song"),
+}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        message = "Chromium not installed: apt-get install chromium (make test does this when CI is set)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Poll ``<url>/_stcore/health`` until it answers ok; fail with the server log if it exits or takes too long."""
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"streamlit did not answer within {SERVER_START_S:.0f} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with a temporary workspace; stopped after the module."""
+    workspace = tmp_path_factory.mktemp("workspace")
+    log = workspace / "streamlit.log"
+    port = free_port()
+    env = {**os.environ, "GENRELENS_DATA": str(workspace / "data"), "GENRELENS_DEMO_TRACKS": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Session:
+    """One browser tab on the app (a fresh Streamlit session) and the errors it has reported."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    def wait_until_idle(self) -> None:
+        """Wait until the script run has finished: the app root reports its script state, and the "running"
+        status widget is gone. Call it after waiting for something the run draws, so the run has started."""
+        self.page.locator(IDLE_APP).wait_for(timeout=RUN_TIMEOUT_MS)
+        self.page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=RUN_TIMEOUT_MS)
+
+    def open(self, name: str) -> None:
+        """Go to page ``name`` of `PAGES` by its sidebar link and wait for its title and the end of the run."""
+        link, title = PAGES[name]
+        self.page.locator('[data-testid="stSidebarNavLink"]', has_text=link).first.click()
+        self.page.locator("h1", has_text=title).first.wait_for(timeout=RUN_TIMEOUT_MS)
+        self.wait_until_idle()
+
+    def check_clean(self) -> None:
+        """No uncaught page or console errors and no Streamlit exception box so far."""
+        exceptions = self.page.locator('[data-testid="stException"]')
+        assert exceptions.count() == 0, exceptions.first.inner_text()
+        assert not self.errors, "\n".join(self.errors)
+
+    def screenshot(self, name: str) -> None:
+        """The whole page (the viewport stretched to the page's height) into the artifacts, and into
+        docs/screenshots when `UPDATE_SCREENSHOTS_ENV` is 1."""
+        height = self.page.evaluate(
+            "document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight"
+        )
+        self.page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height + 120)})
+        self.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        target = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(target), full_page=True)
+        self.page.set_viewport_size(VIEWPORT)
+        if os.environ.get(UPDATE_SCREENSHOTS_ENV) == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(target, SCREENSHOTS / f"{name}.png")
+
+
+@pytest.fixture
+def session(browser: Browser, app_url: str) -> Iterator[Session]:
+    """A fresh tab on the app's Start page, recording page errors and console errors."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    opened = Session(page)
+    page.on("pageerror", lambda error: opened.errors.append(f"page error: {error}"))
+    page.on("console", lambda message: message.type == "error" and opened.errors.append(
+        f"console error: {message.text} ({message.location.get('url', '')})"))
+    page.goto(app_url)
+    page.locator("h1", has_text="GenreLens").wait_for(timeout=RUN_TIMEOUT_MS)
+    opened.wait_until_idle()
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def real_mp3(gtzan_mini: Path, tmp_path: Path) -> Path:
+    """A 30 s MP3 of a real GTZAN track (written by soundfile)."""
+    samples, rate = sf.read(gtzan_mini / "rock" / "rock.00000.wav", dtype="float32")
+    path = tmp_path / "my song.mp3"
+    sf.write(path, samples[: 30 * rate], rate, format="MP3")
+    return path
+
+
+def test_start_page_opens_without_errors(session: Session) -> None:
+    assert session.page.get_by_text("How honest numbers work").is_visible()
+    assert session.page.locator('[data-testid="stSidebarNavLink"]').count() == len(PAGES)
+    session.screenshot("start")
+    session.check_clean()
+
+
+def test_your_song_classifies_an_uploaded_mp3_and_explains_it(session: Session, real_mp3: Path) -> None:
+    missing = [name for name in GTZAN_PAIR if not (REPO / "assets" / "models" / name / "bundle.json").is_file()]
+    assert not missing, f"pretrained bundles missing from assets/models: {missing} (python -m genre_core pretrain)"
+    session.open("your_song")
+    page = session.page
+
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(real_mp3))
+    page.locator("h3", has_text=real_mp3.name).wait_for(timeout=RUN_TIMEOUT_MS)
+    force_plot = page.frame_locator('iframe[title^="SHAP force plot"]')
+    force_plot.locator("svg").first.wait_for(timeout=RUN_TIMEOUT_MS)
+    session.wait_until_idle()
+
+    for role in ("CNN", "FFN"):  # each model's verdict in words
+        assert page.locator("p").filter(has_text=re.compile(f"^The {role} hears ")).count() == 1
+    assert page.locator('[data-testid="stAudio"]').count() == 1
+    gradcam = page.locator(".js-plotly-plot", has_text="Grad-CAM at")
+    assert gradcam.count() == 1 and gradcam.locator(".heatmaplayer").count() >= 1
+    assert page.locator(".js-plotly-plot").count() >= 4  # bars, two timelines, Grad-CAM
+    assert force_plot.locator("text=base value").count() >= 1
+    session.screenshot("your_song")
+    session.check_clean()
+
+
+def test_every_page_renders_with_the_demo_loaded(session: Session) -> None:
+    session.open("data")
+    session.page.get_by_role("button", name="Load / extract").click()
+    session.page.locator("h2", has_text="Explore").wait_for(timeout=RUN_TIMEOUT_MS)
+    session.wait_until_idle()
+    session.screenshot("data")
+    session.check_clean()
+    for name in ("train", "evaluate", "shap"):
+        session.open(name)
+        session.screenshot(name)
+        session.check_clean()
+
+    session.open("browse")  # a one-track demo may have no test segment of a genre: browse all rows, explain one
+    page = session.page
+    rows = page.locator('[data-testid="stSelectbox"]').filter(
+        has=page.locator('[data-testid="stWidgetLabel"]', has_text="Rows"))
+    rows.locator("input").click()
+    page.get_by_role("option", name="all rows").click()
+    page.get_by_role("button", name="Explain").first.click()
+    page.locator("h2", has_text="Grad-CAM of").wait_for(timeout=RUN_TIMEOUT_MS)
+    session.wait_until_idle()
+    assert page.locator(".js-plotly-plot", has_text="Grad-CAM at").count() == 1
+    session.screenshot("browse")
+    session.check_clean()
