@@ -9,16 +9,27 @@ and exit status 1; argparse reports usage errors itself with status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from genre_core import paths, pretrain, reports
+from genre_core.atomic import write_text_atomic
+from genre_core.baselines import BASELINES
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset, load_dataset
-from genre_core.errors import GenreLensError
+from genre_core.errors import GenreLensError, InputError
+from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY
+from genre_core.prediction import WHOLE_TRACK_CONFIG, SongPrediction, predict_many
+from genre_core.splits import make_split
+
+if TYPE_CHECKING:
+    from genre_core.bundles import ModelBundle
 
 
 @dataclass(frozen=True)
@@ -105,15 +116,334 @@ def run_extract(args: argparse.Namespace) -> int:
     )
     print(f"{dataset.source}: {', '.join(dataset.features)} features, cache in {args.out}")
     print(format_counts(dataset))
-    if errors:
-        print(f"skipped {len(errors)} file(s):")
-        print("\n".join(f"  {line}" for line in errors))
+    print_skipped(errors)
     return 0
 
 
-#: Every verb of ``python -m genre_core``; later verbs (train, evaluate, predict, pretrain) are added here.
+def print_skipped(errors: Sequence[str]) -> None:
+    """List the files a dataset load skipped, one ``"<path>: <reason>"`` line each (nothing when none)."""
+    if errors:
+        print(f"skipped {len(errors)} file(s):")
+        print("\n".join(f"  {line}" for line in errors))
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for integers >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+# --- train, evaluate ----------------------------------------------------------------------------------
+
+#: `training.OPTIMIZERS` and `training.SCHEDULES`, spelled out so that ``--help`` needs no TensorFlow.
+OPTIMIZER_CHOICES = ("sgd", "adam", "rmsprop", "adamw")
+SCHEDULE_CHOICES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")
+SPLIT_HELP = (
+    "grouped (track-level, stratified: the windows of a song stay together), artist-filtered:FOLD (fold 1-3 of "
+    "the published artist-filtered GTZAN split, needs --split-dir), predefined (the parts of a .npy split folder) "
+    "or leaky (segment-level random: inflated scores, only to show leakage)"
+)
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dataset``, ``--jobs`` and ``--cache``, shared by train and evaluate."""
+    parser.add_argument(
+        "--dataset", required=True, metavar="PATH",
+        help="'demo' (synthetic WAVs, generated once), a folder with one subfolder of audio files per genre, "
+        "a Kaggle features .csv, an MFCC .json, or a folder with train/ and test/ holding X.npy and labels.npy",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=paths.CACHE_DIR, metavar="DIR",
+        help=f"folder of the feature cache (default {paths.CACHE_DIR})",
+    )
+
+
+def add_split_arguments(parser: argparse.ArgumentParser, default: str, extra_help: str = "") -> None:
+    """``--split``, ``--split-dir`` and ``--seed``, shared by train and evaluate."""
+    parser.add_argument(
+        "--split", default=default, metavar="PROTOCOL", help=f"{extra_help}{SPLIT_HELP} (default {default})"
+    )
+    parser.add_argument(
+        "--split-dir", type=Path, default=None, metavar="DIR",
+        help="folder of the artist-filtered split files f<k>_train.txt, f<k>_evaluate.txt, f<k>_train_groups.txt",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the split, the weights and the shuffling (default 0)"
+    )
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = FeatureConfig()
+    add_dataset_arguments(parser)
+    parser.add_argument(
+        "--preset", required=True, metavar="NAME",
+        help="model preset, e.g. ffn_mfcc (57 summary features), cnn_small or cnn_bn (log-mel), lstm_mfcc (MFCC); "
+        "an unknown name lists them all",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR", help="folder to write the bundle to")
+    parser.add_argument("--epochs", type=positive_int, default=20, metavar="N", help="training epochs (default 20)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="rows per batch (default 32)")
+    parser.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="adam", help="optimiser (default adam)")
+    parser.add_argument("--lr", type=float, default=1e-3, metavar="X", help="learning rate (default 0.001)")
+    parser.add_argument(
+        "--schedule", choices=SCHEDULE_CHOICES, default="constant",
+        help="learning-rate schedule over the run (default constant)",
+    )
+    parser.add_argument(
+        "--patience", type=positive_int, default=None, metavar="N",
+        help="stop after N epochs without a better validation loss and keep the best weights (default: no early stop)",
+    )
+    add_split_arguments(parser, "grouped")
+    parser.add_argument(
+        "--genres", type=comma_list(), default=None, metavar="A,B,...",
+        help="only these genres, comma-separated (default: all)",
+    )
+    parser.add_argument(
+        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
+        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
+    )
+    parser.add_argument(
+        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
+        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
+    )
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:5.1f} %"
+
+
+def describe_split(split: dict[str, Any]) -> str:
+    """One line: the protocol (with its fold) and the rows and tracks of each part."""
+    fold = split["details"].get("fold")
+    protocol = split["protocol"] + (f" fold {fold}" if fold is not None else "")
+    parts = ", ".join(f"{part} {split['rows'][part]} rows/{split['tracks'][part]} tracks" for part in reports.PARTS)
+    return f"split {protocol} (seed {split['seed']}): {parts}"
+
+
+def format_comparison(report: dict[str, Any]) -> str:
+    """The model's test scores above the baselines' on the same rows, then the report's warnings."""
+    lines = []
+    test = report["test"]
+    if test is not None:
+        lines.append(f"test scores ({report['split']['protocol']} split):")
+        lines.append(
+            f"  {'model ' + report['model']:<30}accuracy {percent(test['accuracy'])}   macro F1 {test['macro_f1']:.3f}"
+            f"   track accuracy {percent(test['track_accuracy'])}"
+        )
+        for name in BASELINES if report["baselines"] is not None else ():
+            accuracy, macro_f1 = (report["baselines"][f"{name}_{metric}"] for metric in ("accuracy", "macro_f1"))
+            lines.append(f"  {name:<30}accuracy {percent(accuracy)}   macro F1 {macro_f1:.3f}")
+    lines.extend(f"warning: {line}" for line in report["warnings"])
+    return "\n".join(lines)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Segment- and track-level scores per part, the test part's per-class report and confusion matrix."""
+    class_names = report["class_names"]
+    lines = [f"model {report['model']} on {report['dataset']}", describe_split(report["split"]), ""]
+    lines.append(
+        f"{'part':<7}{'rows':>6}{'tracks':>8}{'segment acc':>13}{'macro F1':>10}{'track acc':>11}{'(vote)':>9}"
+    )
+    for part, values in report["parts"].items():
+        segment, tracks = values["segment_metrics"], values["track_metrics"]
+        lines.append(
+            f"{part:<7}{values['rows']:>6}{values['tracks']:>8}{percent(segment['accuracy']):>13}"
+            f"{segment['macro_f1']:>10.3f}{percent(tracks[MEAN_PROBABILITY]['accuracy']):>11}"
+            f"{percent(tracks[MAJORITY_VOTE]['accuracy']):>9}"
+        )
+    part = "test" if "test" in report["parts"] else next(iter(report["parts"]))
+    values = report["parts"][part]
+    width = max(len(name) for name in class_names) + 2
+    lines += ["", f"per class ({part}, segments):"]
+    lines.append(f"{'genre':<{width}}{'precision':>10}{'recall':>8}{'F1':>7}{'rows':>6}")
+    for name, scores in values["segment_metrics"]["per_class"].items():
+        lines.append(
+            f"{name:<{width}}{scores['precision']:>10.3f}{scores['recall']:>8.3f}{scores['f1']:>7.3f}"
+            f"{scores['support']:>6}"
+        )
+    lines += ["", f"confusion matrix ({part}, segments; rows: true genre, columns: predicted, first 4 letters):"]
+    lines.append(" " * width + "".join(f"{name[:4]:>6}" for name in class_names))
+    for name, row in zip(class_names, values["confusion"], strict=True):
+        lines.append(f"{name:<{width}}" + "".join(f"{count:>6}" for count in row))
+    comparison = format_comparison(report)
+    return "\n".join(lines + ([""] + [comparison] if comparison else []))
+
+
+def load_for(args: argparse.Namespace, config: FeatureConfig, kind: str, genres: Sequence[str] | None) -> Dataset:
+    """The ``--dataset`` with the ``kind`` features under ``config``; skipped files are listed."""
+    dataset, errors = load_dataset(
+        args.dataset, config, genres=genres, kinds=[kind], n_jobs=args.jobs, cache_dir=args.cache, show_bar=True
+    )
+    print_skipped(errors)
+    return dataset
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train a preset, evaluate it beside the baselines, and write the bundle (metrics inside)."""
+    from genre_core import bundles, training
+    from genre_core.models import get_preset
+
+    train_config = training.TrainConfig(
+        preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
+        batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
+    )
+    feature_kind = get_preset(args.preset).feature_kind
+    config = FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc)
+    dataset = load_for(args, config, feature_kind, args.genres)
+    split = make_split(dataset, args.split, seed=args.seed, split_dir=args.split_dir)
+    result = training.train_model(dataset, split, train_config, progress=training.tqdm_progress())
+    bundle = bundles.bundle_from_training(result, dataset, name=args.out.name)
+    bundle.metrics = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed)
+    bundles.save_bundle(bundle, args.out)
+    stop = " (early stop, best weights kept)" if result.stopped_early else ""
+    print(f"trained {args.preset} on {dataset.source}: {result.epochs_run} epochs{stop}, {result.train_seconds:.0f} s")
+    print(describe_split(bundle.metrics["split"]))
+    print(format_comparison(bundle.metrics))
+    print(f"bundle written to {args.out}")
+    return 0
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", required=True, type=Path, metavar="DIR", help="model bundle folder")
+    add_dataset_arguments(parser)
+    add_split_arguments(
+        parser, "bundle", "which rows are train/val/test: bundle (the tracks of the bundle's own split, so test "
+        "tracks are ones it never saw), ",
+    )
+    parser.add_argument("--report", type=Path, default=None, metavar="OUT.json", help="write the full report as JSON")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Score a bundle on a dataset beside the baselines; print the metrics and optionally write the report."""
+    from genre_core.bundles import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    # a bundle trained on a whole-track table (Kaggle CSV) reads audio folders as whole 30 s tracks too
+    config = bundle.feature_config or WHOLE_TRACK_CONFIG
+    dataset = load_for(args, config, bundle.feature_kind, bundle.class_names)
+    if args.split == "bundle":
+        split = reports.split_from_description(dataset, bundle.split_description)
+    else:
+        split = make_split(dataset, args.split, seed=args.seed, split_dir=args.split_dir)
+    report = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed)
+    print(format_report(report))
+    if args.report is not None:
+        write_text_atomic(args.report, json.dumps(report, indent=2))
+        print(f"report written to {args.report}")
+    return 0
+
+
+# --- predict ------------------------------------------------------------------------------------------
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bundle", required=True, type=Path, action="append", metavar="DIR",
+        help="model bundle folder; repeat it to apply several models (each file is decoded once)",
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (WAV, AU, FLAC, OGG, MP3)")
+    parser.add_argument(
+        "--segments", action="store_true", help="also print each window: start time (s), top genre, its probability"
+    )
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+    parser.add_argument(
+        "--top", type=positive_int, default=3, metavar="K", help="list the K most probable genres (default 3)"
+    )
+
+
+def format_prediction(name: str, prediction: SongPrediction, top: int, with_model: bool) -> str:
+    """``<file>: <genre>  (g1 p1 %, g2 p2 %, ...)`` plus ``[model]`` when several models ran."""
+    ranked = ", ".join(f"{genre} {100 * probability:.1f} %" for genre, probability in prediction.top(top))
+    return f"{name}: {prediction.genre}  ({ranked})" + (f"  [{prediction.bundle_name}]" if with_model else "")
+
+
+def format_segments(prediction: SongPrediction) -> list[str]:
+    """One line per window: start time in s, most probable genre, its probability."""
+    return [
+        f"  {start:8.1f} s  {prediction.class_names[index]:<12}{row[index]:.3f}"
+        for start, row, index in zip(
+            prediction.segment_starts, prediction.segment_probabilities, prediction.segment_predictions, strict=True
+        )
+    ]
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Classify each file; a file that fails is one line on stderr, the others go on (exit 1 at the end)."""
+    from genre_core.bundles import load_bundle
+
+    models: list[ModelBundle] = [load_bundle(folder) for folder in args.bundle]
+    results = predict_many(models, args.files, names=[str(path) for path in args.files])
+    payload = []
+    for result in results:
+        if not result.ok:
+            print(f"error: {result.error}", file=sys.stderr)
+            payload.append({"file": result.name, "error": result.error})
+            continue
+        payload.append({"file": result.name, "predictions": [p.to_dict(top=args.top) for p in result.predictions]})
+        if args.json:
+            continue
+        for prediction in result.predictions:
+            print(format_prediction(result.name, prediction, args.top, with_model=len(models) > 1))
+            if args.segments:
+                print("\n".join(format_segments(prediction)))
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    return 1 if any(not result.ok for result in results) else 0
+
+
+# --- pretrain -----------------------------------------------------------------------------------------
+
+
+def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gtzan-csv", type=Path, default=None, metavar="PATH",
+        help="the Kaggle GTZAN features_30_sec.csv (needed for ffn_gtzan_features)",
+    )
+    parser.add_argument(
+        "--gtzan-audio", type=Path, default=None, metavar="PATH",
+        help="folder of real GTZAN tracks, one subfolder per genre (needed for cnn_gtzan_mini)",
+    )
+    parser.add_argument(
+        "--splits", type=Path, default=None, metavar="DIR",
+        help="the artist-filtered 3-fold split folder (needed for ffn_gtzan_features)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=paths.PRETRAINED_DIR, metavar="DIR",
+        help=f"folder for the bundles, one subfolder each (default {paths.PRETRAINED_DIR})",
+    )
+    parser.add_argument(
+        "--only", type=comma_list(pretrain.PRETRAINED_NAMES), default=None, metavar="NAME[,NAME]",
+        help=f"rebuild only these, comma-separated from {','.join(pretrain.PRETRAINED_NAMES)} (default: all)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+    )
+
+
+def run_pretrain(args: argparse.Namespace) -> int:
+    """Rebuild the pretrained bundles (fixed seeds, deterministic) with their model cards."""
+    sources = pretrain.PretrainSources(gtzan_csv=args.gtzan_csv, gtzan_audio=args.gtzan_audio, splits_dir=args.splits)
+    built = pretrain.pretrain(sources, args.out, only=args.only, n_jobs=args.jobs, log=print)
+    for name, folder in built.items():
+        print(f"{name}: written to {folder}")
+    return 0
+
+
+#: Every verb of ``python -m genre_core``.
 COMMANDS: tuple[Command, ...] = (
     Command("extract", "extract features of a dataset into a cache folder", add_extract_arguments, run_extract),
+    Command("train", "train a model preset on a dataset and write a bundle", add_train_arguments, run_train),
+    Command("evaluate", "score a bundle on a dataset beside the baselines", add_evaluate_arguments, run_evaluate),
+    Command("predict", "classify audio files with one or more bundles", add_predict_arguments, run_predict),
+    Command("pretrain", "rebuild the pretrained bundles and their model cards", add_pretrain_arguments, run_pretrain),
 )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +92,150 @@ def test_help_runs_as_a_module():
         "--dataset", "--out", "--segments", "--n-mfcc", "--n-mels", "--sample-rate", "--genres", "--kinds", "--jobs",
     )
     assert all(flag in result.stdout for flag in flags)
+
+
+# --- train, evaluate, predict, pretrain -------------------------------------------------------------------
+
+#: 2 s windows (15 per 30 s) at the default 22050 Hz: a 4 s tone gives 2 windows.
+TRAIN_FLAGS = ["--preset", "cnn_small", "--epochs", "1", "--segments", "15", "--jobs", "1"]
+
+
+@pytest.fixture(scope="module")
+def tone_genres(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 genres × 4 tones of 4 s at 22050 Hz: low tones are 'bass', high ones 'treble'."""
+    root = tmp_path_factory.mktemp("tones") / "genres"
+    for genre, frequencies in {"bass": (80.0, 100.0, 120.0, 140.0), "treble": (900.0, 1100.0, 1300.0, 1500.0)}.items():
+        (root / genre).mkdir(parents=True)
+        for index, frequency in enumerate(frequencies):
+            soundfile.write(root / genre / f"{genre}.{index:05d}.wav", tone(frequency, 4.0), 22050)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_bundle(tone_genres: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A cnn_small bundle trained for 1 epoch by the train verb, and what the verb printed."""
+    work = tmp_path_factory.mktemp("train")
+    capture = io.StringIO()
+    with contextlib.redirect_stdout(capture):
+        status = cli.main(
+            ["train", "--dataset", str(tone_genres), "--out", str(work / "tiny-cnn"), "--cache", str(work / "cache"),
+             *TRAIN_FLAGS]
+        )
+    assert status == 0
+    return work / "tiny-cnn", capture.getvalue()
+
+
+@pytest.mark.slow
+def test_train_writes_a_bundle_with_its_evaluation(trained_bundle):
+    folder, out = trained_bundle
+    metrics = json.loads((folder / "bundle.json").read_text())["metrics"]
+    assert metrics["model"] == "tiny-cnn" and metrics["split"]["protocol"] == "grouped"
+    assert metrics["split"]["tracks"] == {"train": 4, "val": 2, "test": 2}
+    assert "trained cnn_small on audio folder" in out and "1 epochs" in out and f"bundle written to {folder}" in out
+    model_line = next(line for line in out.splitlines() if "model tiny-cnn" in line)
+    assert f"accuracy {cli.percent(metrics['test']['accuracy'])}" in model_line
+    for name in ("majority", "logistic_regression", "rbf_svm"):
+        assert f"accuracy {cli.percent(metrics['baselines'][f'{name}_accuracy'])}" in out
+
+
+@pytest.mark.slow
+def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genres, tmp_path, capsys):
+    folder, _ = trained_bundle
+    report_path = tmp_path / "report.json"
+
+    status = cli.main(
+        ["evaluate", "--bundle", str(folder), "--dataset", str(tone_genres), "--report", str(report_path),
+         "--cache", str(tmp_path / "cache"), "--jobs", "1"]
+    )
+
+    assert status == 0
+    out = capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    saved = json.loads((folder / "bundle.json").read_text())["metrics"]
+    assert report["parts"]["test"] == saved["parts"]["test"]  # the bundle's own test tracks
+    assert "per class (test, segments):" in out and "confusion matrix (test, segments" in out
+    assert out.count("\nbass ") >= 2 and f"report written to {report_path}" in out
+    test_line = next(line for line in out.splitlines() if line.startswith("test "))
+    assert cli.percent(report["test"]["accuracy"]) in test_line
+
+
+@pytest.mark.slow
+def test_predict_text_segments_and_json(trained_bundle, tone_genres, capsys):
+    folder, _ = trained_bundle
+    files = [tone_genres / "bass" / "bass.00000.wav", tone_genres / "treble" / "treble.00003.wav"]
+
+    assert cli.main(["predict", "--bundle", str(folder), *map(str, files), "--segments", "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * (1 + 2)  # per file: the verdict, then its two 2 s windows
+    assert lines[0].split(": ")[0] == str(files[0]) and lines[0].split(": ")[1].split()[0] in ("bass", "treble")
+    assert lines[1].split()[:2] == ["0.0", "s"] and lines[2].split()[:2] == ["2.0", "s"]
+
+    assert cli.main(["predict", "--bundle", str(folder), *map(str, files), "--json", "--top", "1"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [entry["file"] for entry in payload] == [str(path) for path in files]
+    prediction = payload[0]["predictions"][0]
+    assert prediction["model"] == "tiny-cnn" and list(prediction["probabilities"]) == [prediction["genre"]]
+    assert [segment["start_s"] for segment in prediction["segments"]] == [0.0, 2.0]
+
+
+@pytest.mark.slow
+def test_predict_goes_on_after_a_bad_file_and_exits_1(trained_bundle, tone_genres, tmp_path, capsys):
+    folder, _ = trained_bundle
+    text = tmp_path / "notes.txt"
+    text.write_text("not audio")
+    good = tone_genres / "bass" / "bass.00001.wav"
+
+    assert cli.main(["predict", "--bundle", str(folder), str(text), str(good)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {text}: unsupported format '.txt' (supported: .wav, .au, .flac, .ogg, .mp3)\n"
+    assert captured.out.startswith(f"{good}: ")
+
+
+def test_missing_bundle_is_one_error_line(tmp_path, capsys):
+    assert cli.main(["predict", "--bundle", str(tmp_path / "nope"), str(tmp_path / "a.wav")]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nope'}: no such bundle folder\n"
+
+
+def test_train_rejects_unknown_preset_and_split_in_one_line(tone_genres, tmp_path, capsys):
+    base = ["train", "--dataset", str(tone_genres), "--out", str(tmp_path / "b"), "--cache", str(tmp_path / "c")]
+    assert cli.main([*base, "--preset", "resnet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: TrainConfig.preset: unknown preset; known: ffn_mfcc") and err.count("\n") == 1
+    assert cli.main([*base, "--preset", "cnn_small", "--split", "random", "--jobs", "1", "--segments", "15"]) == 1
+    assert "unknown 'random'; choose grouped" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        cli.main([*base, "--preset", "cnn_small", "--optimizer", "lion"])
+    assert usage.value.code == 2
+
+
+def test_pretrain_names_a_missing_source(tmp_path, capsys):
+    assert cli.main(["pretrain", "--only", "ffn_gtzan_features", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == "error: --gtzan-csv: needed to build ffn_gtzan_features\n"
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["pretrain", "--only", "resnet_gtzan"])
+    assert usage.value.code == 2
+
+
+def test_choices_match_the_training_module():
+    from genre_core import training
+
+    assert cli.OPTIMIZER_CHOICES == training.OPTIMIZERS and cli.SCHEDULE_CHOICES == training.SCHEDULES
+
+
+@pytest.mark.parametrize(
+    ("verb", "flags"),
+    [
+        ("train", ("--dataset", "--preset", "--out", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule",
+                   "--patience", "--split", "--split-dir", "--seed", "--genres", "--segments", "--n-mfcc", "--jobs",
+                   "--cache")),
+        ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--jobs", "--cache")),
+        ("predict", ("--bundle", "FILE", "--segments", "--json", "--top")),
+        ("pretrain", ("--gtzan-csv", "--gtzan-audio", "--splits", "--out", "--only", "--jobs")),
+    ],
+)
+def test_help_explains_every_flag(verb, flags, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main([verb, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert all(flag in out for flag in flags)

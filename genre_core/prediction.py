@@ -1,0 +1,305 @@
+"""Classify any audio file with one or more model bundles: a verdict per window over time and per song.
+
+Per song: `audio.load_audio` → `audio.segment_audio` with the bundle's `FeatureConfig` →
+`features.segment_features` (the one place features are computed) → `ModelBundle.predict_proba`. The
+song's probabilities are the mean of its windows' (as `evaluation.track_level` does for datasets).
+
+Several bundles on one file: the file is decoded once, at the highest sample rate any of them needs; the
+other rates are resampled from those samples (one resampling per distinct rate), and windows and features
+are computed once per distinct setting and shared.
+
+Bundles trained on a whole-track summary table (the Kaggle ``features_30_sec.csv``: one row of 57
+statistics per 30 s GTZAN track, so ``feature_config`` is None) see the song as it was seen in training:
+30 s windows at 22050 Hz (`WHOLE_TRACK_CONFIG`), one row of statistics per window, probabilities averaged
+over the windows of a longer song. The statistics of a final partial window (at least 15 s) are taken over
+the audio actually present, never over zero padding, which would shift every mean and variance. Bundles
+that carry a `FeatureConfig` get exactly the windows and features their training rows had, padding
+included. This module does not import TensorFlow: it only calls the bundles it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+from genre_core import audio, features
+from genre_core.config import SUMMARY, FeatureConfig
+from genre_core.errors import GenreLensError, InputError
+from genre_core.evaluation import track_level
+
+if TYPE_CHECKING:
+    from genre_core.bundles import ModelBundle
+
+#: Windows of bundles trained on whole 30 s tracks of a summary table (the Kaggle GTZAN CSV).
+WHOLE_TRACK_CONFIG = FeatureConfig(sample_rate=22050, track_seconds=30.0, segments_per_track=1)
+
+AudioSource = str | Path | bytes
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class SongPrediction:
+    """One bundle's verdict on one song.
+
+    - ``segment_probabilities``: (segments, K) float32, each row sums to 1
+    - ``segment_starts``: (segments,) float64, s, where each window starts in the song
+    - ``track_probabilities``: (K,) float64, mean of ``segment_probabilities`` over the windows
+    - ``vote_index``: class predicted for most windows (a tie goes to the tied class with the highest mean)
+    - ``features``: (segments, *bundle.feature_shape) float32, the raw (unstandardised) features the model
+      saw, e.g. (segments, 57) summary or (segments, n_mels, frames) log-mel, for Grad-CAM and SHAP
+    - ``feature_config``: the windowing and feature settings used (`WHOLE_TRACK_CONFIG` for whole-track
+      summary bundles); ``duration_seconds``: length of the decoded audio in s
+    """
+
+    name: str
+    bundle_name: str
+    class_names: list[str]
+    feature_kind: str
+    feature_config: FeatureConfig
+    duration_seconds: float
+    segment_starts: np.ndarray
+    segment_probabilities: np.ndarray
+    track_probabilities: np.ndarray
+    vote_index: int
+    features: np.ndarray
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segment_starts)
+
+    @property
+    def segment_seconds(self) -> float:
+        """Length of one window in s."""
+        return self.feature_config.segment_seconds
+
+    @property
+    def predicted_index(self) -> int:
+        """Class with the highest mean probability (the song's prediction)."""
+        return int(np.argmax(self.track_probabilities))
+
+    @property
+    def genre(self) -> str:
+        """Name of `predicted_index`."""
+        return self.class_names[self.predicted_index]
+
+    @property
+    def vote_genre(self) -> str:
+        """Name of the majority-vote class."""
+        return self.class_names[self.vote_index]
+
+    @property
+    def segment_predictions(self) -> np.ndarray:
+        """(segments,) int64, the most probable class of each window."""
+        return self.segment_probabilities.argmax(axis=1).astype(np.int64)
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable classes of the song as (name, mean probability), highest first."""
+        order = np.argsort(-self.track_probabilities, kind="stable")[: max(k, 0)]
+        return [(self.class_names[index], float(self.track_probabilities[index])) for index in order]
+
+    def to_dict(self, top: int | None = None) -> dict[str, Any]:
+        """JSON-serialisable summary (no features): song verdict, then one entry per window.
+
+        ``top`` limits the listed probabilities to the most probable classes (default: all)."""
+        k = len(self.class_names) if top is None else top
+        return {
+            "name": self.name,
+            "model": self.bundle_name,
+            "genre": self.genre,
+            "vote": self.vote_genre,
+            "duration_s": round(self.duration_seconds, 3),
+            "segment_s": self.segment_seconds,
+            "probabilities": dict(self.top(k)),
+            "segments": [
+                {
+                    "start_s": round(float(start), 3),
+                    "genre": self.class_names[int(np.argmax(row))],
+                    "probabilities": {
+                        self.class_names[index]: float(row[index])
+                        for index in np.argsort(-row, kind="stable")[: max(k, 0)]
+                    },
+                }
+                for start, row in zip(self.segment_starts, self.segment_probabilities, strict=True)
+            ],
+        }
+
+
+@dataclass
+class FilePredictions:
+    """What `predict_many` made of one input: one `SongPrediction` per bundle, or the reason it failed."""
+
+    name: str
+    predictions: list[SongPrediction]
+    error: str | None = None  #: ``"<name>: <reason>"`` when the file could not be classified
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def analysis_config(bundle: ModelBundle) -> FeatureConfig:
+    """The windows and feature settings under which ``bundle`` classifies audio.
+
+    The bundle's own `FeatureConfig`, or `WHOLE_TRACK_CONFIG` for a 57-column summary bundle trained on a
+    feature table. Raises `InputError` for a bundle whose training features cannot be computed from audio
+    (an MFCC JSON or ``.npy`` source without recorded settings).
+    """
+    if bundle.feature_config is not None:
+        return bundle.feature_config
+    if bundle.feature_kind == SUMMARY and bundle.feature_shape == (len(features.SUMMARY_NAMES),):
+        return WHOLE_TRACK_CONFIG
+    raise InputError(
+        f"model '{bundle.name}'",
+        f"was trained on {bundle.feature_kind} features {bundle.feature_shape} without recorded feature settings, "
+        "so they cannot be computed from audio",
+    )
+
+
+def _trims_padding(bundle: ModelBundle) -> bool:
+    """True for whole-track summary bundles: their training rows never contained zero padding."""
+    return bundle.feature_config is None
+
+
+def _label(source: AudioSource, name: str | None) -> str:
+    if name:
+        return name
+    return "audio bytes" if isinstance(source, (bytes, bytearray)) else str(source)
+
+
+class _Song:
+    """One decoded song, with its samples, windows and features cached per rate and setting."""
+
+    def __init__(self, source: AudioSource, label: str, sample_rates: set[int]) -> None:
+        self.label = label
+        self.top_rate = max(sample_rates)
+        decoded = audio.load_audio(source, self.top_rate, name=label)
+        self.duration_seconds = len(decoded) / self.top_rate
+        self._samples = {self.top_rate: decoded}
+        self._windows: dict[FeatureConfig, np.ndarray] = {}
+        self._features: dict[tuple[FeatureConfig, str, bool], np.ndarray] = {}
+
+    def samples(self, sample_rate: int) -> np.ndarray:
+        """(samples,) float32 mono at ``sample_rate``, resampled from the decoded samples once per rate."""
+        if sample_rate not in self._samples:
+            import librosa
+
+            resampled = librosa.resample(
+                self._samples[self.top_rate], orig_sr=self.top_rate, target_sr=sample_rate, res_type="soxr_hq"
+            )
+            self._samples[sample_rate] = np.ascontiguousarray(resampled, dtype=np.float32)
+        return self._samples[sample_rate]
+
+    def windows(self, config: FeatureConfig) -> np.ndarray:
+        """(segments, config.segment_samples) float32, see `audio.segment_audio`."""
+        if config not in self._windows:
+            self._windows[config] = audio.segment_audio(self.samples(config.sample_rate), config, name=self.label)
+        return self._windows[config]
+
+    def feature_rows(self, config: FeatureConfig, kind: str, trim_padding: bool) -> np.ndarray:
+        """(segments, ...) float32 features of ``kind``; with ``trim_padding`` a padded final window is
+        featurised over the samples it really holds."""
+        key = (config, kind, trim_padding)
+        if key not in self._features:
+            windows = self.windows(config)
+            present = len(self.samples(config.sample_rate)) - (len(windows) - 1) * config.segment_samples
+            if trim_padding and present < config.segment_samples:
+                last = features.segment_features(windows[-1:, :present], config, [kind])[kind]
+                full = features.segment_features(windows[:-1], config, [kind])[kind] if len(windows) > 1 else last[:0]
+                self._features[key] = np.concatenate([full, last])
+            else:
+                self._features[key] = features.segment_features(windows, config, [kind])[kind]
+        return self._features[key]
+
+
+def _predict_song(song: _Song, bundle: ModelBundle) -> SongPrediction:
+    config = analysis_config(bundle)
+    values = song.feature_rows(config, bundle.feature_kind, _trims_padding(bundle))
+    probabilities = bundle.predict_proba(values)
+    n_segments = len(probabilities)
+    track = track_level(probabilities, np.full(n_segments, song.label), np.zeros(n_segments, dtype=np.int64))
+    return SongPrediction(
+        name=song.label,
+        bundle_name=bundle.name,
+        class_names=list(bundle.class_names),
+        feature_kind=bundle.feature_kind,
+        feature_config=config,
+        duration_seconds=song.duration_seconds,
+        segment_starts=audio.segment_start_seconds(n_segments, config),
+        segment_probabilities=probabilities,
+        track_probabilities=track.mean_probabilities[0],
+        vote_index=int(track.vote_prediction[0]),
+        features=values,
+    )
+
+
+def _as_list(bundles: ModelBundle | Sequence[ModelBundle]) -> list[ModelBundle]:
+    chosen = list(bundles) if isinstance(bundles, (list, tuple)) else [bundles]
+    if not chosen:
+        raise InputError("models", "no model bundle given")
+    return chosen
+
+
+def _predict_all(bundles: list[ModelBundle], source: AudioSource, label: str) -> list[SongPrediction]:
+    song = _Song(source, label, {analysis_config(bundle).sample_rate for bundle in bundles})
+    return [_predict_song(song, bundle) for bundle in bundles]
+
+
+@overload
+def predict_file(bundles: ModelBundle, source: AudioSource, *, name: str | None = None) -> SongPrediction: ...
+
+
+@overload
+def predict_file(
+    bundles: Sequence[ModelBundle], source: AudioSource, *, name: str | None = None
+) -> list[SongPrediction]: ...
+
+
+def predict_file(
+    bundles: ModelBundle | Sequence[ModelBundle], source: AudioSource, *, name: str | None = None
+) -> SongPrediction | list[SongPrediction]:
+    """Classify one audio file (a path, or the raw bytes of an upload) with one bundle or several.
+
+    ``name`` labels the song in results and error messages (default: the path, or ``"audio bytes"``).
+    Returns a `SongPrediction` for one bundle, a list in bundle order for a list or tuple of bundles (the
+    file is then decoded once). Raises `InputError` for audio that cannot be decoded or is too short for
+    one window, and for a bundle whose features cannot be computed from audio.
+    """
+    predictions = _predict_all(_as_list(bundles), source, _label(source, name))
+    return predictions if isinstance(bundles, (list, tuple)) else predictions[0]
+
+
+def predict_many(
+    bundles: ModelBundle | Sequence[ModelBundle],
+    sources: Sequence[AudioSource],
+    *,
+    names: Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[FilePredictions]:
+    """`predict_file` over many inputs, in order; a file that fails is reported and the others go on.
+
+    ``names`` (one per source) label the inputs (default as in `predict_file`); ``progress(done, total)``
+    is called after each file. Each `FilePredictions` holds one `SongPrediction` per bundle, or an
+    ``error`` line ``"<name>: <reason>"``.
+    """
+    chosen = _as_list(bundles)
+    for bundle in chosen:
+        analysis_config(bundle)  # a bundle that cannot read audio fails every file: say so once
+    if names is not None and len(names) != len(sources):
+        raise InputError("names", f"{len(names)} names for {len(sources)} inputs")
+    results = []
+    for index, source in enumerate(sources):
+        label = _label(source, None if names is None else names[index])
+        try:
+            results.append(FilePredictions(label, _predict_all(chosen, source, label)))
+        except GenreLensError as error:
+            message = str(error)
+            results.append(FilePredictions(label, [], message if message.startswith(label) else f"{label}: {message}"))
+        except Exception as error:  # noqa: BLE001 - decoders (libsndfile, audioread, soxr) raise many unrelated types
+            results.append(FilePredictions(label, [], f"{label}: {type(error).__name__}: {error}"))
+        if progress is not None:
+            progress(index + 1, len(sources))
+    return results

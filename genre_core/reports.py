@@ -1,0 +1,207 @@
+"""Glue between bundles and evaluation: score a bundle on a split beside the baselines, cross-validate a
+training configuration over folds, and rebuild the split a bundle was trained on.
+
+Every report is a JSON-serialisable dict. Its ``class_names`` and ``parts`` keys are an
+`evaluation.EvaluationReport` (``EvaluationReport.from_dict(report)`` reads them back), so a report can be
+stored as a bundle's ``metrics``. Baselines are fitted on every non-test row of the split (train and val:
+they need no validation part) and scored on the test rows, per segment; the network trains on the train
+rows only, so the comparison favours the baselines.
+
+TensorFlow is imported only inside the functions that train or check models (via `training`, `bundles`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from genre_core.baselines import BASELINE_METRICS, BASELINES, baseline_scores
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.evaluation import MEAN_PROBABILITY, cross_validation_summary, evaluate_predictions
+from genre_core.splits import Split
+
+if TYPE_CHECKING:
+    from genre_core.bundles import ModelBundle
+    from genre_core.training import TrainConfig, TrainingProgress
+
+#: ``progress(fold_number, n_folds, state)`` of `cross_validate`, fold numbers from 1.
+FoldProgress = Callable[[int, int, "TrainingProgress"], None]
+PARTS = ("train", "val", "test")
+BASELINE_KEYS = tuple(f"{name}_{metric}" for name in BASELINES for metric in BASELINE_METRICS)
+
+
+def split_summary(dataset: Dataset, split: Split) -> dict[str, Any]:
+    """How ``split`` divides ``dataset``: protocol, seed, details, rows and tracks per part, and whether
+    it leaks (``leaky``, with the warning in ``details``)."""
+    return {
+        "protocol": split.protocol,
+        "seed": split.seed,
+        "details": split.details,
+        "leaky": split.leaky,
+        "rows": {part: int(len(getattr(split, part))) for part in PARTS},
+        "tracks": {part: int(len(np.unique(dataset.track_ids[getattr(split, part)]))) for part in PARTS},
+    }
+
+
+def _warnings(dataset: Dataset, split: Split) -> list[str]:
+    """Lines a reader of the scores must see: leakage, ungrouped rows, synthetic data."""
+    lines = []
+    if split.leaky:
+        lines.append(f"leaky split: {split.details.get('warning', 'windows of one track are on both sides')}")
+    elif "warning" in split.details:
+        lines.append(str(split.details["warning"]))
+    if dataset.synthetic:
+        lines.append("synthetic data: scores on generated audio say nothing about real music")
+    if len(split.test) == 0:
+        lines.append("the split has no test rows: no test score and no baselines")
+    return lines
+
+
+def fitting_rows(split: Split) -> np.ndarray:
+    """Every non-test row of ``split`` (train and val), sorted: what the baselines are fitted on."""
+    return np.sort(np.concatenate([split.train, split.val]).astype(np.int64))
+
+
+def split_baselines(
+    dataset: Dataset, split: Split, feature_kind: str, *, seed: int = 0
+) -> dict[str, float] | None:
+    """`baselines.baseline_scores` fitted on `fitting_rows` and scored on ``split.test`` (None without
+    test rows), on the ``feature_kind`` features of ``dataset`` (tabular view for log-mel/MFCC)."""
+    if len(split.test) == 0:
+        return None
+    values = dataset.features[feature_kind]
+    fit = fitting_rows(split)
+    return baseline_scores(
+        values[fit], dataset.labels[fit], values[split.test], dataset.labels[split.test], kind=feature_kind, seed=seed
+    )
+
+
+def headline_scores(report: dict[str, Any]) -> dict[str, float] | None:
+    """Headline test scores of a report: segment ``accuracy`` and ``macro_f1``, and ``track_accuracy``
+    (mean probability over a track's windows); None when the report has no test part."""
+    test = report["parts"].get("test")
+    if test is None:
+        return None
+    return {
+        "accuracy": float(test["segment_metrics"]["accuracy"]),
+        "macro_f1": float(test["segment_metrics"]["macro_f1"]),
+        "track_accuracy": float(test["track_metrics"][MEAN_PROBABILITY]["accuracy"]),
+    }
+
+
+def evaluate_bundle(
+    bundle: ModelBundle, dataset: Dataset, split: Split, *, with_baselines: bool = True, seed: int = 0
+) -> dict[str, Any]:
+    """Score ``bundle`` on every part of ``split`` of ``dataset``, beside the baselines.
+
+    Returns a JSON-serialisable dict: ``class_names`` and ``parts`` (segment- and track-level metrics,
+    per-class reports and confusion matrices per part, see `evaluation.EvaluationReport`), ``test``
+    (`headline_scores`), ``baselines`` (`split_baselines`, None when not asked for or without test rows),
+    ``split`` (`split_summary`), ``warnings`` (leakage, synthetic data), ``model`` and ``dataset`` names.
+    Raises `InputError` when the bundle cannot score the dataset (`bundles.check_compatible`).
+    """
+    from genre_core.bundles import check_compatible
+
+    check_compatible(bundle, dataset)
+    used = np.unique(np.concatenate([getattr(split, part) for part in PARTS]).astype(np.int64))
+    if len(used) == 0:
+        raise InputError("split", "has no rows to evaluate")
+    probabilities = bundle.predict_proba(dataset.features[bundle.feature_kind][used])
+    parts = {part: np.searchsorted(used, getattr(split, part)).astype(np.int64) for part in PARTS}
+    report = evaluate_predictions(
+        probabilities, dataset.labels[used], dataset.track_ids[used], dataset.class_names, parts
+    ).to_dict()
+    return {
+        "model": bundle.name,
+        "dataset": dataset.source,
+        **report,
+        "test": headline_scores(report),
+        "baselines": split_baselines(dataset, split, bundle.feature_kind, seed=seed) if with_baselines else None,
+        "split": split_summary(dataset, split),
+        "warnings": _warnings(dataset, split),
+    }
+
+
+def cross_validate(
+    dataset: Dataset,
+    splits: Sequence[Split],
+    train_config: TrainConfig,
+    *,
+    progress: FoldProgress | None = None,
+    with_baselines: bool = True,
+) -> dict[str, Any]:
+    """Train ``train_config`` once per split (fold) and score each on its test part, beside the baselines.
+
+    ``progress(fold, n_folds, state)`` receives every `training.TrainingProgress` of every fold.
+    Returns a JSON-serialisable dict: ``folds`` (per fold: ``fold``, ``epochs_run``, ``val_accuracy``
+    (None without val rows), ``test`` scores, ``baselines``, ``split``), ``summary`` (mean, sample std and
+    values over folds via `evaluation.cross_validation_summary`: ``test`` of accuracy, macro F1 and
+    track accuracy, ``val`` accuracy when every fold has a val part, ``baselines`` of every baseline
+    score), ``train_config`` and ``warnings``.
+    """
+    from genre_core.bundles import bundle_from_training
+    from genre_core.training import train_model
+
+    if not splits:
+        raise InputError("folds", "no splits to cross-validate over")
+    if any(len(split.test) == 0 for split in splits):
+        raise InputError("folds", "every fold needs test rows")
+    folds = []
+    for number, split in enumerate(splits, start=1):
+        fold_progress = None
+        if progress is not None:
+            fold_progress = lambda state, number=number: progress(number, len(splits), state)  # noqa: E731
+        result = train_model(dataset, split, train_config, progress=fold_progress)
+        bundle = bundle_from_training(result, dataset, name=f"fold {number}")
+        report = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed)
+        val = report["parts"].get("val")
+        folds.append(
+            {
+                "fold": number,
+                "epochs_run": result.epochs_run,
+                "val_accuracy": None if val is None else float(val["segment_metrics"]["accuracy"]),
+                "test": report["test"],
+                "baselines": report["baselines"],
+                "split": report["split"],
+            }
+        )
+    test_keys = ("accuracy", "macro_f1", "track_accuracy")
+    summary: dict[str, Any] = {"test": cross_validation_summary([fold["test"] for fold in folds], keys=test_keys)}
+    if all(fold["val_accuracy"] is not None for fold in folds):
+        summary["val"] = cross_validation_summary(
+            [{"accuracy": fold["val_accuracy"]} for fold in folds], keys=("accuracy",)
+        )
+    if with_baselines:
+        summary["baselines"] = cross_validation_summary([fold["baselines"] for fold in folds], keys=BASELINE_KEYS)
+    warnings = sorted({line for split in splits for line in _warnings(dataset, split)})
+    return {"train_config": train_config.to_dict(), "folds": folds, "summary": summary, "warnings": warnings}
+
+
+def split_from_description(dataset: Dataset, description: dict[str, Any]) -> Split:
+    """The split a bundle was trained with (``bundle.split_description``), rebuilt on ``dataset`` from the
+    track ids of each part, so a bundle is evaluated on the tracks it never saw.
+
+    Rows of tracks the description does not list are left out. Raises `InputError` for a leaky split
+    (its parts share tracks, so track ids cannot rebuild it) and when none of the test tracks is in ``dataset``.
+    """
+    if description.get("protocol") == "leaky":
+        raise InputError("bundle split", "was leaky (segment-level), so track ids cannot rebuild it: choose a split")
+    try:
+        part_tracks = {part: set(description["track_ids"][part]) for part in PARTS}
+    except (KeyError, TypeError) as error:
+        raise InputError("bundle split", f"lists no track ids per part ({type(error).__name__})") from None
+    track_ids = np.asarray(dataset.track_ids, dtype=str)
+    rows = {part: np.flatnonzero(np.isin(track_ids, sorted(tracks))) for part, tracks in part_tracks.items()}
+    if len(rows["test"]) == 0:
+        raise InputError(dataset.source, "holds none of the model's test tracks: choose a split (e.g. --split grouped)")
+    details = {
+        **description.get("details", {}),
+        "rebuilt_from_track_ids": True,
+        "unlisted_rows": int(len(dataset) - sum(len(part) for part in rows.values())),
+    }
+    protocol = str(description.get("protocol", "predefined"))
+    return Split(train=rows["train"], val=rows["val"], test=rows["test"], protocol=protocol,
+                 seed=description.get("seed"), details=details)

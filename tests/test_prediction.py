@@ -1,0 +1,232 @@
+"""Tests of `genre_core.prediction`: windows and times, shared decoding, whole-track summary bundles,
+bytes input, failures per file, and the shipped bundles on a generated tone and a real GTZAN track."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import tone
+
+from genre_core import audio, features, models, paths, prediction
+from genre_core.bundles import ModelBundle, load_bundle
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.errors import InputError
+from genre_core.extraction import extract_files
+from genre_core.training import Standardizer, TrainConfig
+
+SHIPPED = ("ffn_gtzan_features", "cnn_gtzan_mini", "ffn_demo", "cnn_demo")
+PRESET_OF = {SUMMARY: "ffn_mfcc", LOG_MEL: "cnn_small", MFCC: "mlp_mfcc_seq"}
+
+
+def untrained_bundle(kind: str, config: FeatureConfig | None, name: str = "tiny", n_classes: int = 3) -> ModelBundle:
+    """A bundle around a freshly initialised model (no training needed to test the mechanics)."""
+    if kind == SUMMARY:
+        shape, width = (57,), 57
+    elif kind == LOG_MEL:
+        shape, width = (config.n_mels, config.frames_per_segment, 1), config.n_mels
+    else:
+        shape, width = (config.frames_per_segment, config.n_mfcc), config.n_mfcc
+    return ModelBundle(
+        model=models.build_model(PRESET_OF[kind], shape, n_classes),
+        class_names=[f"genre{index}" for index in range(n_classes)],
+        feature_kind=kind,
+        feature_config=config,
+        standardizer=Standardizer(kind, np.full(width, -20.0 if kind == LOG_MEL else 0.0), np.full(width, 10.0)),
+        train_config=TrainConfig(preset=PRESET_OF[kind]),
+        split_description={},
+        history={},
+        name=name,
+    )
+
+
+def write_tone(path: Path, seconds: float, rate: int, channels: int = 1, frequency: float = 440.0) -> Path:
+    samples = tone(frequency, seconds, rate) + 0.1 * tone(3 * frequency, seconds, rate)
+    soundfile.write(path, np.stack([samples] * channels, axis=1) if channels > 1 else samples, rate)
+    return path
+
+
+@pytest.fixture
+def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the target rate of every `audio.load_audio` call that prediction makes."""
+    calls: list[int] = []
+    original = audio.load_audio
+
+    def counting(source, sample_rate=22050, name=None):
+        calls.append(sample_rate)
+        return original(source, sample_rate, name=name)
+
+    monkeypatch.setattr(prediction.audio, "load_audio", counting)
+    return calls
+
+
+def check_prediction(result: prediction.SongPrediction, n_segments: int, segment_seconds: float) -> None:
+    """Shapes, probabilities summing to 1, window start times, and the song verdict's consistency."""
+    k = len(result.class_names)
+    assert result.segment_probabilities.shape == (n_segments, k)
+    np.testing.assert_allclose(result.segment_probabilities.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(result.segment_starts, np.arange(n_segments) * segment_seconds, atol=1e-6)
+    np.testing.assert_allclose(result.track_probabilities, result.segment_probabilities.mean(axis=0), atol=1e-6)
+    assert result.track_probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result.genre == result.class_names[int(np.argmax(result.track_probabilities))]
+    votes = np.bincount(result.segment_predictions, minlength=k)
+    assert votes[result.vote_index] == votes.max()
+
+
+def test_windows_times_and_features_match_extraction(small_config, tmp_path, count_decodes):
+    """7 s of stereo 44.1 kHz → 3 full 2 s windows and a 1 s remainder (kept, padded) at the 11025 Hz config."""
+    path = write_tone(tmp_path / "song.wav", 7.0, 44100, channels=2)
+    bundle = untrained_bundle(LOG_MEL, small_config)
+
+    result = prediction.predict_file(bundle, path)
+
+    check_prediction(result, n_segments=4, segment_seconds=2.0)
+    assert count_decodes == [11025]
+    assert result.name == str(path) and result.bundle_name == "tiny" and result.feature_kind == LOG_MEL
+    assert result.duration_seconds == pytest.approx(7.0, abs=1e-3)
+    extracted = extract_files([(path, "x")], small_config, [LOG_MEL], n_jobs=1, cache_dir=None)
+    np.testing.assert_array_equal(result.features, extracted.features[LOG_MEL])
+    np.testing.assert_allclose(result.segment_probabilities, bundle.predict_proba(result.features), atol=1e-6)
+
+
+def test_several_bundles_share_one_decode_and_resample_once_per_rate(small_config, tmp_path, count_decodes, monkeypatch):
+    path = write_tone(tmp_path / "song.wav", 6.0, 22050)
+    config_22k = FeatureConfig(sample_rate=22050, track_seconds=4.0, segments_per_track=2, n_mels=32, n_mfcc=13)
+    bundles = [
+        untrained_bundle(LOG_MEL, small_config, "cnn-11k"),
+        untrained_bundle(SUMMARY, small_config, "ffn-11k"),
+        untrained_bundle(MFCC, config_22k, "mlp-22k"),
+    ]
+    import librosa
+
+    resamples: list[int] = []
+    original_resample = librosa.resample
+    monkeypatch.setattr(
+        librosa, "resample", lambda y, **kw: resamples.append(kw["target_sr"]) or original_resample(y, **kw)
+    )
+
+    results = prediction.predict_file(bundles, path)
+
+    assert count_decodes == [22050] and resamples == [11025]
+    assert [result.bundle_name for result in results] == ["cnn-11k", "ffn-11k", "mlp-22k"]
+    for result in results:
+        check_prediction(result, n_segments=3, segment_seconds=2.0)
+    assert results[1].features.shape == (3, 57) and results[2].features.shape == (3, 87, 13)
+    alone = prediction.predict_file(bundles[2], path)
+    np.testing.assert_allclose(alone.segment_probabilities, results[2].segment_probabilities, atol=1e-6)
+
+
+def test_bytes_give_the_same_prediction_as_the_path(small_config, tmp_path):
+    path = write_tone(tmp_path / "song.wav", 5.0, 22050)
+    bundle = untrained_bundle(LOG_MEL, small_config)
+
+    from_path = prediction.predict_file(bundle, path)
+    from_bytes = prediction.predict_file(bundle, path.read_bytes(), name="upload.wav")
+
+    assert from_bytes.name == "upload.wav"
+    np.testing.assert_array_equal(from_bytes.features, from_path.features)
+    np.testing.assert_allclose(from_bytes.segment_probabilities, from_path.segment_probabilities, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_whole_track_summary_bundle_uses_30_s_windows_without_padding(tmp_path):
+    """A Kaggle-table bundle (no FeatureConfig): 50 s → a 30 s window and a 20 s one, whose statistics are
+    taken over the 20 s present, not over 10 s of zero padding."""
+    rate = 22050
+    path = write_tone(tmp_path / "long.wav", 50.0, rate, frequency=330.0)
+    samples = audio.load_audio(path, rate)
+    bundle = untrained_bundle(SUMMARY, None, "kaggle-ffn")
+
+    result = prediction.predict_file(bundle, path)
+
+    check_prediction(result, n_segments=2, segment_seconds=30.0)
+    assert result.feature_config == prediction.WHOLE_TRACK_CONFIG
+    np.testing.assert_allclose(result.features[0], features.summary_vector(samples[: 30 * rate], rate), rtol=1e-5)
+    np.testing.assert_allclose(result.features[1], features.summary_vector(samples[30 * rate :], rate), rtol=1e-5)
+    with pytest.raises(InputError, match="short.wav: too short"):
+        prediction.predict_file(bundle, write_tone(tmp_path / "short.wav", 10.0, rate))
+
+
+def test_bundle_without_feature_settings_cannot_read_audio(tmp_path):
+    bundle = untrained_bundle(MFCC, FeatureConfig(), "json-mlp")
+    bundle.feature_config = None
+    with pytest.raises(InputError, match="json-mlp.*cannot be computed from audio"):
+        prediction.predict_file(bundle, write_tone(tmp_path / "song.wav", 4.0, 22050))
+
+
+def test_predict_many_reports_each_failure_and_goes_on(small_config, tmp_path):
+    good = write_tone(tmp_path / "good.wav", 4.0, 11025)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEfmt garbage" * 20)
+    text = tmp_path / "notes.txt"
+    text.write_text("not audio")
+    progress: list[tuple[int, int]] = []
+
+    results = prediction.predict_many(
+        untrained_bundle(LOG_MEL, small_config), [broken, good, text, tmp_path / "missing.wav"],
+        progress=lambda done, total: progress.append((done, total)),
+    )
+
+    assert [result.ok for result in results] == [False, True, False, False]
+    assert results[0].error.startswith(f"{broken}: cannot decode audio")
+    assert results[2].error.startswith(f"{text}: unsupported format '.txt'")
+    assert results[3].error == f"{tmp_path / 'missing.wav'}: file not found"
+    check_prediction(results[1].predictions[0], n_segments=2, segment_seconds=2.0)
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(InputError, match="2 names for 1 inputs"):
+        prediction.predict_many(untrained_bundle(LOG_MEL, small_config), [good], names=["a", "b"])
+
+
+def test_to_dict_is_json_with_top_classes(small_config, tmp_path):
+    result = prediction.predict_file(untrained_bundle(LOG_MEL, small_config), write_tone(tmp_path / "a.wav", 6.0, 11025))
+
+    values = json.loads(json.dumps(result.to_dict(top=2)))
+
+    assert values["genre"] == result.genre and values["model"] == "tiny" and values["segment_s"] == 2.0
+    assert list(values["probabilities"]) == [name for name, _ in result.top(2)]
+    assert [segment["start_s"] for segment in values["segments"]] == [0.0, 2.0, 4.0]
+    assert all(len(segment["probabilities"]) == 2 for segment in values["segments"])
+    assert result.top(10) == sorted(result.top(10), key=lambda pair: -pair[1]) and len(result.top(10)) == 3
+
+
+@pytest.fixture(scope="module")
+def shipped() -> list[ModelBundle]:
+    return [load_bundle(paths.PRETRAINED_DIR / name) for name in SHIPPED]
+
+
+@pytest.mark.slow
+def test_shipped_bundles_on_a_generated_tone(shipped, tmp_path, count_decodes):
+    """20 s of a 44.1 kHz stereo tone: one 20 s window for the whole-track FFN; for the others six 3 s windows
+    and the 2 s remainder, padded (it is more than half a window)."""
+    path = write_tone(tmp_path / "tone.wav", 20.0, 44100, channels=2)
+
+    results = prediction.predict_file(shipped, path)
+
+    assert count_decodes == [22050]
+    for bundle, result in zip(shipped, results, strict=True):
+        expected = (1, 30.0) if bundle.feature_config is None else (7, 3.0)
+        check_prediction(result, *expected)
+        assert result.class_names == bundle.class_names
+
+
+@pytest.mark.slow
+def test_shipped_bundles_on_a_real_gtzan_track(shipped, gtzan_mini, gtzan_csv, count_decodes):
+    """A real 30 s GTZAN track: the whole-track FFN's features reproduce the Kaggle row closely enough that
+    its prediction matches the prediction on that row; the others see ten 3 s windows."""
+    import pandas as pd
+
+    path = gtzan_mini / "metal" / "metal.00002.wav"
+    results = prediction.predict_file(shipped, path)
+
+    assert count_decodes == [22050]
+    ffn = results[0]
+    check_prediction(ffn, n_segments=1, segment_seconds=30.0)
+    for result in results[1:]:
+        check_prediction(result, n_segments=10, segment_seconds=3.0)
+    table = pd.read_csv(gtzan_csv)
+    row = table.loc[table["filename"].to_numpy(dtype=str) == "metal.00002.wav", list(features.SUMMARY_NAMES)]
+    on_row = shipped[0].predict_proba(row.to_numpy(dtype=np.float32))[0]
+    np.testing.assert_allclose(ffn.track_probabilities, on_row, atol=0.02)
