@@ -45,11 +45,16 @@ PREDICT_BATCH_ROWS = 256
 def library_versions() -> dict[str, str]:
     """Versions of Python and of the libraries a bundle depends on, at save time."""
     versions = {"python": platform.python_version(), "genre_core": genre_core.__version__}
-    for package in ("tensorflow", "keras", "numpy", "librosa"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "missing"
+    distributions = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "keras": ("keras",), "numpy": ("numpy",),
+                     "librosa": ("librosa",)}
+    for package, names in distributions.items():
+        found = []
+        for name in names:
+            try:
+                found.append(metadata.version(name))
+            except metadata.PackageNotFoundError:
+                pass
+        versions[package] = found[0] if found else "missing"
     return versions
 
 
@@ -167,19 +172,21 @@ def _metadata(bundle: ModelBundle) -> dict[str, Any]:
 
 def _inference_copy(model: keras.Model) -> keras.Model:
     """An uncompiled copy with the same weights, so the saved file carries no optimiser state."""
-    copy = keras.models.clone_model(model)
+    copy = keras.Model.from_config(model.get_config())  # clone_model would re-compile a compiled model
     copy.set_weights(model.get_weights())
     return copy
 
 
-def save_bundle(bundle: ModelBundle, folder: str | Path) -> Path:
-    """Write ``bundle`` to ``folder`` (``model.keras`` + ``bundle.json``), replacing an existing bundle
-    atomically. Returns the folder."""
+def save_bundle(bundle: ModelBundle, folder: str | Path, *, extra_files: dict[str, str] | None = None) -> Path:
+    """Write ``bundle`` to ``folder`` (``model.keras`` + ``bundle.json`` + ``extra_files``, name -> UTF-8
+    text such as a model card), replacing an existing bundle atomically. Returns the folder."""
     folder = Path(folder)
     text = json.dumps(_metadata(bundle), indent=2, default=_json_value)
     with atomic_directory(folder) as temporary:
         _inference_copy(bundle.model).save(temporary / MODEL_FILE)
         (temporary / METADATA_FILE).write_text(text, encoding="utf-8")
+        for name, content in (extra_files or {}).items():
+            (temporary / name).write_text(content, encoding="utf-8")
     return folder
 
 

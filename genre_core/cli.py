@@ -23,7 +23,7 @@ from genre_core.atomic import write_text_atomic
 from genre_core.baselines import BASELINES
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset, load_dataset
-from genre_core.errors import GenreLensError, InputError
+from genre_core.errors import GenreLensError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY
 from genre_core.prediction import WHOLE_TRACK_CONFIG, SongPrediction, predict_many
 from genre_core.splits import make_split

@@ -16,7 +16,6 @@ scores. TensorFlow is imported only when a bundle is built.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genre_core import paths
-from genre_core.atomic import write_text_atomic
 from genre_core.baselines import BASELINES, MAJORITY, SVM_C
 from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset, load_audio_folder, load_demo, load_kaggle_csv
@@ -227,21 +225,10 @@ def build_demo_bundle(
 
 
 def write_bundle(bundle: ModelBundle, card: str, folder: Path) -> Path:
-    """Save ``bundle`` to ``folder`` (atomically replacing it) and write its ``MODEL_CARD.md``.
-
-    The model is first rebuilt uncompiled from its preset with the trained weights: Keras 3.15's
-    ``clone_model`` re-compiles a compiled model, so `bundles.save_bundle` would otherwise also store the
-    optimiser's moment estimates (the file would be three times larger).
-    """
+    """Save ``bundle`` with its ``MODEL_CARD.md`` to ``folder``, atomically replacing it."""
     from genre_core.bundles import save_bundle
-    from genre_core.models import build_model
 
-    config = bundle.train_config
-    model = build_model(config.preset, bundle.input_shape, len(bundle.class_names), **config.hyper)
-    model.set_weights(bundle.model.get_weights())
-    save_bundle(dataclasses.replace(bundle, model=model), folder)
-    write_text_atomic(folder / CARD_FILE, card)
-    return folder
+    return save_bundle(bundle, folder, extra_files={CARD_FILE: card})
 
 
 def pretrain(

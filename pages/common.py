@@ -20,7 +20,6 @@ removes these folders when a session ends; they are workspace data (``data/`` is
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os

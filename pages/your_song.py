@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from genre_core import audio, paths, song_figures
-from genre_core.config import LOG_MEL, SUMMARY
+from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views

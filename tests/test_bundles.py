@@ -206,3 +206,34 @@ def test_list_bundles_finds_bundle_folders_only(saved_cnn: Path, tmp_path: Path)
     (tmp_path / "stray.json").write_text("{}")
     assert bundles.list_bundles(tmp_path) == [tmp_path / "a-model", tmp_path / "b-model"]
     assert bundles.list_bundles(tmp_path / "missing") == []
+
+
+def test_saved_model_carries_no_optimiser_state_and_versions_are_recorded(tmp_path):
+    import keras
+
+    from genre_core.bundles import ModelBundle, library_versions, load_bundle, save_bundle
+    from genre_core.models import build_model
+    from genre_core.training import Standardizer, TrainConfig
+
+    model = build_model("ffn_mfcc", (57,), 3)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((4, 57), "float32"), np.array([0, 1, 2, 0]), epochs=1, verbose=0)
+    bundle = ModelBundle(
+        model=model, class_names=["a", "b", "c"], feature_kind="summary", feature_config=None,
+        standardizer=Standardizer("summary", np.zeros(57), np.ones(57)), train_config=TrainConfig(preset="ffn_mfcc"),
+        split_description={}, history={}, metrics={}, created="2026-01-01T00:00:00", versions=library_versions(),
+        name="t", notes="",
+    )
+    folder = save_bundle(bundle, tmp_path / "b", extra_files={"MODEL_CARD.md": "# card"})
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(folder / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights and "layers" in weights
+    np.testing.assert_allclose(load_bundle(folder).predict_proba(np.ones((2, 57))), bundle.predict_proba(np.ones((2, 57))),
+                               rtol=1e-5)
+    assert (folder / "MODEL_CARD.md").read_text() == "# card"
+    assert "missing" not in library_versions().values()

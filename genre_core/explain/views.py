@@ -25,7 +25,7 @@ from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain.examples import ExampleRow, example_table
-from genre_core.explain.shap_values import BACKGROUND_SIZE, ShapResult, background_sample, force_plot_html
+from genre_core.explain.shap_values import BACKGROUND_SIZE, ShapResult, background_sample
 from genre_core.figures import spectrogram_figure
 
 if TYPE_CHECKING:
