@@ -151,7 +151,7 @@ SPLIT_HELP = (
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--dataset``, ``--jobs`` and ``--cache``, shared by train and evaluate."""
+    """``--dataset``, ``--jobs`` and ``--cache``, shared by train, evaluate and trust."""
     parser.add_argument(
         "--dataset", required=True, metavar="PATH",
         help="'demo' (synthetic WAVs, generated once), a folder with one subfolder of audio files per genre, "
@@ -341,6 +341,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- trust --------------------------------------------------------------------------------------------
+
+def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", required=True, type=Path, metavar="DIR", help="a CNN bundle (log-mel input)")
+    add_dataset_arguments(parser)
+    parser.add_argument("--rows", type=int, default=32, metavar="N",
+                        help="how many test segments of the bundle's own split to check (default 32)")
+    parser.add_argument("--layer", default=None, help="Grad-CAM target layer (default: the last convolution)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the segment sample and randomisation")
+
+
+def format_trust(checks: Any) -> str:
+    """Markdown tables of `genre_core.explain.views.TrustChecks`."""
+    lines = [f"Grad-CAM at `{checks.layer}`, {checks.segments} test segments, each for its predicted class.", "",
+             "| layers randomised (top down) | Spearman rank correlation with the original maps |", "|---|---|"]
+    for step in checks.randomisation:
+        lines.append(f"| {step['step']}: {step['layer'] or 'none'} | {step['spearman']:.2f} ± {step['spearman_std']:.2f} |")
+    deletion = checks.deletion
+    lines += ["", "| deleted fraction | probability, map order | probability, random order |", "|---|---|---|"]
+    for fraction, by_map, by_chance in zip(deletion["fractions"], deletion["map_order"], deletion["random_order"]):
+        lines.append(f"| {fraction:.0%} | {by_map:.3f} | {by_chance:.3f} |")
+    lines += ["", f"Area between the curves (positive = faithful): {deletion['area_between']:+.3f}"]
+    return "\n".join(lines)
+
+
+def run_trust(args: argparse.Namespace) -> int:
+    """Measure whether a CNN's Grad-CAM maps can be trusted (model randomisation and deletion)."""
+    from genre_core.bundles import load_bundle
+    from genre_core.config import LOG_MEL
+    from genre_core.explain import views
+
+    bundle = load_bundle(args.bundle)
+    if bundle.feature_kind != LOG_MEL or bundle.feature_config is None:
+        raise GenreLensError(f"{args.bundle}: Grad-CAM needs a CNN bundle on log-mel segments")
+    dataset = load_for(args, bundle.feature_config, LOG_MEL, bundle.class_names)
+    rows = views.sample_rows(reports.split_from_description(dataset, bundle.split_description).test, args.rows,
+                             seed=args.seed)
+    checks = views.trust_checks(bundle, dataset.features[LOG_MEL][rows], layer=args.layer, seed=args.seed)
+    print(format_trust(checks))
+    return 0
+
+
 # --- predict ------------------------------------------------------------------------------------------
 
 
@@ -443,6 +485,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("train", "train a model preset on a dataset and write a bundle", add_train_arguments, run_train),
     Command("evaluate", "score a bundle on a dataset beside the baselines", add_evaluate_arguments, run_evaluate),
     Command("predict", "classify audio files with one or more bundles", add_predict_arguments, run_predict),
+    Command("trust", "measure how far a CNN's Grad-CAM maps can be trusted", add_trust_arguments, run_trust),
     Command("pretrain", "rebuild the pretrained bundles and their model cards", add_pretrain_arguments, run_pretrain),
 )
 

@@ -13,7 +13,7 @@ import pytest
 import soundfile
 from conftest import REPO_ROOT, tone
 
-from genre_core import cli
+from genre_core import cli, paths
 
 RATE = 11025
 #: 2 s windows (15 per 30 s) at 11025 Hz, few bands: cheap, and a 4 s tone gives 2 windows.
@@ -157,6 +157,25 @@ def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genr
     assert out.count("\nbass ") >= 2 and f"report written to {report_path}" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test "))
     assert cli.percent(report["test"]["accuracy"]) in test_line
+
+
+@pytest.mark.slow
+def test_trust_measures_randomisation_and_deletion(trained_bundle, tone_genres, tmp_path, capsys):
+    folder, _ = trained_bundle
+
+    status = cli.main(["trust", "--bundle", str(folder), "--dataset", str(tone_genres), "--rows", "4",
+                       "--cache", str(tmp_path / "cache"), "--jobs", "1"])
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "| 0: none | 1.00 ± 0.00 |" in out  # nothing randomised: the maps equal themselves
+    assert "| 1: logits |" in out and "| 100% |" in out and "Area between the curves" in out
+
+
+def test_trust_refuses_a_feature_bundle(tmp_path, capsys):
+    status = cli.main(["trust", "--bundle", str(paths.PRETRAINED_DIR / "ffn_demo"), "--dataset", "demo"])
+    assert status == 1
+    assert "Grad-CAM needs a CNN bundle" in capsys.readouterr().err
 
 
 @pytest.mark.slow
