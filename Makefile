@@ -10,8 +10,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# After installing, compile librosa's numba kernels once (~20 s) so that no two processes compile them at once.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/python -c "from genre_core.features import compile_kernels; compile_kernels()"
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime

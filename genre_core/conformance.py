@@ -19,7 +19,7 @@ import pandas as pd
 from genre_core.atomic import write_text_atomic
 from genre_core.audio import SUPPORTED_EXTENSIONS, load_audio
 from genre_core.errors import GenreLensError, InputError
-from genre_core.features import SUMMARY_NAMES, summary_vector
+from genre_core.features import SUMMARY_NAMES, compile_kernels, summary_vector
 
 KAGGLE_SAMPLE_RATE = 22050  #: Hz, the rate the Kaggle table was computed at
 FILENAME_COLUMN = "filename"
@@ -72,6 +72,8 @@ def compare_to_kaggle(
         tracks = [path for path, position in zip(tracks, rank, strict=True) if position < tracks_per_genre]
     if not tracks:
         raise InputError(audio_root, f"no audio file has a row in {csv_path}")
+    if n_jobs != 1:
+        compile_kernels()  # workers compiling at once can corrupt numba's on-disk cache
     ours = np.stack(Parallel(n_jobs=n_jobs)(delayed(_track_summary)(path) for path in tracks)).astype(np.float64)
     reference = kaggle.loc[[path.name for path in tracks], list(SUMMARY_NAMES)].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -133,6 +133,8 @@ def _run_workers(
     """Yield one outcome per file, in order, calling ``progress(done, total)`` after each."""
     total = len(paths_to_extract)
     workers = max(1, min(joblib.effective_n_jobs(n_jobs), total))
+    if workers > 1:
+        features.compile_kernels()  # workers compiling at once can corrupt numba's on-disk cache
     outcomes = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator")(
         joblib.delayed(_extract_file)(path, config, tuple(kinds)) for path in paths_to_extract
     )

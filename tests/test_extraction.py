@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from genre_core import extraction
+from genre_core import extraction, features
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
 from genre_core.extraction import cache_key, cache_path, extract_files, track_ids_for
@@ -150,14 +150,17 @@ def test_unreadable_cache_file_is_recomputed(tone_files, small_config, tmp_path)
 
 
 @pytest.mark.slow
-def test_parallel_workers_match_one_process(tone_files, broken_file, small_config):
+def test_parallel_workers_match_one_process(tone_files, broken_file, small_config, monkeypatch):
     files = [*tone_files, broken_file]
     serial = extract_files(files, small_config, (LOG_MEL,), n_jobs=1, cache_dir=None)
+    compiled: list[bool] = []
+    monkeypatch.setattr(features, "compile_kernels", lambda: compiled.append(True))
     calls: list[tuple[int, int]] = []
     parallel = extract_files(
         files, small_config, (LOG_MEL,), n_jobs=2, progress=lambda d, t: calls.append((d, t)), cache_dir=None
     )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert compiled == [True]  # numba kernels compiled in this process before the workers start
     assert parallel.errors == serial.errors
     np.testing.assert_array_equal(parallel.track_ids, serial.track_ids)
     np.testing.assert_allclose(parallel.features[LOG_MEL], serial.features[LOG_MEL], rtol=1e-5, atol=1e-4)

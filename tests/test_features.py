@@ -17,6 +17,7 @@ from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConf
 from genre_core.errors import InputError
 from genre_core.features import (
     SUMMARY_NAMES,
+    compile_kernels,
     frame_times,
     log_mel,
     mel_band_frequencies,
@@ -158,3 +159,10 @@ def test_importing_audio_and_features_does_not_import_tensorflow() -> None:
     code = "import sys, genre_core.audio, genre_core.features; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
     assert result.stdout.strip() == "False"
+
+
+def test_compile_kernels_runs_once_per_process():
+    compile_kernels()
+    before = compile_kernels.cache_info().misses
+    compile_kernels()
+    assert compile_kernels.cache_info().misses == before == 1  # the second call compiles nothing
