@@ -215,9 +215,10 @@ def test_your_song_classifies_an_uploaded_mp3_and_explains_it(session: Session, 
         assert page.locator("p").filter(has_text=re.compile(f"^The {role} hears ")).count() == 1
     assert page.locator('[data-testid="stAudio"]').count() == 1
     gradcam = page.locator(".js-plotly-plot", has_text="Grad-CAM at")
-    assert gradcam.count() == 1 and gradcam.locator(".heatmaplayer").count() >= 1
+    gradcam.locator(".heatmaplayer").first.wait_for(timeout=RUN_TIMEOUT_MS)  # plotly draws after the page settles
+    assert gradcam.count() == 1
     assert page.locator(".js-plotly-plot").count() >= 4  # bars, two timelines, Grad-CAM
-    assert force_plot.locator("text=base value").count() >= 1
+    force_plot.locator("text=base value").first.wait_for(timeout=RUN_TIMEOUT_MS)  # the plot draws its labels last
     session.screenshot("your_song")
     session.check_clean()
 
@@ -243,6 +244,7 @@ def test_every_page_renders_with_the_demo_loaded(session: Session) -> None:
     page.get_by_role("button", name="Explain").first.click()
     page.locator("h2", has_text="Grad-CAM of").wait_for(timeout=RUN_TIMEOUT_MS)
     session.wait_until_idle()
+    page.locator(".js-plotly-plot", has_text="Grad-CAM at").first.wait_for(timeout=RUN_TIMEOUT_MS)
     assert page.locator(".js-plotly-plot", has_text="Grad-CAM at").count() == 1
     session.screenshot("browse")
     session.check_clean()
