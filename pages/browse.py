@@ -104,22 +104,14 @@ def _check_cnn_fits(bundle: ModelBundle, dataset: Dataset) -> None:
 
 def _cnn_bundle(dataset: Dataset) -> tuple[str, ModelBundle]:
     """The active CNN bundle folder and bundle, or a readable message and `st.stop()`."""
-    folder = common.active_bundle_folder(common.CNN)
-    if folder is None:
-        st.info("No CNN model is active: choose one in the sidebar, or train one on the Train page.")
-        st.page_link("pages/train.py", label="Open the Train page", icon=":material/model_training:")
+    folder, bundle = common.require_active_bundle(common.CNN)
+    try:
+        _check_cnn_fits(bundle, dataset)
+    except InputError as error:
+        st.error(f"The active CNN model does not fit the active dataset. {error}", icon=":material/error:")
+        st.caption("Choose a CNN trained on this dataset's genres and feature settings in the sidebar, or train one.")
         st.stop()
-    with common.errors_shown():
-        bundle = common.load_bundle(folder)
-        try:
-            _check_cnn_fits(bundle, dataset)
-        except InputError as error:
-            st.error(f"The active CNN model does not fit the active dataset. {error}", icon=":material/error:")
-            st.caption("Choose a CNN trained on this dataset's genres and feature settings in the sidebar, "
-                       "or train one.")
-        else:
-            return folder, bundle
-    st.stop()
+    return folder, bundle
 
 
 def _part_rows(dataset: Dataset, bundle: ModelBundle, part: str) -> np.ndarray:

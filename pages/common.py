@@ -462,6 +462,19 @@ def active_bundle(role: str) -> ModelBundle | None:
     return None if folder is None else load_bundle(folder)
 
 
+def require_active_bundle(role: str) -> tuple[str, ModelBundle]:
+    """The active ``role`` (FFN or CNN) bundle folder and the loaded bundle; without one, a pointer to the
+    sidebar and the Train page, or the load error, then `st.stop()`."""
+    folder = active_bundle_folder(role)
+    if folder is None:
+        st.info(f"No {role} model is active: choose one in the sidebar, or train one on the Train page.")
+        st.page_link("pages/train.py", label="Open the Train page", icon=":material/model_training:")
+        st.stop()
+    with errors_shown():
+        return folder, load_bundle(folder)
+    st.stop()
+
+
 def describe_bundle(info: BundleInfo | None) -> str:
     """One line: classes and test accuracy of a bundle (or that there is none)."""
     if info is None:

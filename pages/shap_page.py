@@ -75,18 +75,12 @@ def _explain_chunk(folder: str, stamp: str, data_key: tuple[Any, ...], rows: tup
 # --- choosing the model and the rows ------------------------------------------------------------------------
 def _summary_bundle() -> tuple[str, ModelBundle]:
     """The active FFN bundle if it takes summary features, or a readable message and `st.stop()`."""
-    folder = common.active_bundle_folder(common.FFN)
-    if folder is None:
-        st.info("No FFN model is active: choose one in the sidebar, or train one on the Train page.")
-        st.page_link("pages/train.py", label="Open the Train page", icon=":material/model_training:")
-        st.stop()
-    with common.errors_shown():
-        bundle = common.load_bundle(folder)
-        if bundle.feature_kind == SUMMARY:
-            return folder, bundle
+    folder, bundle = common.require_active_bundle(common.FFN)
+    if bundle.feature_kind != SUMMARY:
         st.info(f"The active FFN model '{bundle.name}' reads {bundle.feature_kind} features. SHAP here explains models "
                 "on the 57 summary features: choose such a model in the sidebar.")
-    st.stop()
+        st.stop()
+    return folder, bundle
 
 
 def _fitting_dataset(bundle: ModelBundle) -> tuple[Dataset | None, str]:
