@@ -37,10 +37,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import datasets, paths
+from genre_core import datasets, model_figures, paths
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
+from genre_core.evaluation import EvaluationReport
 from genre_core.extraction import ProgressCallback
 
 if TYPE_CHECKING:
@@ -535,6 +536,33 @@ def errors_shown() -> Iterator[None]:
 
 
 # ====================================================================================== figures, tables ======
+def percent_columns() -> dict[str, Any]:
+    """Column settings that show the fraction columns of `model_figures` tables as percentages."""
+    return {column: st.column_config.NumberColumn(format="percent") for column in model_figures.FRACTION_COLUMNS}
+
+
+def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_classes: int, key: str,
+                         tag: str) -> tuple[EvaluationReport, dict[str, float]]:
+    """The warnings of a `genre_core.reports.evaluate_bundle` result, its scores per part (table + CSV) and
+    the test accuracy against the baselines; returns the report and the baseline scores for more views.
+    ``key`` prefixes widget keys, ``tag`` names downloaded files."""
+    report, scores = EvaluationReport.from_dict(evaluation), evaluation.get("baselines") or {}
+    for line in evaluation.get("warnings", []):
+        st.warning(line, icon=":material/warning:")
+    st.markdown("**Scores per part** (segment level unless the column says track)")
+    table = model_figures.metrics_table(report)
+    st.dataframe(table, hide_index=True, column_config=percent_columns())
+    table_download(table, f"metrics_{tag}")
+    if "test" in report.parts and scores:
+        show_figure(
+            model_figures.model_vs_baselines_figure(report.parts["test"].segment_metrics["accuracy"], scores,
+                                                    chance=1 / n_classes, model_name=model_name,
+                                                    title="Test accuracy per segment, against baselines"),
+            key=f"{key}.baselines", filename=f"baselines_{tag}",
+        )
+    return report, scores
+
+
 def show_figure(figure: go.Figure, key: str, filename: str | None = None) -> None:
     """Draw a plotly figure full width; its modebar camera button downloads it as ``<filename or key>.png``."""
     config = {

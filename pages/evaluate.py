@@ -18,7 +18,6 @@ from genre_core import baselines, model_figures, paths, reports, splits
 from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
-from genre_core.evaluation import EvaluationReport
 from genre_core.splits import Split
 from pages import common
 
@@ -34,7 +33,6 @@ SPLIT_LABELS = {STORED: "The split stored with the model", NEW_GROUPED: "A new g
 ACTIVE, PAIR = "active", "pair"
 MODE_LABELS = {ACTIVE: "The active models", PAIR: "Two bundles side by side"}
 #: Table columns holding fractions, shown as percentages.
-PERCENT_COLUMNS = {column: st.column_config.NumberColumn(format="percent") for column in model_figures.FRACTION_COLUMNS}
 
 
 # ================================================================================================ splits ======
@@ -111,22 +109,11 @@ def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int
     """Metrics table, baselines, confusion matrix, per-class report and segment- vs track-level accuracy.
     ``key`` prefixes the widget keys; its last part (role or side) ends the names of downloaded files."""
     tag = f"{bundle.name}_{key.rsplit('.', 1)[-1]}"
-    report, scores = EvaluationReport.from_dict(evaluation), evaluation.get("baselines") or {}
-    for line in evaluation.get("warnings", []):
-        st.warning(line, icon=":material/warning:")
-    st.markdown("**Scores per part** (segment level unless the column says track)")
-    table = model_figures.metrics_table(report)
-    st.dataframe(table, hide_index=True, column_config=PERCENT_COLUMNS)
-    common.table_download(table, f"metrics_{tag}")
+    report, scores = common.show_headline_scores(evaluation, model_name=bundle.name, n_classes=n_classes, key=key,
+                                                 tag=tag)
     if "test" in report.parts and scores:
-        test = report.parts["test"].segment_metrics
-        common.show_figure(
-            model_figures.model_vs_baselines_figure(test["accuracy"], scores, chance=1 / n_classes,
-                                                    model_name=bundle.name, title="Test accuracy against baselines"),
-            key=f"{key}.baselines", filename=f"baselines_{tag}",
-        )
-        baseline_table = model_figures.baselines_table(bundle.name, test, scores)
-        st.dataframe(baseline_table, hide_index=True, column_config=PERCENT_COLUMNS)
+        baseline_table = model_figures.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
+        st.dataframe(baseline_table, hide_index=True, column_config=common.percent_columns())
         common.table_download(baseline_table, f"baselines_{tag}")
     parts = list(report.parts)
     part_column, toggle_column = st.columns([2, 1], vertical_alignment="bottom")

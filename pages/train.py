@@ -24,7 +24,6 @@ from genre_core import archives, model_figures, paths, reports, splits
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
-from genre_core.evaluation import EvaluationReport
 from genre_core.splits import Split
 from pages import common
 
@@ -58,12 +57,6 @@ PROTOCOL_LABELS = {
 ACTIVATIONS = ("relu", "elu", "gelu", "selu", "swish", "tanh", "sigmoid")
 RUNNING, EVALUATING, FINISHED, FAILED = "training", "evaluating", "finished", "failed"
 #: Table columns holding fractions, shown as percentages.
-PERCENT_COLUMNS = {
-    column: st.column_config.NumberColumn(format="percent")
-    for column in model_figures.FRACTION_COLUMNS
-}
-
-
 def role_of(feature_kind: str) -> str:
     """The app slot a model of ``feature_kind`` fills: `common.CNN` for log-mel, else `common.FFN`."""
     return common.CNN if feature_kind == LOG_MEL else common.FFN
@@ -315,19 +308,8 @@ def _show_results(job: TrainingJob) -> None:
     if bundle.history.get("loss"):
         common.show_figure(model_figures.training_curves_figure(bundle.history, title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{job.default_name}")
-    report, scores = EvaluationReport.from_dict(bundle.metrics), bundle.metrics.get("baselines") or {}
-    for line in bundle.metrics.get("warnings", []):
-        st.warning(line, icon=":material/warning:")
-    table = model_figures.metrics_table(report)
-    st.dataframe(table, hide_index=True, column_config=PERCENT_COLUMNS)
-    common.table_download(table, f"metrics_{job.default_name}")
-    if "test" in report.parts and scores:
-        test = report.parts["test"].segment_metrics
-        common.show_figure(
-            model_figures.model_vs_baselines_figure(test["accuracy"], scores, chance=1 / len(bundle.class_names),
-                                                    model_name=job.config.preset, title="Test accuracy per segment"),
-            key="train.baselines", filename=f"baselines_{job.default_name}",
-        )
+    common.show_headline_scores(bundle.metrics, model_name=job.config.preset, n_classes=len(bundle.class_names),
+                                key="train", tag=job.default_name)
     _save_controls(job)
 
 

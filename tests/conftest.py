@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +55,12 @@ def tone(frequency: float, seconds: float, sample_rate: int = 22050, amplitude: 
     """A sine tone, float32 mono, shape (round(seconds * sample_rate),)."""
     t = np.arange(int(round(seconds * sample_rate))) / sample_rate
     return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A zip archive in memory holding ``members`` (archive path -> content)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

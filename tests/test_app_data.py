@@ -15,14 +15,13 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import soundfile
-from conftest import REPO_ROOT, tone
+from conftest import REPO_ROOT, tone, zip_bytes
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
@@ -85,14 +84,6 @@ def plotly_charts(app: AppTest) -> list:
 def wav_bytes(frequency: float, seconds: float, sample_rate: int = 8000) -> bytes:
     buffer = io.BytesIO()
     soundfile.write(buffer, tone(frequency, seconds, sample_rate), sample_rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
-
-
-def zip_bytes(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
     return buffer.getvalue()
 
 

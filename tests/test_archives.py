@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import zip_bytes
+
 from genre_core import archives
 from genre_core.errors import InputError
-
-
-def zip_bytes(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_unpack_zip_refuses_zip_slip_links_bombs_and_non_zips(tmp_path: Path) -> None:
