@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import librosa
 import numpy as np
+from scipy import ndimage
 
 from genre_core.audio import fit_width
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
@@ -23,6 +24,7 @@ PAD_MODE = "reflect"  #: how the STFT pads the signal ends (librosa <= 0.9 defau
 SUMMARY_N_FFT = 2048  #: samples per STFT frame of the summary columns (librosa default, as in the Kaggle table)
 SUMMARY_HOP_LENGTH = 512  #: samples between STFT frames of the summary columns
 SUMMARY_N_MFCC = 20  #: MFCC coefficients summarised in the Kaggle table
+HPSS_KERNEL = 31  #: length of both HPSS median filters (frames along time, bins along frequency), librosa default
 
 _SPECTRAL_STATISTICS = (
     "chroma_stft",
@@ -125,7 +127,7 @@ def summary_features(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
     add_moments("rolloff", librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate))
     add_moments("zero_crossing_rate", librosa.feature.zero_crossing_rate(samples, **frames))
     # HPSS waveforms inverted without ``length`` and then fitted, as librosa.effects.hpss did when the table was made
-    for statistic, part in zip(("harmony", "perceptr"), librosa.decompose.hpss(spectrum), strict=True):
+    for statistic, part in zip(("harmony", "perceptr"), hpss(spectrum), strict=True):
         waveform = librosa.istft(part, hop_length=SUMMARY_HOP_LENGTH)
         add_moments(statistic, librosa.util.fix_length(waveform, size=len(samples)))
     log_mel_power = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
@@ -134,6 +136,44 @@ def summary_features(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
     for index, series in enumerate(coefficients, start=1):
         add_moments(f"mfcc{index}", series)
     return {name: values[name] for name in SUMMARY_NAMES}
+
+
+def median_filter_along(values: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Running median of ``size`` (odd) values along ``axis`` only, ends extended by reflection.
+
+    Equal to ``scipy.ndimage.median_filter(values, size=<size on axis, 1 elsewhere>, mode="reflect")``,
+    value for value, but about 10x faster: scipy's n-d rank filter is slow, so every line along ``axis``
+    is padded by reflection (``size // 2`` values each side) and all lines run through scipy's 1-D
+    filter in one call; no window reaches past its own line's padding. Lines shorter than ``size`` go
+    to scipy's n-d filter, whose reflection of lines of 2 or 3 values differs from ``np.pad``'s.
+    Returns an array of the shape and dtype of ``values``.
+    """
+    if size < 1 or size % 2 == 0:
+        raise InputError("size", f"the median filter needs an odd length >= 1, got {size}")
+    lines = np.moveaxis(values, axis, -1)
+    if lines.shape[-1] < size:
+        footprint = [1] * values.ndim
+        footprint[axis] = size
+        return ndimage.median_filter(values, size=footprint, mode="reflect")
+    half = size // 2
+    padded = np.pad(lines, [(0, 0)] * (lines.ndim - 1) + [(half, half)], mode="symmetric")
+    filtered = ndimage.median_filter(padded.reshape(-1), size=size, mode="reflect").reshape(padded.shape)
+    return np.ascontiguousarray(np.moveaxis(filtered[..., half:-half], -1, axis))
+
+
+def hpss(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic and percussive parts of a complex STFT, equal to ``librosa.decompose.hpss(spectrum)``.
+
+    The same median-filtering separation with librosa's defaults (kernel `HPSS_KERNEL`, soft masks of
+    power 2, margin 1), with the fast `median_filter_along` in place of scipy's n-d filter.
+    ``spectrum``: (bins, frames) complex. Returns two complex arrays of its shape and dtype.
+    """
+    magnitude, phase = librosa.magphase(spectrum)
+    harmonic = median_filter_along(magnitude, HPSS_KERNEL, axis=-1)
+    percussive = median_filter_along(magnitude, HPSS_KERNEL, axis=-2)
+    harmonic_mask = librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True)
+    percussive_mask = librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)
+    return (magnitude * harmonic_mask) * phase, (magnitude * percussive_mask) * phase
 
 
 def _beat_track_tempo(log_mel_power: np.ndarray, sample_rate: int) -> float:

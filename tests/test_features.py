@@ -7,10 +7,12 @@ import sys
 import warnings
 from pathlib import Path
 
+import librosa
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO_ROOT, tone
+from scipy import ndimage
 
 from genre_core.audio import load_audio, segment_audio
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
@@ -19,7 +21,9 @@ from genre_core.features import (
     SUMMARY_NAMES,
     compile_kernels,
     frame_times,
+    hpss,
     log_mel,
+    median_filter_along,
     mel_band_frequencies,
     mfcc,
     segment_features,
@@ -121,6 +125,36 @@ def test_summary_of_silence_is_finite_with_zero_tempo() -> None:
     assert values.shape == (57,) and values.dtype == np.float32 and np.all(np.isfinite(values))
     np.testing.assert_array_equal(values, np.float32(list(summary_features(silence, 22050).values())))
     assert values[SUMMARY_NAMES.index("tempo")] == 0.0
+
+
+@pytest.mark.parametrize("length", [*range(1, 40), 130, 1025])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_median_filter_along_one_axis_equals_scipys_filter_exactly(length: int, axis: int) -> None:
+    rng = np.random.default_rng(length)
+    shape = (length, 7) if axis == 0 else (7, length)
+    values = rng.random(shape).astype(np.float32)
+    values[:, ::2] = np.round(values[:, ::2] * 3)  # ties
+    footprint = (31, 1) if axis == 0 else (1, 31)
+    expected = ndimage.median_filter(values, size=footprint, mode="reflect")
+    filtered = median_filter_along(values, 31, axis=axis)
+    assert filtered.dtype == values.dtype and filtered.shape == values.shape
+    np.testing.assert_array_equal(filtered, expected)
+
+
+def test_median_filter_needs_an_odd_length() -> None:
+    with pytest.raises(InputError, match="odd length"):
+        median_filter_along(np.ones((4, 40), dtype=np.float32), 30, axis=1)
+
+
+@pytest.mark.parametrize("seconds", [0.1, 3.0])
+def test_hpss_equals_librosas_exactly(seconds: float) -> None:
+    rate = 22050
+    signal = noisy_tone(330.0, seconds, rate)
+    signal[:: rate // 8] += 0.8  # clicks: a percussive part
+    spectrum = librosa.stft(signal, pad_mode="reflect")
+    for ours, theirs in zip(hpss(spectrum), librosa.decompose.hpss(spectrum), strict=True):
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_segment_features_stack_every_kind(small_config: FeatureConfig) -> None:
