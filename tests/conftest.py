@@ -1,15 +1,18 @@
-"""Shared fixtures: the real GTZAN data beside the checkout, generated tones, tiny configs."""
+"""Shared fixtures: the real GTZAN data beside the checkout, tiny configs, an isolated app workspace; and the
+signal helpers `tone` and `zip_bytes`. The larger shared builders are plain functions in helpers.py."""
 
 from __future__ import annotations
 
 import io
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from genre_core import paths
 from genre_core.config import FeatureConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +46,16 @@ def gtzan_csv() -> Path:
 def sturm_split_dir() -> Path:
     """``../shared/data/splits/sturm_artist_filtered_3fold``: the artist-filtered 3-fold split."""
     return require_shared("splits/sturm_artist_filtered_3fold")
+
+
+@pytest.fixture(scope="module")
+def app_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The app's feature cache and model folders in temporary folders while the requesting module's pages run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "CACHE_DIR", tmp_path_factory.mktemp("cache"))
+        patch.setattr(paths, "WORKSPACE_MODELS_DIR", tmp_path_factory.mktemp("models"))
+        patch.setattr(paths, "PRETRAINED_DIR", tmp_path_factory.mktemp("pretrained"))
+        yield paths.CACHE_DIR
 
 
 @pytest.fixture

@@ -3,38 +3,17 @@ its Grad-CAM views and trust checks, and the messages for a missing or unfitting
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from helpers import TONE_CNN, TONE_CONFIG, charts, open_page, share_dataset, train_saved_bundle, write_tone_genres
 from streamlit.testing.v1 import AppTest
-from test_views import TONE_CONFIG, train_saved_bundle, write_tone_genres
 
 from genre_core import datasets, paths, splits
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.explain import views
 from pages import common
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TONE_CNN = {"filters": [4, 8], "dense": [16], "l2": 0.0}
-
-
-@pytest.fixture(scope="module")
-def app_workspace(tmp_path_factory: pytest.TempPathFactory):
-    """The app's feature cache and model folders in temporary folders while this module's pages run."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(paths, "CACHE_DIR", tmp_path_factory.mktemp("cache"))
-        patch.setattr(paths, "WORKSPACE_MODELS_DIR", tmp_path_factory.mktemp("models"))
-        patch.setattr(paths, "PRETRAINED_DIR", tmp_path_factory.mktemp("pretrained"))
-        yield paths.CACHE_DIR
-
-
-def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetSpec:
-    """Put ``dataset`` into the app's shared dataset store under ``spec``, as the Data page does after loading,
-    so that pages find it without extracting the summary features they do not need (slow on real audio)."""
-    common._shared_datasets().put(common.dataset_key(spec), common.LoadedDataset(dataset))
-    return spec
 
 
 def prepared_app(root: Path, config: FeatureConfig, folder: Path, preset_hyper: dict, *,
@@ -57,16 +36,6 @@ def tone_app(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
     return prepared_app(root, TONE_CONFIG, paths.WORKSPACE_MODELS_DIR / "tone-cnn", TONE_CNN)
 
 
-def open_page(page: str, spec: common.DatasetSpec, role: str, bundle_folder: Path | None) -> AppTest:
-    """The app on ``page`` (e.g. "pages/browse.py"), with ``spec`` loaded and ``bundle_folder`` active for ``role``."""
-    app = AppTest.from_file(APP, default_timeout=180)
-    app.session_state[common.DATASET_SPEC_KEY] = spec
-    app.session_state[common.DATASET_READY_KEY] = True
-    app.session_state[common.BUNDLE_KEYS[role]] = None if bundle_folder is None else str(bundle_folder.resolve())
-    app.run()
-    return app.switch_page(page).run()
-
-
 def browse(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
     return open_page("pages/browse.py", spec, common.CNN, bundle_folder)
 
@@ -77,13 +46,6 @@ def expected_examples(dataset: Dataset, bundle_folder: Path, genre: str, part: s
     bundle = bundles.load_bundle(bundle_folder)
     rows = views.split_rows_from_description(dataset, bundle.split_description, part)
     return views.examples_of_rows(dataset, rows, views.dataset_probabilities(bundle, dataset, rows))[genre]
-
-
-def chart(app: AppTest, key: str) -> dict:
-    """The plotly figure (as JSON) drawn with ``key``."""
-    found = [element for element in app.get("plotly_chart") if element.proto.id.endswith(f"-{key}")]
-    assert len(found) == 1, f"expected one chart '{key}', found {len(found)}"
-    return json.loads(found[0].proto.spec)
 
 
 def card_keys(app: AppTest) -> set[str]:
@@ -125,21 +87,20 @@ def test_explaining_a_card_shows_grad_cam_and_the_trust_checks(tone_app) -> None
     assert not app.exception
     assert app.session_state["browse.selected"] == {"row": wrong.row, "track_id": wrong.track_id}
     assert any(wrong.track_id in header.value for header in app.header)
-    overlay = chart(app, "browse.gradcam")
+    overlay = charts(app)["browse.gradcam"]
     assert [trace["name"] for trace in overlay["data"]] == ["log-mel", "Grad-CAM"]
     assert app.selectbox(key="browse.layer").value == "block2_conv"
     assert app.selectbox(key=f"browse.class.{wrong.row}").value == dataset.class_names.index(wrong.predicted_class)
-    for key in ("browse.gradcam_pp", "browse.saliency", "browse.band_profile", "browse.time_profile"):
-        chart(app, key)
+    assert {"browse.gradcam_pp", "browse.saliency", "browse.band_profile", "browse.time_profile"} <= set(charts(app))
 
     players = len(app.get("audio"))
     app.toggle(key="browse.listen").set_value(True)
     app.toggle(key="browse.trust").set_value(True).run()
     assert not app.exception
     assert len(app.get("audio")) == players + 2
-    steps = chart(app, "browse.randomisation")["data"][0]
+    steps = charts(app)["browse.randomisation"]["data"][0]
     assert steps["x"][0] == "none (trained model)" and steps["y"][0] == pytest.approx(1.0)
-    assert len(chart(app, "browse.deletion")["data"]) == 2
+    assert len(charts(app)["browse.deletion"]["data"]) == 2
 
 
 @pytest.mark.slow
@@ -171,5 +132,5 @@ def test_browse_on_two_real_gtzan_genres(app_workspace: Path, gtzan_mini: Path) 
 
     app.button(key=keys[0]).click().run()
     assert not app.exception
-    overlay = chart(app, "browse.gradcam")
+    overlay = charts(app)["browse.gradcam"]
     assert overlay["data"][1]["name"] == "Grad-CAM" and overlay["data"][1]["z"]["shape"] == "128, 130"

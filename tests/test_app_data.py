@@ -10,7 +10,6 @@ page tests do not see the sidebar; the sidebar is tested on the default page.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -20,15 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import soundfile
 from conftest import REPO_ROOT, tone, zip_bytes
+from helpers import APP, isolate_workspace, wav_bytes
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
 from genre_core.config import FeatureConfig
 from pages import common
 
-APP = str(REPO_ROOT / "app.py")
 DATA_PAGE = "pages/data.py"
 TIMEOUT = 300
 CHEAP = FeatureConfig(sample_rate=8000, segments_per_track=5, n_mels=64, n_mfcc=13)
@@ -40,10 +38,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("workspace")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(common.DEMO_TRACKS_ENV, "1")
-        folders = {"DATA_DIR": root, "DEMO_DIR": root / "demo", "CACHE_DIR": root / "cache",
-                   "WORKSPACE_MODELS_DIR": root / "models", "PRETRAINED_DIR": root / "pretrained"}
-        for name, folder in folders.items():
-            patch.setattr(paths, name, folder)
+        isolate_workspace(patch, root)
         yield root
 
 
@@ -79,12 +74,6 @@ def metric_values(app: AppTest) -> dict[str, str]:
 
 def plotly_charts(app: AppTest) -> list:
     return list(app.get("plotly_chart"))
-
-
-def wav_bytes(frequency: float, seconds: float, sample_rate: int = 8000) -> bytes:
-    buffer = io.BytesIO()
-    soundfile.write(buffer, tone(frequency, seconds, sample_rate), sample_rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------------------------------- app frame ----
@@ -256,8 +245,8 @@ def test_gtzan_folder_loads_the_chosen_genres(gtzan_mini: Path) -> None:
 
 @pytest.mark.slow
 def test_uploaded_zip_is_unpacked_into_the_session_folder_and_loaded() -> None:
-    archive = zip_bytes({"mini/blues/blues.00000.wav": wav_bytes(220.0, 7.0),
-                         "mini/rock/rock.00000.wav": wav_bytes(880.0, 7.0),
+    archive = zip_bytes({"mini/blues/blues.00000.wav": wav_bytes(tone(220.0, 7.0, 8000), 8000, subtype="PCM_16"),
+                         "mini/rock/rock.00000.wav": wav_bytes(tone(880.0, 7.0, 8000), 8000, subtype="PCM_16"),
                          "__MACOSX/mini/._x": b"resource fork"})
     app = choose_source(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE), common.UPLOAD)
     app.file_uploader(key="data.upload").set_value(("mini.zip", archive, "application/zip")).run()

@@ -13,24 +13,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
-from streamlit.testing.v1 import AppTest
-from test_app_train import (
+from helpers import (
+    APP,
     TIMEOUT_S,
     TONE_CONFIG,
     app_on,
-    array,
     charts,
     isolate_workspace,
     make_tone_folder,
     messages,
+    plotly_array,
 )
+from streamlit.testing.v1 import AppTest
 
 from genre_core import datasets, paths
 from genre_core.datasets import Dataset
 from pages import common
 
 PAGE = str(REPO_ROOT / "pages" / "evaluate.py")
-APP = str(REPO_ROOT / "app.py")
 
 
 def train_bundle(dataset: Dataset, preset: str, name: str, protocol: str = "grouped", **split_options: object) -> str:
@@ -81,13 +81,13 @@ def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
     for role in (common.FFN, common.CNN):
-        confusion = figures[f"evaluate.{role}.confusion"].data[0]
-        assert confusion.type == "heatmap" and list(confusion.y) == ["blues", "jazz", "rock"]
-        assert array(confusion.z).sum() == 6  # the stored split's test part: 3 tracks of 2 windows
-        names = figures[f"evaluate.{role}.baselines"].data[0].x
+        confusion = figures[f"evaluate.{role}.confusion"]["data"][0]
+        assert confusion["type"] == "heatmap" and list(confusion["y"]) == ["blues", "jazz", "rock"]
+        assert plotly_array(confusion["z"]).sum() == 6  # the stored split's test part: 3 tracks of 2 windows
+        names = figures[f"evaluate.{role}.baselines"]["data"][0]["x"]
         assert list(names[1:]) == ["majority class", "logistic regression", "RBF SVM"]
-        levels = figures[f"evaluate.{role}.levels"].data
-        assert levels[0].name == "per segment"
+        levels = figures[f"evaluate.{role}.levels"]["data"]
+        assert levels[0]["name"] == "per segment"
         assert f"evaluate.{role}.per_class" in figures
     tables = [frame.value for frame in at.dataframe]
     metrics = next(table for table in tables if "macro_f1" in table and "part" in table)
@@ -97,8 +97,8 @@ def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level
     at.toggle(key=f"evaluate.{common.FFN}.normalised").set_value(True)
     at.radio(key=f"evaluate.{common.FFN}.part").set_value("train").run()
     assert not at.exception
-    confusion = charts(at)[f"evaluate.{common.FFN}.confusion"].data[0]
-    assert np.allclose(array(confusion.z).sum(axis=1), 1.0) and confusion.text[0][0].endswith("%")
+    confusion = charts(at)[f"evaluate.{common.FFN}.confusion"]["data"][0]
+    assert np.allclose(plotly_array(confusion["z"]).sum(axis=1), 1.0) and confusion["text"][0][0].endswith("%")
 
     at.radio(key="evaluate.split").set_value("grouped").run()
     at.number_input(key="evaluate.seed").set_value(5).run()
@@ -164,9 +164,10 @@ def test_real_gtzan_table_with_its_artist_filtered_split_and_the_leakage_compari
     at = app_on(PAGE, spec, **with_models(folder, None), **{"evaluate.split_dir": str(sturm_split_dir)})
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
-    confusion = figures[f"evaluate.{common.FFN}.confusion"].data[0]
+    confusion = figures[f"evaluate.{common.FFN}.confusion"]["data"][0]
     test_tracks = sum(1 for line in (sturm_split_dir / "f1_evaluate.txt").read_text().splitlines() if line.strip())
-    assert array(confusion.z).sum() == test_tracks  # exactly the fold's evaluation tracks, one row each
-    given, random = figures["evaluate.protocols"].data
-    assert given.name == "artist-filtered folds"
-    assert array(random.y)[2] > array(given.y)[2] + 0.1  # the SVM gains from artist leakage on a random split
+    assert plotly_array(confusion["z"]).sum() == test_tracks  # exactly the fold's evaluation tracks, one row each
+    given, random = figures["evaluate.protocols"]["data"]
+    assert given["name"] == "artist-filtered folds"
+    # the SVM gains from artist leakage on a random split
+    assert plotly_array(random["y"])[2] > plotly_array(given["y"])[2] + 0.1

@@ -4,16 +4,14 @@ unsuitable FFN."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import streamlit as st
+from helpers import TONE_CONFIG, charts, open_page, plotly_array, share_dataset, train_saved_bundle, write_tone_genres
 from streamlit.testing.v1 import AppTest
-from test_app_browse import app_workspace, chart, open_page, share_dataset  # noqa: F401  (app_workspace: a fixture)
-from test_views import TONE_CONFIG, train_saved_bundle, write_tone_genres
 
 from genre_core import datasets, paths, prediction, splits
 from genre_core.config import MFCC, SUMMARY
@@ -37,17 +35,10 @@ def shap_page(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
     return open_page("pages/shap_page.py", spec, common.FFN, bundle_folder)
 
 
-def numbers(values: list | dict) -> np.ndarray:
-    """A plotly JSON array: a list, or a typed array ``{"dtype", "bdata"}``."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
-    return np.asarray(values)
-
-
 def waterfall_total(app: AppTest) -> tuple[float, str]:
     """The waterfall's end value (base + all steps) and its title."""
-    figure = chart(app, "shap.waterfall")
-    steps = numbers(figure["data"][0]["x"])
+    figure = charts(app)["shap.waterfall"]
+    steps = plotly_array(figure["data"][0]["x"])
     return float(figure["data"][0]["base"] + steps.sum()), figure["layout"]["title"]["text"]
 
 
@@ -90,16 +81,17 @@ def test_global_views_rank_features_over_the_chosen_rows(tone_ffn) -> None:
     app.toggle(key="shap.global").set_value(True).run()
     assert not app.exception
 
-    features = chart(app, "shap.global_features")
-    assert len(numbers(features["data"][0]["x"])) == 20 and "summed over classes" in features["layout"]["title"]["text"]
-    families = chart(app, "shap.global_families")
-    assert len(numbers(families["data"][0]["x"])) == 6
-    assert not [element for element in app.get("plotly_chart") if element.proto.id.endswith("-shap.beeswarm")]
+    features = charts(app)["shap.global_features"]
+    assert len(plotly_array(features["data"][0]["x"])) == 20
+    assert "summed over classes" in features["layout"]["title"]["text"]
+    families = charts(app)["shap.global_families"]
+    assert len(plotly_array(families["data"][0]["x"])) == 6
+    assert "shap.beeswarm" not in charts(app)
 
     app.selectbox(key="shap.global_class").set_value(1).run()
     assert not app.exception
-    swarm = chart(app, "shap.beeswarm")
-    assert len(numbers(swarm["data"][0]["x"])) == len(dataset) * 20  # one point per row and shown feature
+    swarm = charts(app)["shap.beeswarm"]
+    assert len(plotly_array(swarm["data"][0]["x"])) == len(dataset) * 20  # one point per row and shown feature
     assert f"'{dataset.class_names[1]}'" in swarm["layout"]["title"]["text"]
 
 

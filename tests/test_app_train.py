@@ -4,7 +4,6 @@ bundles from uploaded zips (a good one, a damaged one, one that is not a bundle)
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -12,72 +11,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
-import plotly.io
 import pytest
-import soundfile as sf
-from conftest import REPO_ROOT, tone
+from conftest import REPO_ROOT
+from helpers import TIMEOUT_S, TONE_CONFIG, app_on, charts, isolate_workspace, make_tone_folder, messages
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
-from genre_core.config import FeatureConfig
 from pages import common
 
 PAGE = str(REPO_ROOT / "pages" / "train.py")
-#: 4 s tracks in two 2 s windows at 11025 Hz with 32 mel bands: cheap to extract and to train on.
-TONE_CONFIG = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, n_mels=32, n_mfcc=13)
-TONE_GENRES = {"blues": 220.0, "jazz": 440.0, "rock": 880.0}
-TIMEOUT_S = 300
-
-
-def make_tone_folder(root: Path, tracks_per_genre: int = 3) -> Path:
-    """A GTZAN-style folder ``<root>/<genre>/<genre>.0000N.wav``: one pitch per genre, slightly detuned per track."""
-    for genre, frequency in TONE_GENRES.items():
-        (root / genre).mkdir(parents=True)
-        for track in range(tracks_per_genre):
-            samples = tone(frequency * (1 + 0.03 * track), TONE_CONFIG.track_seconds, TONE_CONFIG.sample_rate)
-            sf.write(root / genre / f"{genre}.{track:05d}.wav", samples, TONE_CONFIG.sample_rate)
-    return root
-
-
-def isolate_workspace(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    """Point the workspace (cache, saved models, uploads) and the shipped-models folder into ``root``."""
-    monkeypatch.setattr(paths, "DATA_DIR", root / "data")
-    monkeypatch.setattr(paths, "CACHE_DIR", root / "data" / "cache")
-    monkeypatch.setattr(paths, "DEMO_DIR", root / "data" / "demo")
-    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", root / "data" / "models")
-    monkeypatch.setattr(paths, "PRETRAINED_DIR", root / "assets")
-
-
-def app_on(page: str, spec: common.DatasetSpec, **state: object) -> AppTest:
-    """An AppTest of ``page`` whose session has ``spec`` loaded as the active dataset, run once."""
-    at = AppTest.from_file(page, default_timeout=TIMEOUT_S)
-    at.session_state[common.DATASET_SPEC_KEY] = spec
-    at.session_state[common.DATASET_READY_KEY] = True
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def charts(at: AppTest) -> dict[str, go.Figure]:
-    """Plotly figures on the page by widget key."""
-    return {chart.key: plotly.io.from_json(chart.proto.spec) for chart in at.get("plotly_chart")}
-
-
-def array(values: object) -> np.ndarray:
-    """A trace attribute as an array: plotly's JSON keeps NumPy arrays as base64 ``{"dtype", "bdata", "shape"}``."""
-    if isinstance(values, dict) and "bdata" in values:
-        shape = tuple(int(size) for size in str(values.get("shape", "-1")).split(","))
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).reshape(shape)
-    return np.asarray(values)
 
 
 def buttons(at: AppTest) -> list[str]:
     return [button.key for button in at.button]
-
-
-def messages(elements: object) -> str:
-    return " | ".join(element.value for element in elements)
 
 
 @pytest.fixture(autouse=True)
@@ -125,9 +71,9 @@ def test_train_a_tiny_ffn_see_curves_and_scores_then_save_and_activate(tones: co
     assert "Training finished after 1 epoch(s)" in messages(at.success)
     figures = charts(at)
     curves = figures["train.final_curves"]
-    assert [trace.name for trace in curves.data] == ["train", "validation"] * 2
-    baselines = figures["train.baselines"].data[0]
-    assert baselines.x[0] == "ffn_mfcc" and 0.0 <= baselines.y[0] <= 1.0
+    assert [trace["name"] for trace in curves["data"]] == ["train", "validation"] * 2
+    baselines = figures["train.baselines"]["data"][0]
+    assert baselines["x"][0] == "ffn_mfcc" and 0.0 <= baselines["y"][0] <= 1.0
     metrics = at.dataframe[-1].value
     assert list(metrics["part"]) == ["train", "val", "test"] and metrics["accuracy"].between(0, 1).all()
 
@@ -261,7 +207,7 @@ def test_train_on_the_real_gtzan_table_with_an_artist_filtered_fold(
     at = train_once(at, "ffn_mfcc", epochs=1)
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
-    model, *_ = figures["train.baselines"].data[0].y
+    model, *_ = figures["train.baselines"]["data"][0]["y"]
     assert 0.1 < model <= 1.0  # one epoch on the real table already beats the 10 % chance level
     assert "train.final_curves" in figures
-    assert np.isclose(figures["train.baselines"].layout.shapes[0].y0, 0.1)
+    assert np.isclose(figures["train.baselines"]["layout"]["shapes"][0]["y0"], 0.1)

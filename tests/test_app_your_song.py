@@ -5,29 +5,33 @@ GTZAN-trained pair and the sidebar's models; no TensorFlow import at the top of 
 from __future__ import annotations
 
 import ast
-import base64
-import io
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
-from conftest import tone
+from conftest import REPO_ROOT, tone
+from helpers import (
+    APP,
+    TONE_CNN,
+    TONE_CONFIG,
+    band_noise,
+    charts,
+    plotly_array,
+    train_saved_bundle,
+    wav_bytes,
+    write_tone_genres,
+)
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
-from test_views import TONE_CONFIG, band_noise, train_saved_bundle, write_tone_genres
 
 from genre_core import datasets, paths, song_figures
 from genre_core.prediction import predict_file
 from pages import common
 
-REPO = Path(__file__).resolve().parent.parent
-APP = str(REPO / "app.py")
-PAGE = REPO / "pages" / "your_song.py"
+PAGE = REPO_ROOT / "pages" / "your_song.py"
 TONE_FFN = {"hidden": [8], "dropout": 0.0}
-TONE_CNN = {"filters": [4, 8], "dense": [16], "l2": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -61,34 +65,11 @@ def song_page(bundles: dict[str, Path | None], spec: common.DatasetSpec | None =
     return app.switch_page("pages/your_song.py").run()
 
 
-def wav_bytes(samples: np.ndarray, rate: int, format: str = "WAV", subtype: str | None = None) -> bytes:
-    """``samples`` encoded as a ``format`` file (soundfile's default subtype unless given)."""
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format=format, subtype=subtype)
-    return buffer.getvalue()
-
-
 def tone_song(seconds: float = 9.0, rate: int = 22050) -> np.ndarray:
     """Low noise with a quiet tone (like the tone genres' "low"), then high noise for the last third."""
     rng = np.random.default_rng(3)
     low = band_noise(50.0, 400.0, seconds * 2 / 3, rate, rng) + tone(150.0, seconds * 2 / 3, rate, amplitude=0.1)
     return np.concatenate([low, band_noise(2000.0, 5000.0, seconds / 3, rate, rng)])
-
-
-def charts(app: AppTest) -> dict[str, dict]:
-    """The plotly figures (as JSON) on the page by their key."""
-    found = {}
-    for element in app.get("plotly_chart"):
-        key = element.proto.id.rsplit("-", 1)[-1]
-        found[key] = json.loads(element.proto.spec)
-    return found
-
-
-def numbers(values: list | dict) -> np.ndarray:
-    """A plotly JSON array: a plain list, or plotly's typed form ``{"dtype": ..., "bdata": base64}``."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
-    return np.asarray(values)
 
 
 def iframes(app: AppTest) -> list:
@@ -154,7 +135,7 @@ def test_grad_cam_explains_the_most_decisive_window_and_follows_the_slider(
     slider = app.select_slider(key="your_song.0.cnn_window")
     assert slider.value == decisive
     overlay = charts(app)["your_song.0.gradcam"]
-    assert numbers(overlay["data"][0]["x"])[0] == pytest.approx(cnn.segment_starts[decisive])
+    assert plotly_array(overlay["data"][0]["x"])[0] == pytest.approx(cnn.segment_starts[decisive])
     assert any("the most decisive one" in caption.value for caption in app.caption)
     shaded = charts(app)["your_song.0.timeline.CNN"]["layout"]["shapes"][0]
     assert shaded["x0"] == pytest.approx(cnn.segment_starts[decisive])
@@ -162,8 +143,9 @@ def test_grad_cam_explains_the_most_decisive_window_and_follows_the_slider(
     other = (decisive + 1) % cnn.n_segments
     slider.set_value(other).run()
     assert not app.exception
-    assert numbers(charts(app)["your_song.0.gradcam"]["data"][0]["x"])[0] == pytest.approx(cnn.segment_starts[other])
-    assert charts(app)["your_song.0.timeline.CNN"]["layout"]["shapes"][0]["x0"] == pytest.approx(cnn.segment_starts[other])
+    figures = charts(app)
+    assert plotly_array(figures["your_song.0.gradcam"]["data"][0]["x"])[0] == pytest.approx(cnn.segment_starts[other])
+    assert figures["your_song.0.timeline.CNN"]["layout"]["shapes"][0]["x0"] == pytest.approx(cnn.segment_starts[other])
 
 
 @pytest.mark.slow

@@ -11,22 +11,19 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from test_training import tiny_dataset, tiny_split
+from helpers import TINY_FEATURES, tiny_dataset, tiny_split
 
 from genre_core import bundles, training
 from genre_core.bundles import ModelBundle
-from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
+from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.training import TrainConfig
 
-#: Log-mel windows of 16 bands x 22 frames (2 s at 11025 Hz, hop 1024).
-FEATURES = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, hop_length=1024, n_mels=16)
-
 
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
-    return tiny_dataset(feature_config=FEATURES)
+    return tiny_dataset(feature_config=TINY_FEATURES)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +64,7 @@ def test_bundle_predicts_the_same_before_and_after_a_round_trip(
     np.testing.assert_allclose(softmax / softmax.sum(axis=1, keepdims=True), expected, rtol=1e-4, atol=1e-6)
 
     assert bundle.class_names == ["class0", "class1", "class2"]
-    assert bundle.feature_kind == LOG_MEL and bundle.feature_config == FEATURES
+    assert bundle.feature_kind == LOG_MEL and bundle.feature_config == TINY_FEATURES
     assert bundle.feature_shape == (16, 22) and bundle.input_shape == (16, 22, 1)
     np.testing.assert_array_equal(bundle.standardizer.mean, cnn_bundle.standardizer.mean)
     assert bundle.train_config == cnn_bundle.train_config
@@ -163,7 +160,7 @@ def test_check_compatible_names_the_mismatch(cnn_bundle: ModelBundle, dataset: D
     renamed = dataclasses.replace(dataset, class_names=["class2", "class1", "class0"])
     with pytest.raises(InputError, match="classes .* differ"):
         bundles.check_compatible(cnn_bundle, renamed)
-    other_features = dataclasses.replace(dataset, feature_config=dataclasses.replace(FEATURES, n_mfcc=13))
+    other_features = dataclasses.replace(dataset, feature_config=dataclasses.replace(TINY_FEATURES, n_mfcc=13))
     with pytest.raises(InputError, match="feature settings"):
         bundles.check_compatible(cnn_bundle, other_features)
     narrower = dataclasses.replace(dataset, features={LOG_MEL: dataset.features[LOG_MEL][:, :, :20]})

@@ -3,12 +3,12 @@ evidence lies in one known frequency band."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers import BAND_SHAPE, BANDS, band_data, build_cnn, trained_band_model
 
 from genre_core.errors import InputError
 from genre_core.explain.gradcam import (
@@ -22,49 +22,7 @@ from genre_core.explain.gradcam import (
     time_profile,
 )
 
-SHAPE = (32, 40)  # (mel bands, frames): deliberately not square
-#: Rows holding the evidence of the band classes; class 2 ("none") is noise only.
-BANDS = {0: (0, 8), 1: (24, 32)}
 BAND_MARGIN = 2  # rows either side of a band that still count as "in the band"
-
-
-def build_cnn(input_shape: tuple[int, int] = SHAPE, n_classes: int = 3, seed: int = 0) -> keras.Model:
-    """Two Conv2D + MaxPool blocks, global pooling, Dense ``logits``, softmax ``probabilities``."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((*input_shape, 1))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inputs)
-    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    logits = keras.layers.Dense(n_classes, name="logits")(x)
-    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
-
-
-def band_data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Noise spectrograms (rows, 32, 40, 1) and labels (rows,): class 0 has extra energy in rows 0–7,
-    class 1 in rows 24–31, class 2 none."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, rows)
-    inputs = rng.normal(0.0, 1.0, (rows, *SHAPE, 1)).astype(np.float32)
-    for row, label in enumerate(labels):
-        if label in BANDS:
-            low, high = BANDS[label]
-            inputs[row, low:high] += 2.0
-    return inputs, labels
-
-
-@functools.cache
-def trained_band_model() -> keras.Model:
-    """The CNN trained (fixed seed) on `band_data` to test accuracy >= 0.95; shared by the trust tests."""
-    model = build_cnn()
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
-    inputs, labels = band_data(256, seed=0)
-    model.fit(inputs, labels, epochs=8, batch_size=32, verbose=0)
-    test_inputs, test_labels = band_data(64, seed=1)
-    accuracy = np.mean(model.predict(test_inputs, verbose=0).argmax(axis=1) == test_labels)
-    assert accuracy >= 0.95, f"band model reached only {accuracy:.2f}"
-    return model
 
 
 def band_mass_share(heatmap: np.ndarray, label: int) -> float:
@@ -74,7 +32,7 @@ def band_mass_share(heatmap: np.ndarray, label: int) -> float:
 
 @pytest.fixture(scope="module")
 def spectrograms() -> np.ndarray:
-    return np.random.default_rng(7).normal(size=(5, *SHAPE, 1)).astype(np.float32)
+    return np.random.default_rng(7).normal(size=(5, *BAND_SHAPE, 1)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +77,7 @@ def test_maps_have_input_shape_and_unit_range(
     any_cnn: keras.Model, spectrograms: np.ndarray, method: str
 ) -> None:
     result = grad_cam(any_cnn, spectrograms, method=method)
-    assert result.heatmaps.shape == (5, *SHAPE) and result.heatmaps.dtype == np.float32
+    assert result.heatmaps.shape == (5, *BAND_SHAPE) and result.heatmaps.dtype == np.float32
     assert np.isfinite(result.heatmaps).all()
     assert result.heatmaps.min() >= 0.0 and result.heatmaps.max() <= 1.0
     assert result.raw.shape == (5, 16, 20) and (result.raw >= 0).all()
@@ -132,7 +90,7 @@ def test_maps_have_input_shape_and_unit_range(
 
 def test_heatmap_keeps_low_frequencies_in_row_zero(cnn: keras.Model) -> None:
     """Upsampling must not flip or transpose: the layer map's top-left cell lands in the top-left corner."""
-    inputs = np.random.default_rng(3).normal(size=(4, *SHAPE, 1)).astype(np.float32)
+    inputs = np.random.default_rng(3).normal(size=(4, *BAND_SHAPE, 1)).astype(np.float32)
     result = grad_cam(cnn, inputs, layer="pool1")
     for raw, heatmap in zip(result.raw, result.heatmaps):
         if raw.max() > 0:
@@ -154,7 +112,7 @@ def test_saved_and_loaded_model_gives_the_same_maps(
 
 def test_saliency_has_input_shape_and_unit_range(any_cnn: keras.Model, spectrograms: np.ndarray) -> None:
     maps = saliency(any_cnn, spectrograms, class_index=1)
-    assert maps.shape == (5, *SHAPE) and maps.dtype == np.float32
+    assert maps.shape == (5, *BAND_SHAPE) and maps.dtype == np.float32
     assert np.isfinite(maps).all() and maps.min() >= 0.0
     np.testing.assert_allclose(maps.max(axis=(1, 2)), 1.0)
 
@@ -173,7 +131,7 @@ def test_class_choice_changes_the_map(cnn: keras.Model, spectrograms: np.ndarray
     ("arguments", "source"),
     [
         ({"inputs": np.zeros((2, 40, 32, 1), np.float32)}, "inputs"),
-        ({"inputs": np.full((1, *SHAPE, 1), np.nan, np.float32)}, "inputs"),
+        ({"inputs": np.full((1, *BAND_SHAPE, 1), np.nan, np.float32)}, "inputs"),
         ({"class_index": 3}, "class_index"),
         ({"class_index": [0, 1]}, "class_index"),
         ({"method": "lime"}, "method"),
@@ -191,24 +149,24 @@ def test_bad_requests_raise_input_error(
 
 
 def test_model_without_logits_layer_is_refused() -> None:
-    inputs = keras.Input((*SHAPE, 1))
+    inputs = keras.Input((*BAND_SHAPE, 1))
     x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
     outputs = keras.layers.Dense(2, activation="softmax", name="dense")(keras.layers.Flatten()(x))
     with pytest.raises(InputError, match="logits"):
-        grad_cam(keras.Model(inputs, outputs), np.zeros((1, *SHAPE, 1), np.float32))
+        grad_cam(keras.Model(inputs, outputs), np.zeros((1, *BAND_SHAPE, 1), np.float32))
 
 
 def test_profiles_are_shares_of_the_map_mass() -> None:
-    heatmap = np.zeros(SHAPE, np.float32)
+    heatmap = np.zeros(BAND_SHAPE, np.float32)
     heatmap[3, 10:20] = 1.0
     heatmap[30, 5] = 2.0
     bands = band_profile(heatmap)
-    assert bands.shape == (SHAPE[0],)
+    assert bands.shape == (BAND_SHAPE[0],)
     np.testing.assert_allclose(bands[[3, 30]], [10 / 12, 2 / 12], rtol=1e-6)
     times = time_profile(heatmap)
-    assert times.shape == (SHAPE[1],) and times.argmax() == 5
+    assert times.shape == (BAND_SHAPE[1],) and times.argmax() == 5
     np.testing.assert_allclose(times.sum(), 1.0, rtol=1e-6)
-    assert not band_profile(np.zeros(SHAPE)).any()
+    assert not band_profile(np.zeros(BAND_SHAPE)).any()
     with pytest.raises(InputError):
         band_profile(-heatmap)
     with pytest.raises(InputError):

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from test_training import tiny_dataset, tiny_split
+from helpers import tiny_dataset, tiny_split
 
 from genre_core import baselines, bundles, reports, training
 from genre_core.config import SUMMARY

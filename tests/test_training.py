@@ -9,9 +9,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import tiny_dataset, tiny_split
 
 from genre_core import training
-from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.models import PRESETS
@@ -20,48 +21,6 @@ from genre_core.training import Standardizer, TrainConfig
 
 #: A small FFN that trains in a blink; most training tests use it.
 TINY_FFN = {"hidden": [8], "dropout": 0.0}
-
-
-def tiny_dataset(
-    rows: int = 48, n_classes: int = 3, feature_config: FeatureConfig | None = None, seed: int = 0
-) -> Dataset:
-    """``rows`` segments, 2 per track, with every feature kind and a class-dependent offset (learnable).
-
-    Shapes: summary (rows, 57); log-mel (rows, 16, 20) dB and MFCC (rows, 20, 13), or the mel bands,
-    frames and coefficients of ``feature_config`` when given.
-    """
-    rng = np.random.default_rng(seed)
-    labels = (np.arange(rows) // 2) % n_classes
-    n_mels, frames, n_mfcc = (16, 20, 13)
-    if feature_config is not None:
-        n_mels, frames, n_mfcc = feature_config.n_mels, feature_config.frames_per_segment, feature_config.n_mfcc
-    offset = labels.astype(np.float32)
-    features = {
-        SUMMARY: rng.normal(size=(rows, 57)).astype(np.float32) + offset[:, None],
-        LOG_MEL: (rng.normal(-40.0, 5.0, size=(rows, n_mels, frames)) + 4 * offset[:, None, None]).astype(np.float32),
-        MFCC: rng.normal(size=(rows, frames, n_mfcc)).astype(np.float32) + offset[:, None, None],
-    }
-    return Dataset(
-        class_names=[f"class{index}" for index in range(n_classes)],
-        labels=labels.astype(np.int64),
-        track_ids=np.array([f"track{row // 2:03d}" for row in range(rows)]),
-        segment_index=np.arange(rows) % 2,
-        features=features,
-        source="tiny-test-data",
-        feature_config=feature_config,
-    )
-
-
-def tiny_split(rows: int = 48) -> Split:
-    """First two thirds train, next sixth validation, last sixth test (track boundaries are even rows)."""
-    train_end, val_end = 2 * rows // 3, 5 * rows // 6
-    return Split(
-        train=np.arange(train_end),
-        val=np.arange(train_end, val_end),
-        test=np.arange(val_end, rows),
-        protocol="grouped",
-        seed=0,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import librosa
 import numpy as np
 import pytest
 from conftest import tone
-from test_gradcam import band_data, build_cnn, trained_band_model
+from helpers import band_data, build_cnn, trained_band_model
 
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError

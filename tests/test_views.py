@@ -1,5 +1,5 @@
 """Tests for genre_core.explain.views: split rows, probabilities, examples, segment audio, Grad-CAM and SHAP
-inputs, and the Grad-CAM view figures. Also holds the tiny tone datasets and bundles the app tests reuse."""
+inputs, and the Grad-CAM view figures."""
 
 from __future__ import annotations
 
@@ -9,79 +9,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import tone
-from test_training import tiny_dataset, tiny_split
+from helpers import (
+    TINY_FEATURES,
+    TONE_CONFIG,
+    TONE_TEST_TRACKS,
+    tiny_dataset,
+    tiny_split,
+    tone_split,
+    write_tone_genres,
+)
 
 from genre_core import datasets, features
-from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
+from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.explain.examples import example_table
 from genre_core.explain.shap_values import ShapResult
 from genre_core.features import SUMMARY_NAMES
-from genre_core.splits import Split
-
-#: Log-mel windows of 16 bands x 22 frames (2 s at 11025 Hz, hop 1024), as in test_bundles.
-FEATURES = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, hop_length=1024, n_mels=16)
-#: Tone genres for the app tests: 2 s windows of 4 s tracks at 11025 Hz, 32 mel bands x 44 frames.
-TONE_CONFIG = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, n_mels=32, n_mfcc=13)
-#: Genre -> frequency band (Hz) of the noise of each of its tracks; track 4 of "low" sounds high, a deliberate
-#: mislabelling that a model which learned the genres gets wrong.
-TONE_GENRES = {
-    "high": [(2000.0, 5000.0)] * 5,
-    "low": [(50.0, 400.0)] * 4 + [(2000.0, 5000.0)],
-}
-#: Tracks of the test part of `tone_split` (one clean and one mislabelled "low" track, one "high" track).
-TONE_TEST_TRACKS = ("high.00004", "low.00003", "low.00004")
 
 
-# --- fixtures shared with tests/test_app_browse.py and tests/test_app_shap.py ---------------------------
-def band_noise(low_hz: float, high_hz: float, seconds: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Seeded white noise kept between ``low_hz`` and ``high_hz``: (samples,) float32, peak 0.5."""
-    length = int(round(seconds * sample_rate))
-    spectrum = np.fft.rfft(rng.normal(size=length))
-    frequencies = np.fft.rfftfreq(length, 1.0 / sample_rate)
-    samples = np.fft.irfft(np.where((frequencies >= low_hz) & (frequencies <= high_hz), spectrum, 0.0), n=length)
-    return (0.5 * samples / np.abs(samples).max()).astype(np.float32)
-
-
-def write_tone_genres(root: Path, config: FeatureConfig = TONE_CONFIG) -> Path:
-    """``<root>/<genre>/<genre>.0000N.wav``: the `TONE_GENRES` noise bands with a quiet tone; returns root."""
-    rng = np.random.default_rng(0)
-    for genre, bands in TONE_GENRES.items():
-        (root / genre).mkdir(parents=True, exist_ok=True)
-        for index, (low_hz, high_hz) in enumerate(bands):
-            samples = band_noise(low_hz, high_hz, config.track_seconds, config.sample_rate, rng)
-            samples += tone(low_hz + 100.0 * index, config.track_seconds, config.sample_rate, amplitude=0.1)
-            sf.write(root / genre / f"{genre}.{index:05d}.wav", samples, config.sample_rate)
-    return root
-
-
-def tone_split(dataset: Dataset) -> Split:
-    """Test part: `TONE_TEST_TRACKS`; validation: one track per genre; training: the rest."""
-    test = np.isin(dataset.track_ids, TONE_TEST_TRACKS)
-    val = np.isin(dataset.track_ids, ("high.00003", "low.00002"))
-    return Split(
-        train=np.flatnonzero(~(test | val)), val=np.flatnonzero(val), test=np.flatnonzero(test), protocol="grouped"
-    )
-
-
-def train_saved_bundle(
-    dataset: Dataset, preset: str, folder: Path, hyper: dict, split: Split | None = None, epochs: int = 4
-) -> Path:
-    """Train ``preset`` on ``split`` (default: `tone_split`) of ``dataset`` and save it as a bundle in ``folder``."""
-    from genre_core import bundles, training
-
-    config = training.TrainConfig(preset=preset, hyper=hyper, epochs=epochs, batch_size=4, learning_rate=0.01)
-    result = training.train_model(dataset, tone_split(dataset) if split is None else split, config)
-    return bundles.save_bundle(bundles.bundle_from_training(result, dataset, name=folder.name), folder)
-
-
-# --- fixtures of this module -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
-    return tiny_dataset(feature_config=FEATURES)
+    return tiny_dataset(feature_config=TINY_FEATURES)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +130,7 @@ def test_examples_of_rows_match_example_table_over_the_same_rows(dataset: Datase
 
     mine = views.examples_of_rows(dataset, rows, probabilities[rows], n=4)
     expected = example_table(
-        probabilities, dataset.labels, dataset.track_ids, dataset.segment_index, FEATURES.segment_seconds,
+        probabilities, dataset.labels, dataset.track_ids, dataset.segment_index, TINY_FEATURES.segment_seconds,
         dataset.class_names, rows_subset=rows, n=4,
     )
     assert mine == expected
@@ -293,11 +243,11 @@ def test_spectrogram_view_labels_axes_from_the_config_or_with_indices(dataset: D
     log_mel = dataset.features[LOG_MEL][0]
     heatmap = np.linspace(0.0, 1.0, log_mel.size, dtype=np.float32).reshape(log_mel.shape)
 
-    figure = views.spectrogram_view(log_mel, FEATURES, heatmap=heatmap, opacity=0.3, title="x")
+    figure = views.spectrogram_view(log_mel, TINY_FEATURES, heatmap=heatmap, opacity=0.3, title="x")
     assert len(figure.data) == 2 and figure.data[1].opacity == 0.3
     assert figure.data[0].colorscale[0][1] == "rgb(0, 0, 0)"  # grey under the map
-    np.testing.assert_allclose(figure.data[0].x, features.frame_times(FEATURES))
-    assert figure.layout.yaxis.ticktext[-1] == f"{features.mel_band_frequencies(FEATURES)[-1]:.0f}"
+    np.testing.assert_allclose(figure.data[0].x, features.frame_times(TINY_FEATURES))
+    assert figure.layout.yaxis.ticktext[-1] == f"{features.mel_band_frequencies(TINY_FEATURES)[-1]:.0f}"
     assert "Hz" in figure.layout.yaxis.title.text
 
     bare = views.spectrogram_view(log_mel, None, zmin=-80.0, zmax=0.0, thumbnail=True)

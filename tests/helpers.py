@@ -1,0 +1,262 @@
+"""Plain helpers shared by several test modules (fixtures live in conftest.py): tiny feature datasets, the
+generated tone genres and bundles trained on them, the band CNN of the Grad-CAM and trust tests, encoded audio,
+and AppTest helpers. No test module imports another; what two of them need is here.
+
+TensorFlow is imported only inside the functions that build or train a model, so that importing this module
+stays cheap for the tests that never touch a model.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import REPO_ROOT, tone
+from streamlit.testing.v1 import AppTest
+
+from genre_core import paths
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.splits import Split
+from pages import common
+
+if TYPE_CHECKING:
+    import keras
+
+APP = str(REPO_ROOT / "app.py")
+TIMEOUT_S = 300  #: seconds an AppTest run may take (training and extraction run inside the page)
+
+# --- tiny feature datasets ------------------------------------------------------------------------------------
+#: Log-mel windows of 16 bands x 22 frames (2 s at 11025 Hz, hop 1024).
+TINY_FEATURES = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, hop_length=1024, n_mels=16)
+
+
+def tiny_dataset(
+    rows: int = 48, n_classes: int = 3, feature_config: FeatureConfig | None = None, seed: int = 0
+) -> Dataset:
+    """``rows`` segments, 2 per track, with every feature kind and a class-dependent offset (learnable).
+
+    Shapes: summary (rows, 57); log-mel (rows, 16, 20) dB and MFCC (rows, 20, 13), or the mel bands,
+    frames and coefficients of ``feature_config`` when given.
+    """
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(rows) // 2) % n_classes
+    n_mels, frames, n_mfcc = (16, 20, 13)
+    if feature_config is not None:
+        n_mels, frames, n_mfcc = feature_config.n_mels, feature_config.frames_per_segment, feature_config.n_mfcc
+    offset = labels.astype(np.float32)
+    features = {
+        SUMMARY: rng.normal(size=(rows, 57)).astype(np.float32) + offset[:, None],
+        LOG_MEL: (rng.normal(-40.0, 5.0, size=(rows, n_mels, frames)) + 4 * offset[:, None, None]).astype(np.float32),
+        MFCC: rng.normal(size=(rows, frames, n_mfcc)).astype(np.float32) + offset[:, None, None],
+    }
+    return Dataset(
+        class_names=[f"class{index}" for index in range(n_classes)],
+        labels=labels.astype(np.int64),
+        track_ids=np.array([f"track{row // 2:03d}" for row in range(rows)]),
+        segment_index=np.arange(rows) % 2,
+        features=features,
+        source="tiny-test-data",
+        feature_config=feature_config,
+    )
+
+
+def tiny_split(rows: int = 48) -> Split:
+    """First two thirds train, next sixth validation, last sixth test (track boundaries are even rows)."""
+    train_end, val_end = 2 * rows // 3, 5 * rows // 6
+    return Split(
+        train=np.arange(train_end),
+        val=np.arange(train_end, val_end),
+        test=np.arange(val_end, rows),
+        protocol="grouped",
+        seed=0,
+    )
+
+
+# --- generated tone genres ------------------------------------------------------------------------------------
+#: 2 s windows of 4 s tracks at 11025 Hz, 32 mel bands x 44 frames: cheap to extract and to train on.
+TONE_CONFIG = FeatureConfig(sample_rate=11025, track_seconds=4.0, segments_per_track=2, n_mels=32, n_mfcc=13)
+#: Genre -> frequency band (Hz) of the noise of each of its tracks; track 4 of "low" sounds high, a deliberate
+#: mislabelling that a model which learned the genres gets wrong.
+TONE_GENRES = {
+    "high": [(2000.0, 5000.0)] * 5,
+    "low": [(50.0, 400.0)] * 4 + [(2000.0, 5000.0)],
+}
+#: Tracks of the test part of `tone_split` (one clean and one mislabelled "low" track, one "high" track).
+TONE_TEST_TRACKS = ("high.00004", "low.00003", "low.00004")
+#: Genre -> pitch (Hz) of the pure tones of `make_tone_folder`.
+TONE_PITCHES = {"blues": 220.0, "jazz": 440.0, "rock": 880.0}
+#: A small `cnn_small` for the tone genres.
+TONE_CNN = {"filters": [4, 8], "dense": [16], "l2": 0.0}
+
+
+def band_noise(low_hz: float, high_hz: float, seconds: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Seeded white noise kept between ``low_hz`` and ``high_hz``: (samples,) float32, peak 0.5."""
+    length = int(round(seconds * sample_rate))
+    spectrum = np.fft.rfft(rng.normal(size=length))
+    frequencies = np.fft.rfftfreq(length, 1.0 / sample_rate)
+    samples = np.fft.irfft(np.where((frequencies >= low_hz) & (frequencies <= high_hz), spectrum, 0.0), n=length)
+    return (0.5 * samples / np.abs(samples).max()).astype(np.float32)
+
+
+def write_tone_genres(root: Path, config: FeatureConfig = TONE_CONFIG) -> Path:
+    """``<root>/<genre>/<genre>.0000N.wav``: the `TONE_GENRES` noise bands with a quiet tone; returns root."""
+    rng = np.random.default_rng(0)
+    for genre, bands in TONE_GENRES.items():
+        (root / genre).mkdir(parents=True, exist_ok=True)
+        for index, (low_hz, high_hz) in enumerate(bands):
+            samples = band_noise(low_hz, high_hz, config.track_seconds, config.sample_rate, rng)
+            samples += tone(low_hz + 100.0 * index, config.track_seconds, config.sample_rate, amplitude=0.1)
+            sf.write(root / genre / f"{genre}.{index:05d}.wav", samples, config.sample_rate)
+    return root
+
+
+def make_tone_folder(root: Path, tracks_per_genre: int = 3) -> Path:
+    """A GTZAN-style folder ``<root>/<genre>/<genre>.0000N.wav`` of `TONE_CONFIG` tracks: one pitch per genre
+    (`TONE_PITCHES`), slightly detuned per track."""
+    for genre, frequency in TONE_PITCHES.items():
+        (root / genre).mkdir(parents=True)
+        for track in range(tracks_per_genre):
+            samples = tone(frequency * (1 + 0.03 * track), TONE_CONFIG.track_seconds, TONE_CONFIG.sample_rate)
+            sf.write(root / genre / f"{genre}.{track:05d}.wav", samples, TONE_CONFIG.sample_rate)
+    return root
+
+
+def tone_split(dataset: Dataset) -> Split:
+    """Test part: `TONE_TEST_TRACKS`; validation: one track per genre; training: the rest."""
+    test = np.isin(dataset.track_ids, TONE_TEST_TRACKS)
+    val = np.isin(dataset.track_ids, ("high.00003", "low.00002"))
+    return Split(
+        train=np.flatnonzero(~(test | val)), val=np.flatnonzero(val), test=np.flatnonzero(test), protocol="grouped"
+    )
+
+
+def train_saved_bundle(
+    dataset: Dataset, preset: str, folder: Path, hyper: dict, split: Split | None = None, epochs: int = 4
+) -> Path:
+    """Train ``preset`` on ``split`` (default: `tone_split`) of ``dataset`` and save it as a bundle in ``folder``."""
+    from genre_core import bundles, training
+
+    config = training.TrainConfig(preset=preset, hyper=hyper, epochs=epochs, batch_size=4, learning_rate=0.01)
+    result = training.train_model(dataset, tone_split(dataset) if split is None else split, config)
+    return bundles.save_bundle(bundles.bundle_from_training(result, dataset, name=folder.name), folder)
+
+
+# --- a CNN whose evidence lies in known frequency bands --------------------------------------------------------
+BAND_SHAPE = (32, 40)  #: (mel bands, frames) of the band spectrograms: deliberately not square
+#: Rows holding the evidence of the band classes; class 2 ("none") is noise only.
+BANDS = {0: (0, 8), 1: (24, 32)}
+
+
+def build_cnn(input_shape: tuple[int, int] = BAND_SHAPE, n_classes: int = 3, seed: int = 0) -> keras.Model:
+    """Two Conv2D + MaxPool blocks, global pooling, Dense ``logits``, softmax ``probabilities``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((*input_shape, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    logits = keras.layers.Dense(n_classes, name="logits")(x)
+    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
+
+
+def band_data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Noise spectrograms (rows, 32, 40, 1) and labels (rows,): class 0 has extra energy in rows 0–7,
+    class 1 in rows 24–31, class 2 none."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, rows)
+    inputs = rng.normal(0.0, 1.0, (rows, *BAND_SHAPE, 1)).astype(np.float32)
+    for row, label in enumerate(labels):
+        if label in BANDS:
+            low, high = BANDS[label]
+            inputs[row, low:high] += 2.0
+    return inputs, labels
+
+
+@functools.cache
+def trained_band_model() -> keras.Model:
+    """`build_cnn` trained (fixed seed) on `band_data` to test accuracy >= 0.95; trained once per process."""
+    import keras
+
+    model = build_cnn()
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    inputs, labels = band_data(256, seed=0)
+    model.fit(inputs, labels, epochs=8, batch_size=32, verbose=0)
+    test_inputs, test_labels = band_data(64, seed=1)
+    accuracy = np.mean(model.predict(test_inputs, verbose=0).argmax(axis=1) == test_labels)
+    assert accuracy >= 0.95, f"band model reached only {accuracy:.2f}"
+    return model
+
+
+# --- encoded audio --------------------------------------------------------------------------------------------
+def wav_bytes(samples: np.ndarray, rate: int, format: str = "WAV", subtype: str | None = None) -> bytes:
+    """``samples`` encoded as a ``format`` file (soundfile's default subtype unless given)."""
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format=format, subtype=subtype)
+    return buffer.getvalue()
+
+
+# --- AppTest ----------------------------------------------------------------------------------------------------
+def isolate_workspace(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    """Point the workspace (cache, saved models, uploads) and the shipped-models folder into ``root``."""
+    monkeypatch.setattr(paths, "DATA_DIR", root / "data")
+    monkeypatch.setattr(paths, "CACHE_DIR", root / "data" / "cache")
+    monkeypatch.setattr(paths, "DEMO_DIR", root / "data" / "demo")
+    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", root / "data" / "models")
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", root / "assets")
+
+
+def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetSpec:
+    """Put ``dataset`` into the app's shared dataset store under ``spec``, as the Data page does after loading,
+    so that pages find it without extracting the summary features they do not need (slow on real audio)."""
+    common._shared_datasets().put(common.dataset_key(spec), common.LoadedDataset(dataset))
+    return spec
+
+
+def app_on(page: str, spec: common.DatasetSpec, **state: object) -> AppTest:
+    """An AppTest of the page script ``page`` whose session has ``spec`` loaded as the active dataset, run once."""
+    at = AppTest.from_file(page, default_timeout=TIMEOUT_S)
+    at.session_state[common.DATASET_SPEC_KEY] = spec
+    at.session_state[common.DATASET_READY_KEY] = True
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def open_page(page: str, spec: common.DatasetSpec, role: str, bundle_folder: Path | None) -> AppTest:
+    """The app on ``page`` (e.g. "pages/browse.py"), with ``spec`` loaded and ``bundle_folder`` active for ``role``."""
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.session_state[common.DATASET_SPEC_KEY] = spec
+    app.session_state[common.DATASET_READY_KEY] = True
+    app.session_state[common.BUNDLE_KEYS[role]] = None if bundle_folder is None else str(bundle_folder.resolve())
+    app.run()
+    return app.switch_page(page).run()
+
+
+def charts(app: AppTest) -> dict[str, dict]:
+    """The plotly figures on the page (as JSON) by their widget key."""
+    return {chart.key: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
+
+
+def plotly_array(values: object) -> np.ndarray:
+    """A trace attribute of a figure's JSON as an array: a plain list, or plotly's typed form of a NumPy array,
+    ``{"dtype", "bdata" (base64), "shape" (optional, e.g. "3, 4")}``."""
+    if isinstance(values, dict) and "bdata" in values:
+        shape = tuple(int(size) for size in str(values.get("shape", "-1")).split(","))
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).reshape(shape)
+    return np.asarray(values)
+
+
+def messages(elements: object) -> str:
+    """The texts of a list of AppTest elements (errors, captions, ...) joined by " | "."""
+    return " | ".join(element.value for element in elements)
