@@ -1,6 +1,5 @@
 """AppTest of the SHAP page (pages/shap_page.py): the force plot and waterfall of one segment, the global views,
-an uploaded song (AppTest has no file uploader: a stand-in returns the file), and the messages for a missing or
-unsuitable FFN."""
+an uploaded song (through AppTest's file uploader), and the messages for a missing or unsuitable FFN."""
 
 from __future__ import annotations
 
@@ -8,9 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
-import streamlit as st
-from helpers import TONE_CONFIG, charts, open_page, plotly_array, share_dataset, train_saved_bundle, write_tone_genres
+from helpers import (
+    TONE_CONFIG,
+    charts,
+    open_page,
+    plotly_array,
+    share_dataset,
+    train_saved_bundle,
+    wav_bytes,
+    write_tone_genres,
+)
 from streamlit.testing.v1 import AppTest
 
 from genre_core import datasets, paths, prediction, splits
@@ -95,30 +101,21 @@ def test_global_views_rank_features_over_the_chosen_rows(tone_ffn) -> None:
     assert f"'{dataset.class_names[1]}'" in swarm["layout"]["title"]["text"]
 
 
-class StandInUpload:
-    """What `st.file_uploader` returns for an uploaded file: its name and its bytes."""
-
-    def __init__(self, path: Path) -> None:
-        self.name = path.name
-        self._data = path.read_bytes()
-
-    def getvalue(self) -> bytes:
-        return self._data
-
-
 @pytest.mark.slow
-def test_an_uploaded_song_is_explained_window_by_window(tone_ffn, tmp_path: Path, monkeypatch) -> None:
+def test_an_uploaded_song_is_explained_window_by_window(tone_ffn) -> None:
     from genre_core import bundles
 
     spec, dataset, bundle_folder = tone_ffn
-    song = tmp_path / "song.wav"
-    sf.write(song, np.random.default_rng(5).uniform(-0.3, 0.3, 6 * TONE_CONFIG.sample_rate), TONE_CONFIG.sample_rate)
-    monkeypatch.setattr(st, "file_uploader", lambda *args, **kwargs: StandInUpload(song))
+    rate = TONE_CONFIG.sample_rate
+    song = wav_bytes(np.random.default_rng(5).uniform(-0.3, 0.3, 6 * rate), rate)
     app = shap_page(spec, bundle_folder)
     app.radio(key="shap.source").set_value("upload").run()
-    assert not app.exception
+    assert not app.exception and not app.get("iframe")
+    assert any("Upload a song" in info.value for info in app.info)
 
-    expected = prediction.predict_file(bundles.load_bundle(bundle_folder), song.read_bytes(), name="song.wav")
+    app.file_uploader(key="shap.upload").set_value(("song.wav", song, "audio/wav")).run()
+    assert not app.exception
+    expected = prediction.predict_file(bundles.load_bundle(bundle_folder), song, name="song.wav")
     np.testing.assert_allclose(app.session_state["shap.song"]["rows"], expected.features)
     windows = [box for box in app.selectbox if box.key and box.key.startswith("shap.window.")]
     assert len(windows) == 1 and windows[0].options == ["0–2 s", "2–4 s", "4–6 s"]
