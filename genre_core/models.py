@@ -421,13 +421,3 @@ def layer_table(model: keras.Model) -> list[dict[str, Any]]:
         }
         for layer in model.layers
     ]
-
-
-def conv_layer_names(model: keras.Model) -> list[str]:
-    """Layers (in model order) whose output is a spatial map ``(batch, height, width, channels)``, i.e.
-    the candidate Grad-CAM targets; empty for dense and recurrent models. The input layer is excluded."""
-    return [
-        layer.name
-        for layer in model.layers
-        if not isinstance(layer, keras.layers.InputLayer) and len(layer.output.shape) == 4
-    ]

@@ -200,18 +200,18 @@ def _gallery(dataset: Dataset, examples: dict[str, list[ExampleRow]], kinds: tup
 def _layer_choice(bundle: ModelBundle) -> str:
     """Layer selectbox (default: the last convolution) and a note on the layers Grad-CAM cannot use."""
     from genre_core.explain import gradcam
-    from genre_core.models import conv_layer_names
 
-    layers = gradcam.spatial_layer_names(bundle.model)
+    problems = {name: gradcam.layer_problem(bundle.model, name) for name in gradcam.spatial_layer_names(bundle.model)}
+    layers = [name for name, problem in problems.items() if problem is None]
     default = gradcam.default_target_layer(bundle.model)
     layer = st.selectbox(
         "Layer", layers, index=layers.index(default), key="browse.layer",
         help="Grad-CAM weighs this layer's feature maps by how much they raise the class score. The last "
         "convolution (default) has the most abstract features; earlier layers give finer but less class-specific maps.",
     )
-    unusable = [name for name in conv_layer_names(bundle.model) if name not in layers]
-    for name in unusable:
-        st.caption(f"Not offered: {name} ({gradcam.layer_problem(bundle.model, name)}).")
+    for name, problem in problems.items():
+        if problem is not None:
+            st.caption(f"Not offered: {name} ({problem}).")
     return layer
 
 

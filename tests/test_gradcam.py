@@ -21,6 +21,7 @@ from genre_core.explain.gradcam import (
     spatial_layer_names,
     time_profile,
 )
+from genre_core.models import build_model
 
 BAND_MARGIN = 2  # rows either side of a band that still count as "in the band"
 
@@ -59,15 +60,25 @@ def test_spatial_layers_and_default_target(cnn: keras.Model) -> None:
     assert layer_problem(cnn, "no_such_layer") is not None
 
 
-def test_layer_pooled_to_one_cell_is_excluded_and_refused() -> None:
+def test_spatial_layers_of_the_presets() -> None:
+    cnn = build_model("cnn_small", (16, 20, 1), 3)
+    names = spatial_layer_names(cnn)
+    assert names == ["block1_conv", "block1_pool", "block2_conv", "block2_pool", "block3_conv", "block3_pool"]
+    timefreq = spatial_layer_names(build_model("cnn_timefreq", (16, 20, 1), 3))
+    assert {"time2_conv", "freq2_conv"} <= set(timefreq) and "concat" not in timefreq
+    assert spatial_layer_names(build_model("ffn_mfcc", (57,), 3)) == []
+    assert spatial_layer_names(build_model("lstm_mfcc", (20, 13), 3)) == []
+
+
+def test_layer_pooled_to_one_cell_is_listed_but_refused() -> None:
     inputs = keras.Input((8, 10, 1))
     x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
     x = keras.layers.MaxPooling2D((8, 10), name="pool_to_1x1")(x)
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(2, name="logits")(x)
     model = keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
-    assert spatial_layer_names(model) == ["conv"]
-    assert "1 × 1" in layer_problem(model, "pool_to_1x1")
+    assert spatial_layer_names(model) == ["conv", "pool_to_1x1"]
+    assert layer_problem(model, "conv") is None and "1 × 1" in layer_problem(model, "pool_to_1x1")
     with pytest.raises(InputError, match="pool_to_1x1.*1 × 1"):
         grad_cam(model, np.ones((1, 8, 10, 1), np.float32), layer="pool_to_1x1")
 

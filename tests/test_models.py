@@ -97,13 +97,3 @@ def test_layer_table_describes_every_layer() -> None:
     assert rows["block1_conv"]["type"] == "Conv2D"
     assert rows["block1_pool"]["output_shape"] == "8×10×4"
     assert rows["logits"]["output_shape"] == "5"
-
-
-def test_conv_layer_names_lists_spatial_layers_only() -> None:
-    cnn = models.build_model("cnn_small", (16, 20, 1), 3)
-    names = models.conv_layer_names(cnn)
-    assert names == ["block1_conv", "block1_pool", "block2_conv", "block2_pool", "block3_conv", "block3_pool"]
-    timefreq = models.conv_layer_names(models.build_model("cnn_timefreq", (16, 20, 1), 3))
-    assert {"time2_conv", "freq2_conv"} <= set(timefreq) and "concat" not in timefreq
-    assert models.conv_layer_names(models.build_model("ffn_mfcc", (57,), 3)) == []
-    assert models.conv_layer_names(models.build_model("lstm_mfcc", (20, 13), 3)) == []

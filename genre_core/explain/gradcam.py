@@ -79,14 +79,22 @@ def layer_problem(model: keras.Model, name: str) -> str | None:
 
 
 def spatial_layer_names(model: keras.Model) -> list[str]:
-    """Names of the layers Grad-CAM can target (see `layer_problem`), input to output order."""
-    return [layer.name for layer in model.layers if layer_problem(model, layer.name) is None]
+    """Layers (in model order) whose output is a spatial map ``(batch, frequency, time, channels)``: the candidate
+    Grad-CAM targets. The input layer is left out; dense and recurrent models have none. A candidate may still be
+    unusable, e.g. pooled down to 1 × 1: `layer_problem` says why (None for the usable ones)."""
+    return [
+        layer.name
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer) and len(layer.output.shape) == 4
+    ]
 
 
 def default_target_layer(model: keras.Model) -> str:
     """The last Conv2D-type layer with a spatial output: the usual Grad-CAM target."""
     convolutions = [
-        name for name in spatial_layer_names(model) if isinstance(model.get_layer(name), CONV_LAYER_TYPES)
+        name
+        for name in spatial_layer_names(model)
+        if isinstance(model.get_layer(name), CONV_LAYER_TYPES) and layer_problem(model, name) is None
     ]
     if not convolutions:
         raise InputError("model", "has no Conv2D layer with a frequency × time output; Grad-CAM needs a CNN")
