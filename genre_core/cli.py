@@ -348,7 +348,9 @@ def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset_arguments(parser)
     parser.add_argument("--rows", type=int, default=32, metavar="N",
                         help="how many test segments of the bundle's own split to check (default 32)")
-    parser.add_argument("--layer", default=None, help="Grad-CAM target layer (default: the last convolution)")
+    parser.add_argument("--layer", default=None,
+                        help="Grad-CAM target layer (default: the last convolution after its batch norm and "
+                        "activation)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the segment sample and randomisation")
 
 

@@ -198,7 +198,7 @@ def _gallery(dataset: Dataset, examples: dict[str, list[ExampleRow]], kinds: tup
 
 # --- one segment -------------------------------------------------------------------------------------------
 def _layer_choice(bundle: ModelBundle) -> str:
-    """Layer selectbox (default: the last convolution) and a note on the layers Grad-CAM cannot use."""
+    """Layer selectbox (default: `gradcam.default_target_layer`) and a note on the layers Grad-CAM cannot use."""
     from genre_core.explain import gradcam
 
     problems = {name: gradcam.layer_problem(bundle.model, name) for name in gradcam.spatial_layer_names(bundle.model)}
@@ -206,8 +206,10 @@ def _layer_choice(bundle: ModelBundle) -> str:
     default = gradcam.default_target_layer(bundle.model)
     layer = st.selectbox(
         "Layer", layers, index=layers.index(default), key="browse.layer",
-        help="Grad-CAM weighs this layer's feature maps by how much they raise the class score. The last "
-        "convolution (default) has the most abstract features; earlier layers give finer but less class-specific maps.",
+        help="Grad-CAM weighs this layer's feature maps by how much they raise the class score. The default, the "
+        "last convolution after its batch norm and activation, has the most abstract features; earlier layers give "
+        "finer but less class-specific maps. A cnn_timefreq model's time and frequency branches meet only after "
+        "global pooling, so each of its layers shows one branch (the default: the frequency branch).",
     )
     for name, problem in problems.items():
         if problem is not None:

@@ -8,12 +8,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from helpers import BAND_SHAPE, BANDS, band_data, build_cnn, trained_band_model
 
 from genre_core.errors import InputError
 from genre_core.explain.gradcam import (
     METHODS,
     band_profile,
+    carries_all_evidence,
     default_target_layer,
     grad_cam,
     layer_problem,
@@ -56,7 +58,8 @@ def any_cnn(request: pytest.FixtureRequest, cnn: keras.Model, loaded_cnn: keras.
 def test_spatial_layers_and_default_target(cnn: keras.Model) -> None:
     assert spatial_layer_names(cnn) == ["conv1", "pool1", "conv2", "pool2"]
     assert default_target_layer(cnn) == "conv2"
-    assert "not a Conv2D" in layer_problem(cnn, "logits")
+    assert "is not (batch, frequency, time, channels)" in layer_problem(cnn, "logits")
+    assert "input" in layer_problem(cnn, cnn.layers[0].name)
     assert layer_problem(cnn, "no_such_layer") is not None
 
 
@@ -81,6 +84,66 @@ def test_layer_pooled_to_one_cell_is_listed_but_refused() -> None:
     assert layer_problem(model, "conv") is None and "1 × 1" in layer_problem(model, "pool_to_1x1")
     with pytest.raises(InputError, match="pool_to_1x1.*1 × 1"):
         grad_cam(model, np.ones((1, 8, 10, 1), np.float32), layer="pool_to_1x1")
+
+
+#: Preset -> its default Grad-CAM layer: the last convolution's maps after its batch norm and ReLU (inside the
+#: convolution for cnn_small); for cnn_timefreq the frequency branch's, as no spatial layer carries both branches.
+PRESET_DEFAULT_LAYERS = {"cnn_small": "block3_conv", "cnn_bn": "block3_relu", "cnn_timefreq": "freq2_relu"}
+
+
+@pytest.fixture(scope="module", params=list(PRESET_DEFAULT_LAYERS))
+def preset_cnns(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, keras.Model, keras.Model]:
+    """A CNN preset built for the band spectrograms: (preset, the model in memory, the model saved and loaded)."""
+    model = build_model(request.param, (*BAND_SHAPE, 1), 3)
+    path = tmp_path_factory.mktemp(request.param) / "m.keras"
+    model.save(path)
+    return request.param, model, keras.saving.load_model(path, safe_mode=True)
+
+
+def logit_gradients(model: keras.Model, layer: str, inputs: np.ndarray) -> tf.Tensor | None:
+    """d(sum of the predicted classes' logits) / d(``layer``'s output), as Grad-CAM takes it."""
+    grad_model = keras.Model(model.inputs, [model.get_layer(layer).output, model.get_layer("logits").output])
+    with tf.GradientTape() as tape:
+        activations, logits = grad_model(tf.constant(inputs), training=False)
+        score = tf.reduce_sum(tf.reduce_max(logits, axis=1))
+    return tape.gradient(score, activations)
+
+
+@pytest.mark.parametrize("kind", ["in_memory", "loaded"])
+def test_default_layer_of_each_preset_is_its_last_activated_map(
+    preset_cnns: tuple[str, keras.Model, keras.Model], kind: str, spectrograms: np.ndarray
+) -> None:
+    preset, in_memory, loaded = preset_cnns
+    model = in_memory if kind == "in_memory" else loaded
+    layer = default_target_layer(model)
+    assert layer == PRESET_DEFAULT_LAYERS[preset]
+    assert carries_all_evidence(model, layer) == (preset != "cnn_timefreq")
+    gradients = logit_gradients(model, layer, spectrograms)
+    assert gradients is not None and np.abs(gradients.numpy()).max() > 0
+    result = grad_cam(model, spectrograms)
+    assert result.layer == layer and np.isfinite(result.heatmaps).all() and result.raw.max() > 0
+    if preset == "cnn_timefreq":  # the time branch is one choice away
+        assert layer_problem(model, "time2_relu") is None and not carries_all_evidence(model, "time2_relu")
+        assert not any(carries_all_evidence(model, name) for name in spatial_layer_names(model))
+
+
+def test_default_layer_of_branches_merged_into_one_map_is_the_merge() -> None:
+    inputs = keras.Input((*BAND_SHAPE, 1))
+    branches = [
+        keras.layers.Conv2D(4, kernel, padding="same", activation="relu", name=f"{name}_conv")(inputs)
+        for name, kernel in (("time", (1, 5)), ("freq", (5, 1)))
+    ]
+    x = keras.layers.Concatenate(name="merge")(branches)
+    x = keras.layers.BatchNormalization(name="merge_bn")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    logits = keras.layers.Dense(3, name="logits")(x)
+    model = keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(logits))
+    assert [carries_all_evidence(model, name) for name in ("time_conv", "freq_conv", "merge", "merge_bn")] == [
+        False, False, True, True,
+    ]
+    assert default_target_layer(model) == "merge_bn"
 
 
 @pytest.mark.parametrize("method", METHODS)

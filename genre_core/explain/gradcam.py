@@ -29,7 +29,6 @@ CONV_LAYER_TYPES = (
     keras.layers.DepthwiseConv2D,
     keras.layers.Conv2DTranspose,
 )
-POOLING_LAYER_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 BATCH_SIZE = 32  #: spectrograms per compiled call (bounds memory for long lists)
 #: One class for every row, one class per row, or None for each row's predicted class.
 ClassIndex = int | Sequence[int] | np.ndarray | None
@@ -57,16 +56,19 @@ class GradCamResult:
 def layer_problem(model: keras.Model, name: str) -> str | None:
     """Why Grad-CAM at layer ``name`` would give a useless (blank or uniform) map; None when it is usable.
 
-    A usable layer is a Conv2D-type or 2-D pooling layer whose output still has a frequency × time extent
-    larger than 1 × 1. After enough pooling a layer's output is a single cell: the "map" is then one
-    number spread over the whole spectrogram, and after the ReLU it is either uniform or entirely blank.
+    A usable layer is any layer after the input whose output is a ``(batch, frequency, time, channels)`` map
+    (a convolution, pooling, batch norm, activation or merge layer) with a frequency × time extent larger than
+    1 × 1. After enough pooling a layer's output is a single cell: the "map" is then one number spread over
+    the whole spectrogram, and after the ReLU it is either uniform or entirely blank. The map is stretched over
+    the whole input, so the layer's rows and columns must still run along frequency and time (true for every
+    GenreLens preset).
     """
     try:
         layer = model.get_layer(name)
     except ValueError:
         return "the model has no layer of this name"
-    if not isinstance(layer, CONV_LAYER_TYPES + POOLING_LAYER_TYPES):
-        return f"is a {type(layer).__name__}, not a Conv2D or 2-D pooling layer (frequency × time output)"
+    if isinstance(layer, keras.layers.InputLayer):
+        return "is the model's input, which has no feature maps to weigh (the saliency map explains the input)"
     shape = tuple(layer.output.shape)
     if len(shape) != 4:
         return f"its output {shape} is not (batch, frequency, time, channels)"
@@ -89,16 +91,56 @@ def spatial_layer_names(model: keras.Model) -> list[str]:
     ]
 
 
+def carries_all_evidence(model: keras.Model, name: str) -> bool:
+    """True when every path from the input to the logits passes through layer ``name``, so that its map can show
+    all the evidence the model uses; False for a layer on one of parallel branches that meet after it."""
+    layer, logits = model.get_layer(name), model.get_layer(LOGITS_LAYER)
+    try:
+        keras.Model(layer.output, logits.output)  # refused when the logits also depend on another path
+    except ValueError:
+        return False
+    return True
+
+
+def _shape_kept_through(model: keras.Model, name: str) -> str:
+    """``name``, or the last of the layers straight after it that keep its output shape (batch norm, activation,
+    dropout): the maps the model passes on, rather than the raw ones before normalisation and activation."""
+    current = model.get_layer(name)
+    while True:
+        consumers = [
+            layer
+            for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer) and layer.input is current.output
+        ]
+        if len(consumers) != 1 or tuple(consumers[0].output.shape) != tuple(current.output.shape):
+            return current.name
+        current = consumers[0]
+
+
 def default_target_layer(model: keras.Model) -> str:
-    """The last Conv2D-type layer with a spatial output: the usual Grad-CAM target."""
-    convolutions = [
-        name
-        for name in spatial_layer_names(model)
-        if isinstance(model.get_layer(name), CONV_LAYER_TYPES) and layer_problem(model, name) is None
-    ]
+    """The layer Grad-CAM explains when none is named: the last convolution's maps as the model passes them on,
+    after the batch norm and activation straight after it (the layers that keep its shape).
+
+    These are the most abstract maps that still resolve frequency and time. For cnn_small it is the last
+    ``blockN_conv`` (its ReLU is inside the convolution); for cnn_bn it is ``blockN_relu``, not ``blockN_conv``,
+    whose raw values the batch norm still shifts and rescales per channel, so a large one need not be evidence.
+
+    Parallel branches: when the last convolution lies on one branch, the default is the first usable layer after
+    it through which all evidence passes (`carries_all_evidence`: where the branches merge), if that layer is
+    still spatial. cnn_timefreq has no such layer: its time branch (maps of n_mels/4 × frames) and its frequency
+    branch (n_mels × frames/4) differ in shape and are pooled globally before they are concatenated. Its default
+    is the frequency branch's last convolution after its batch norm and ReLU, ``freqN_relu``, and the map shows
+    **that branch's evidence only**; choose ``timeN_relu`` for the time branch's.
+
+    Raises `InputError` when the model has no usable Conv2D-type layer.
+    """
+    usable = [name for name in spatial_layer_names(model) if layer_problem(model, name) is None]
+    convolutions = [index for index, name in enumerate(usable) if isinstance(model.get_layer(name), CONV_LAYER_TYPES)]
     if not convolutions:
         raise InputError("model", "has no Conv2D layer with a frequency × time output; Grad-CAM needs a CNN")
-    return convolutions[-1]
+    after_last = usable[convolutions[-1] :]
+    merged = [name for name in after_last if carries_all_evidence(model, name)]
+    return _shape_kept_through(model, merged[0] if merged else after_last[0])
 
 
 def _select_scores(logits: tf.Tensor, requested: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -270,10 +312,10 @@ def grad_cam(
 ) -> GradCamResult:
     """Grad-CAM (Selvaraju et al. 2017) or Grad-CAM++ maps of ``inputs`` (n, H, W, 1) at ``layer``.
 
-    ``layer`` defaults to the last Conv2D layer (`default_target_layer`); ``class_index`` is one class for
-    all rows, one per row, or None for each row's predicted class. Gradients are taken of the logit of the
-    class. The layer-resolution map (``raw``, h × w) is upsampled bilinearly to H × W separately along
-    frequency and time, so non-square inputs keep their exact shape and orientation.
+    ``layer`` defaults to the last convolution's maps after its batch norm and activation (`default_target_layer`);
+    ``class_index`` is one class for all rows, one per row, or None for each row's predicted class. Gradients are
+    taken of the logit of the class. The layer-resolution map (``raw``, h × w) is upsampled bilinearly to H × W
+    separately along frequency and time, so non-square inputs keep their exact shape and orientation.
     """
     return cached_explainer(model).grad_cam(inputs, layer=layer, class_index=class_index, method=method)
 

@@ -187,8 +187,8 @@ def segment_maps(
 ) -> SegmentMaps:
     """Grad-CAM, Grad-CAM++ and gradient saliency of one raw log-mel segment (n_mels, frames) dB.
 
-    ``layer`` defaults to the last Conv2D layer, ``class_index`` to the predicted class (see
-    `genre_core.explain.gradcam`). Raises `InputError` for a non-CNN bundle, a wrong shape or an unusable layer.
+    ``layer`` defaults to `genre_core.explain.gradcam.default_target_layer`, ``class_index`` to the predicted
+    class. Raises `InputError` for a non-CNN bundle, a wrong shape or an unusable layer.
     """
     from genre_core.explain import gradcam
 
