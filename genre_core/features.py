@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import librosa
 import numpy as np
@@ -24,6 +24,8 @@ PAD_MODE = "reflect"  #: how the STFT pads the signal ends (librosa <= 0.9 defau
 SUMMARY_N_FFT = 2048  #: samples per STFT frame of the summary columns (librosa default, as in the Kaggle table)
 SUMMARY_HOP_LENGTH = 512  #: samples between STFT frames of the summary columns
 SUMMARY_N_MFCC = 20  #: MFCC coefficients summarised in the Kaggle table
+SUMMARY_N_MELS = 128  #: mel bands under the summary MFCCs and tempo (librosa default)
+MFCC_N_MELS = 128  #: mel bands under the MFCC matrix (librosa default)
 HPSS_KERNEL = 31  #: length of both HPSS median filters (frames along time, bins along frequency), librosa default
 
 _SPECTRAL_STATISTICS = (
@@ -50,15 +52,58 @@ def _check_mono(samples: np.ndarray) -> None:
         raise InputError("samples", f"expected a non-empty mono signal of shape (samples,), got shape {samples.shape}")
 
 
-def _stft(samples: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """Complex STFT, centred frames with reflected ends: (1 + n_fft // 2, 1 + len(samples) // hop_length)."""
-    return librosa.stft(samples, n_fft=n_fft, hop_length=hop_length, pad_mode=PAD_MODE)
+class _Spectra:
+    """The spectrograms of one mono signal, each computed on first use and then reused (read-only).
 
+    `segment_features` gives every kind of a window the same instance, so kinds whose settings agree
+    share one STFT and mel spectrogram: the default `FeatureConfig` frames like the summary columns (2048
+    samples, hop 512, 128 mel bands), so a window needs one STFT instead of three. The values are those
+    of separate computations, exactly.
+    """
 
-def _mel_power(samples: np.ndarray, config: FeatureConfig, n_mels: int) -> np.ndarray:
-    """Mel power spectrogram (n_mels, frames) of ``samples`` with the config's n_fft and hop."""
-    power = np.abs(_stft(samples, config.n_fft, config.hop_length)) ** 2
-    return librosa.feature.melspectrogram(S=power, sr=config.sample_rate, n_mels=n_mels)
+    def __init__(self, samples: np.ndarray, sample_rate: int) -> None:
+        _check_mono(samples)
+        self.samples = samples
+        self.sample_rate = sample_rate
+        self._computed: dict[tuple[str | int, ...], np.ndarray] = {}
+
+    def _once(self, key: tuple[str | int, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._computed:
+            values = compute()
+            values.flags.writeable = False  # shared between features: nobody may change it in place
+            self._computed[key] = values
+        return self._computed[key]
+
+    def stft(self, n_fft: int, hop_length: int) -> np.ndarray:
+        """Complex STFT, centred frames with reflected ends: (1 + n_fft // 2, 1 + len(samples) // hop_length)."""
+        return self._once(
+            ("stft", n_fft, hop_length),
+            lambda: librosa.stft(self.samples, n_fft=n_fft, hop_length=hop_length, pad_mode=PAD_MODE),
+        )
+
+    def magnitude(self, n_fft: int, hop_length: int) -> np.ndarray:
+        """``|stft|``: (1 + n_fft // 2, frames) float32."""
+        return self._once(("magnitude", n_fft, hop_length), lambda: np.abs(self.stft(n_fft, hop_length)))
+
+    def power(self, n_fft: int, hop_length: int) -> np.ndarray:
+        """``|stft| ** 2``: (1 + n_fft // 2, frames) float32."""
+        return self._once(("power", n_fft, hop_length), lambda: self.magnitude(n_fft, hop_length) ** 2)
+
+    def mel_power(self, n_fft: int, hop_length: int, n_mels: int) -> np.ndarray:
+        """Mel power spectrogram (librosa's Slaney mel filters up to Nyquist): (n_mels, frames) float32."""
+        return self._once(
+            ("mel_power", n_fft, hop_length, n_mels),
+            lambda: librosa.feature.melspectrogram(
+                S=self.power(n_fft, hop_length), sr=self.sample_rate, n_mels=n_mels
+            ),
+        )
+
+    def mel_decibels(self, n_fft: int, hop_length: int, n_mels: int) -> np.ndarray:
+        """``librosa.power_to_db`` of `mel_power` with its defaults (ref 1, top_db 80): (n_mels, frames) dB."""
+        return self._once(
+            ("mel_decibels", n_fft, hop_length, n_mels),
+            lambda: librosa.power_to_db(self.mel_power(n_fft, hop_length, n_mels)),
+        )
 
 
 def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -68,8 +113,13 @@ def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     ``config.n_fft``, ``config.hop_length`` and ``config.n_mels``; row 0 is the lowest band.
     Returns: (config.n_mels, config.frames_per_segment) float32 in dB, cropped or padded with its minimum.
     """
-    _check_mono(samples)
-    decibels = librosa.power_to_db(_mel_power(samples, config, config.n_mels), ref=1.0, amin=1e-10, top_db=None)
+    return _log_mel(_Spectra(samples, config.sample_rate), config)
+
+
+def _log_mel(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
+    """`log_mel` of the signal of ``spectra``."""
+    power = spectra.mel_power(config.n_fft, config.hop_length, config.n_mels)
+    decibels = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
     return fit_width(decibels, config.frames_per_segment, pad_with_minimum=True).astype(np.float32)
 
 
@@ -80,10 +130,13 @@ def mfcc(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     coefficients, ``config.n_fft`` and ``config.hop_length``.
     Returns: (config.frames_per_segment, config.n_mfcc) float32, cropped or zero-padded in time.
     """
-    _check_mono(samples)
-    coefficients = librosa.feature.mfcc(
-        S=librosa.power_to_db(_mel_power(samples, config, n_mels=128)), n_mfcc=config.n_mfcc
-    )
+    return _mfcc(_Spectra(samples, config.sample_rate), config)
+
+
+def _mfcc(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
+    """`mfcc` of the signal of ``spectra``."""
+    decibels = spectra.mel_decibels(config.n_fft, config.hop_length, MFCC_N_MELS)
+    coefficients = librosa.feature.mfcc(S=decibels, n_mfcc=config.n_mfcc)
     return fit_width(coefficients.T, config.frames_per_segment, axis=0).astype(np.float32)
 
 
@@ -107,7 +160,12 @@ def summary_features(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
     ``librosa.beat.beat_track``. Run on a whole 30 s GTZAN track loaded at 22050 Hz this reproduces
     the Kaggle ``features_30_sec.csv`` row (docs/kaggle-conformance.md gives the measured agreement).
     """
-    _check_mono(samples)
+    return _summary_features(_Spectra(samples, sample_rate))
+
+
+def _summary_features(spectra: _Spectra) -> dict[str, float]:
+    """`summary_features` of the signal of ``spectra``."""
+    samples, sample_rate = spectra.samples, spectra.sample_rate
     values: dict[str, float] = {}
 
     def add_moments(statistic: str, series: np.ndarray) -> None:
@@ -115,22 +173,22 @@ def summary_features(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
         values[f"{statistic}_var"] = float(np.var(series))
 
     frames = {"frame_length": SUMMARY_N_FFT, "hop_length": SUMMARY_HOP_LENGTH}
-    spectrum = _stft(samples, SUMMARY_N_FFT, SUMMARY_HOP_LENGTH)
-    magnitude = np.abs(spectrum)
-    power = magnitude**2
+    magnitude = spectra.magnitude(SUMMARY_N_FFT, SUMMARY_HOP_LENGTH)
     with warnings.catch_warnings():  # a silent window has no pitch to estimate the tuning from; it is 0 then
         warnings.filterwarnings("ignore", message="Trying to estimate tuning from empty frequency set")
-        add_moments("chroma_stft", librosa.feature.chroma_stft(S=power, sr=sample_rate))
+        add_moments("chroma_stft", librosa.feature.chroma_stft(S=spectra.power(SUMMARY_N_FFT, SUMMARY_HOP_LENGTH),
+                                                               sr=sample_rate))
     add_moments("rms", librosa.feature.rms(y=samples, pad_mode=PAD_MODE, **frames))
     add_moments("spectral_centroid", librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate))
     add_moments("spectral_bandwidth", librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate))
     add_moments("rolloff", librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate))
     add_moments("zero_crossing_rate", librosa.feature.zero_crossing_rate(samples, **frames))
     # HPSS waveforms inverted without ``length`` and then fitted, as librosa.effects.hpss did when the table was made
-    for statistic, part in zip(("harmony", "perceptr"), hpss(spectrum), strict=True):
+    parts = hpss(spectra.stft(SUMMARY_N_FFT, SUMMARY_HOP_LENGTH))
+    for statistic, part in zip(("harmony", "perceptr"), parts, strict=True):
         waveform = librosa.istft(part, hop_length=SUMMARY_HOP_LENGTH)
         add_moments(statistic, librosa.util.fix_length(waveform, size=len(samples)))
-    log_mel_power = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
+    log_mel_power = spectra.mel_decibels(SUMMARY_N_FFT, SUMMARY_HOP_LENGTH, SUMMARY_N_MELS)
     values["tempo"] = _beat_track_tempo(log_mel_power, sample_rate)
     coefficients = librosa.feature.mfcc(S=log_mel_power, n_mfcc=SUMMARY_N_MFCC)
     for index, series in enumerate(coefficients, start=1):
@@ -192,7 +250,12 @@ def _beat_track_tempo(log_mel_power: np.ndarray, sample_rate: int) -> float:
 
 def summary_vector(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """`summary_features` as a (57,) float32 vector in `SUMMARY_NAMES` order."""
-    return np.array(list(summary_features(samples, sample_rate).values()), dtype=np.float32)
+    return _summary_vector(_Spectra(samples, sample_rate))
+
+
+def _summary_vector(spectra: _Spectra) -> np.ndarray:
+    """`summary_vector` of the signal of ``spectra``."""
+    return np.array(list(_summary_features(spectra).values()), dtype=np.float32)
 
 
 def segment_features(segments: np.ndarray, config: FeatureConfig, kinds: Sequence[str]) -> dict[str, np.ndarray]:
@@ -208,15 +271,18 @@ def segment_features(segments: np.ndarray, config: FeatureConfig, kinds: Sequenc
         raise InputError("kinds", f"unknown feature kind(s) {unknown} (known: {', '.join(FEATURE_KINDS)})")
     if segments.ndim != 2 or len(segments) == 0:
         raise InputError("segments", f"expected windows of shape (n, samples), n >= 1, got shape {segments.shape}")
-    compute = {
-        SUMMARY: lambda window: summary_vector(window, config.sample_rate),
-        LOG_MEL: lambda window: log_mel(window, config),
-        MFCC: lambda window: mfcc(window, config),
+    compute: dict[str, Callable[[_Spectra], np.ndarray]] = {
+        SUMMARY: _summary_vector,
+        LOG_MEL: lambda spectra: _log_mel(spectra, config),
+        MFCC: lambda spectra: _mfcc(spectra, config),
     }
-    return {
-        kind: np.stack([compute[kind](window) for window in segments]).astype(np.float32)
-        for kind in dict.fromkeys(kinds)
-    }
+    kinds = tuple(dict.fromkeys(kinds))
+    rows: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
+    for window in segments:
+        spectra = _Spectra(window, config.sample_rate)  # one STFT per window for every kind that frames alike
+        for kind in kinds:
+            rows[kind].append(compute[kind](spectra))
+    return {kind: np.stack(values).astype(np.float32) for kind, values in rows.items()}
 
 
 @functools.cache

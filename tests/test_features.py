@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import librosa
@@ -169,6 +170,35 @@ def test_segment_features_stack_every_kind(small_config: FeatureConfig) -> None:
     np.testing.assert_array_equal(stacked[MFCC][0], mfcc(windows[0], small_config))
     np.testing.assert_array_equal(stacked[SUMMARY][1], summary_vector(windows[1], 11025))
     assert list(segment_features(windows, small_config, [MFCC])) == [MFCC]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [FeatureConfig(track_seconds=6.0, segments_per_track=2), FeatureConfig(n_fft=1024, hop_length=256, n_mels=64)],
+    ids=["default framing", "own framing"],
+)
+def test_kinds_of_a_window_share_one_stft_and_give_the_values_of_separate_calls(
+    config: FeatureConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = segment_audio(noisy_tone(440.0, config.track_seconds, config.sample_rate), config)[:2]
+    separate = {
+        SUMMARY: np.stack([summary_vector(window, config.sample_rate) for window in windows]),
+        LOG_MEL: np.stack([log_mel(window, config) for window in windows]),
+        MFCC: np.stack([mfcc(window, config) for window in windows]),
+    }
+    stft_calls: list[tuple[int, int]] = []
+    original_stft = librosa.stft
+
+    def counting_stft(samples: np.ndarray, **settings: object) -> np.ndarray:
+        stft_calls.append((settings["n_fft"], settings["hop_length"]))
+        return original_stft(samples, **settings)
+
+    monkeypatch.setattr(librosa, "stft", counting_stft)
+    stacked = segment_features(windows, config, FEATURE_KINDS)
+    for kind in FEATURE_KINDS:
+        np.testing.assert_array_equal(stacked[kind], separate[kind])
+    framings = {(2048, 512), (config.n_fft, config.hop_length)}  # the summary's and the config's
+    assert Counter(stft_calls) == {framing: len(windows) for framing in framings}
 
 
 @pytest.mark.parametrize(
