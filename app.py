@@ -13,6 +13,7 @@ from pages import common
 st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
 common.configure_runtime()
 common.init_state()
+common.keep_upload_alive()
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),

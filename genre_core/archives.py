@@ -1,13 +1,15 @@
-"""Unpacking uploaded zip archives safely (no zip-slip, no links, no zip bombs)."""
+"""Unpacking uploaded zip archives safely (no zip-slip, no links, no zip bombs), and removing the unpacked folders
+nobody uses any more."""
 
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from genre_core.atomic import atomic_directory
+from genre_core.atomic import atomic_directory, remove_directory
 from genre_core.errors import InputError
 
 MAX_UNPACKED_BYTES = 2 * 1024**3  #: largest total size an uploaded zip may unpack to
@@ -80,3 +82,27 @@ def unpack_zip(archive: IO[bytes], target: Path, *, name: str, max_bytes: int = 
                 except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
                     raise InputError(name, f"member '{member.filename}' is damaged ({error})") from None
     return _dataset_root(target)
+
+
+def remove_stale_folders(parent: Path, *, keep: str, max_idle_s: float, now: float | None = None) -> list[str]:
+    """Delete the folders in ``parent`` not modified for more than ``max_idle_s`` seconds before ``now`` (default:
+    the current time), except the one named ``keep``; return the deleted names, sorted.
+
+    Meant for a folder of unpack targets (one per user session, see `unpack_zip`): an idle one belongs to a session
+    that has ended, a hidden ``.tmp`` or ``.old`` one to an unpack or replacement that crashed. Each is deleted with
+    `genre_core.atomic.remove_directory`, so it is there whole or not at all. Files and links are left alone, and so
+    is a folder that vanishes or cannot be renamed meanwhile (another session removing it at the same moment).
+    """
+    if not parent.is_dir():
+        return []
+    deadline = (time.time() if now is None else now) - max_idle_s
+    removed = []
+    for entry in parent.iterdir():
+        try:
+            if entry.name == keep or entry.is_symlink() or not entry.is_dir() or entry.stat().st_mtime >= deadline:
+                continue
+            remove_directory(entry)
+        except OSError:
+            continue
+        removed.append(entry.name)
+    return sorted(removed)

@@ -43,6 +43,20 @@ def write_text_atomic(target: str | Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
+def _move_aside(target: Path) -> Path:
+    """Rename the folder ``target``, in one step, to a new hidden sibling ``.<name>.<random>.old``; return that."""
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    aside.rmdir()
+    os.replace(target, aside)
+    return aside
+
+
+def remove_directory(target: str | Path) -> None:
+    """Delete the folder ``target`` so that its name never shows a half-deleted folder: it is renamed aside in one
+    step (`_move_aside`), then deleted. A crash in between leaves only a hidden ``.old`` sibling."""
+    shutil.rmtree(_move_aside(Path(target)), ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``target``; on success it replaces ``target``.
@@ -57,9 +71,7 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
         yield temporary
         os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual mode
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            old.rmdir()
-            os.replace(target, old)
+            old = _move_aside(target)
             os.replace(temporary, target)
             shutil.rmtree(old, ignore_errors=True)
         else:

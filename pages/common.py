@@ -8,10 +8,14 @@ or a `ModelBundle` you get from here (use ``dataset.subset`` / ``dataclasses.rep
 Loading a model imports TensorFlow, so it happens only in `load_bundle`; listing bundles reads their
 ``bundle.json`` only (`genre_core.bundles` imports TensorFlow when imported).
 
-Uploaded zip archives are unpacked into ``paths.DATA_DIR/uploads/<session folder id>/``, one folder per
-browser session that the session's next upload replaces. The audio stays on disk, not in memory, because a
-`Dataset` refers to its tracks by path (`Dataset.audio_paths`: playback, figures, re-extraction). Nothing
-removes these folders when a session ends; they are workspace data (``data/`` is git-ignored).
+Uploaded zip archives are unpacked into ``paths.DATA_DIR/uploads/<session folder id>/``, one folder per browser
+session: a dataset zip (Data page) into its ``dataset/``, a bundle zip (Train page) into its ``bundle/``, each
+replaced by the session's next upload of its kind. The audio stays on disk, not in memory, because a `Dataset`
+refers to its tracks by path (`Dataset.audio_paths`: playback, figures, re-extraction). Every script run of a
+session marks its folder as in use (`keep_upload_alive`); whenever a session unpacks a zip, the folders not in use
+for `UPLOAD_MAX_IDLE_S` (a day), i.e. those of ended sessions, are removed (`unpack_upload`). Streamlit's
+end-of-session hook (a session-scoped `st.cache_resource`) is not used: it also fires when a browser loses its
+connection for a moment and then resumes the same session, which would find its dataset's audio gone.
 
 ``GENRELENS_DEMO_TRACKS`` (environment, read at each load) sets the tracks per genre of the generated demo
 (default: `genre_core.synth`'s 25); tests use 1 to stay fast.
@@ -37,7 +41,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import datasets, model_figures, paths
+from genre_core import archives, datasets, model_figures, paths
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -46,6 +50,7 @@ from genre_core.extraction import ProgressCallback
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
 
     from genre_core.bundles import ModelBundle
 
@@ -55,6 +60,8 @@ T = TypeVar("T")
 DATASET_SPEC_KEY = "genrelens.dataset_spec"  #: `DatasetSpec` of the active dataset
 DATASET_READY_KEY = "genrelens.dataset_ready"  #: True once this session has loaded the active dataset
 UPLOAD_FOLDER_KEY = "genrelens.upload_folder_id"  #: random id naming this session's upload folder
+UPLOAD_MAX_IDLE_S = 24 * 3600  #: an upload folder not in use for this long belongs to an ended session
+UPLOADED_DATASET, UPLOADED_BUNDLE = "dataset", "bundle"  #: subfolders of a session's upload folder
 FFN, CNN = "FFN", "CNN"  #: the two model roles of the app
 BUNDLE_KEYS = {FFN: "genrelens.ffn_bundle", CNN: "genrelens.cnn_bundle"}  #: role -> key of the bundle folder (str)
 
@@ -486,9 +493,27 @@ def describe_bundle(info: BundleInfo | None) -> str:
 
 # ============================================================================================ uploads ======
 def session_upload_dir() -> Path:
-    """This session's upload folder, ``paths.DATA_DIR/uploads/<session folder id>``."""
+    """This session's upload folder, ``paths.DATA_DIR/uploads/<session folder id>``, holding the unpacked zips
+    (`UPLOADED_DATASET`, `UPLOADED_BUNDLE`)."""
     init_state()
     return paths.DATA_DIR / "uploads" / st.session_state[UPLOAD_FOLDER_KEY]
+
+
+def keep_upload_alive() -> None:
+    """Mark this session's upload folder, if it has one, as in use now (its modification time), so that other
+    sessions do not remove it (app.py calls this on every script run)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(session_upload_dir())
+
+
+def unpack_upload(uploaded: UploadedFile, part: str, max_bytes: int = archives.MAX_UNPACKED_BYTES) -> Path:
+    """Unpack the uploaded zip into the subfolder ``part`` (`UPLOADED_DATASET` or `UPLOADED_BUNDLE`) of this
+    session's upload folder, replacing what it held, and return the folder that holds its contents (see
+    `archives.unpack_zip`, which also says what ``max_bytes`` bounds). First removes the other sessions' upload
+    folders that have not been in use for `UPLOAD_MAX_IDLE_S`."""
+    folder = session_upload_dir()
+    archives.remove_stale_folders(folder.parent, keep=folder.name, max_idle_s=UPLOAD_MAX_IDLE_S)
+    return archives.unpack_zip(uploaded, folder / part, name=uploaded.name, max_bytes=max_bytes)
 
 
 # ================================================================================ progress and errors ======

@@ -40,14 +40,14 @@ def _uploaded_folder(active: common.DatasetSpec) -> str | None:
     uploaded = st.file_uploader(
         "Zip of a GTZAN-style folder (one subfolder of audio files per genre)", type=["zip"], key="data.upload",
         help=f"Unpacked on the server into your session's folder (at most {archives.MAX_UNPACKED_BYTES / 1e9:.0f} GB); "
-             "a new upload replaces the previous one.",
+             "a new upload replaces the previous one, and the folder is deleted a day after your session ends.",
     )
     if uploaded is None:
         return active.location if active.kind == common.UPLOAD else None
     unpacked = st.session_state.get(UNPACKED_UPLOAD_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
         with st.spinner(f"Unpacking {uploaded.name}…"):
-            root = archives.unpack_zip(uploaded, common.session_upload_dir(), name=uploaded.name)
+            root = common.unpack_upload(uploaded, common.UPLOADED_DATASET)
         st.session_state[UNPACKED_UPLOAD_KEY] = (uploaded.file_id, str(root))
     return st.session_state[UNPACKED_UPLOAD_KEY][1]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from genre_core import archives, model_figures, paths, reports, splits
+from genre_core import model_figures, paths, reports, splits
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -381,9 +381,7 @@ def _unpacked_bundle(uploaded: Any) -> str:
     unpacked = st.session_state.get(UNPACKED_BUNDLE_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
         with st.spinner(f"Unpacking {uploaded.name}…"):
-            uploads = common.session_upload_dir()  # the dataset upload's folder: bundles go beside it
-            root = archives.unpack_zip(uploaded, uploads.with_name(f"{uploads.name}-bundle"), name=uploaded.name,
-                                     max_bytes=MAX_BUNDLE_ZIP_BYTES)
+            root = common.unpack_upload(uploaded, common.UPLOADED_BUNDLE, max_bytes=MAX_BUNDLE_ZIP_BYTES)
         candidates = [root] if (root / common.BUNDLE_METADATA_FILE).is_file() else [
             folder for folder in root.iterdir() if (folder / common.BUNDLE_METADATA_FILE).is_file()]
         if len(candidates) != 1:

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -251,13 +252,36 @@ def test_uploaded_zip_is_unpacked_into_the_session_folder_and_loaded() -> None:
     app = choose_source(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE), common.UPLOAD)
     app.file_uploader(key="data.upload").set_value(("mini.zip", archive, "application/zip")).run()
     assert not app.exception and not app.error
-    session_folder = paths.DATA_DIR / "uploads" / app.session_state[common.UPLOAD_FOLDER_KEY]
-    root = session_folder / "mini"
-    assert (root / "blues" / "blues.00000.wav").is_file() and not (session_folder / "__MACOSX").exists()
+    unpacked = paths.DATA_DIR / "uploads" / app.session_state[common.UPLOAD_FOLDER_KEY] / common.UPLOADED_DATASET
+    root = unpacked / "mini"
+    assert (root / "blues" / "blues.00000.wav").is_file() and not (unpacked / "__MACOSX").exists()
     assert app.multiselect(key=f"data.genres.upload.{root}").value == ["blues", "rock"]
     click_load(app)
     assert app.success[0].value == "Loaded Uploaded zip: mini: 2 classes, 2 tracks, 2 segments."
     assert len(app.get("audio")) == 1
+
+
+def test_an_upload_removes_ended_sessions_folders_and_a_running_session_keeps_its_own() -> None:
+    archive = zip_bytes({"blues/blues.00000.wav": wav_bytes(tone(220.0, 1.0, 8000), 8000)})
+    uploads = paths.DATA_DIR / "uploads"
+    day_ago = time.time() - common.UPLOAD_MAX_IDLE_S - 60
+    for name, modified in (("ended", day_ago), ("running", time.time())):
+        (uploads / name / "rock").mkdir(parents=True)
+        os.utime(uploads / name, (modified, modified))
+
+    app = choose_source(start_app(page=DATA_PAGE), common.UPLOAD)
+    app.file_uploader(key="data.upload").set_value(("tones.zip", archive, "application/zip")).run()
+    assert not app.exception and not app.error
+    mine = uploads / app.session_state[common.UPLOAD_FOLDER_KEY]
+    assert not (uploads / "ended").exists() and (uploads / "running" / "rock").is_dir()
+    assert (mine / common.UPLOADED_DATASET / "blues" / "blues.00000.wav").is_file()
+
+    os.utime(mine, (day_ago, day_ago))  # a day without a script run, then the user comes back
+    app.run()
+    assert mine.stat().st_mtime > time.time() - 60
+    other = choose_source(start_app(page=DATA_PAGE), common.UPLOAD)
+    other.file_uploader(key="data.upload").set_value(("tones.zip", archive, "application/zip")).run()
+    assert mine.is_dir() and (uploads / other.session_state[common.UPLOAD_FOLDER_KEY]).is_dir()
 
 
 # ---------------------------------------------------------------------------------------- common layer ----

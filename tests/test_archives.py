@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -42,3 +43,25 @@ def test_unpack_zip_returns_the_folder_holding_the_genres(tmp_path: Path) -> Non
     assert (tmp_path / "two" / "blues" / "a.wav").read_bytes() == b"a"
     archives.unpack_zip(io.BytesIO(zip_bytes({"rock/b.wav": b"b"})), tmp_path / "two", name="again.zip")
     assert not (tmp_path / "two" / "blues").exists()  # a new upload replaces the previous one
+
+
+def test_remove_stale_folders_deletes_idle_folders_and_crash_leftovers_only(tmp_path: Path) -> None:
+    now, hour = 1_800_000_000.0, 3600.0
+    ages = {"ended": 30 * hour, "mine": 30 * hour, "active": 1 * hour, ".ended.x1.tmp": 30 * hour,
+            ".active.x2.old": 30 * hour, ".unpacking.x3.tmp": 0.0}
+    for name, age in ages.items():
+        (tmp_path / name / "blues").mkdir(parents=True)
+        (tmp_path / name / "blues" / "a.wav").write_bytes(b"a")
+        os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    os.utime(tmp_path / "notes.txt", (now - 30 * hour, now - 30 * hour))
+    (tmp_path / "link").symlink_to(tmp_path / "ended")
+    os.utime(tmp_path / "link", (now - 30 * hour, now - 30 * hour), follow_symlinks=False)
+
+    removed = archives.remove_stale_folders(tmp_path, keep="mine", max_idle_s=24 * hour, now=now)
+
+    assert removed == [".active.x2.old", ".ended.x1.tmp", "ended"]
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [".unpacking.x3.tmp", "active", "link", "mine",
+                                                                  "notes.txt"]
+    assert (tmp_path / "mine" / "blues" / "a.wav").read_bytes() == b"a"
+    assert archives.remove_stale_folders(tmp_path / "no-uploads-yet", keep="mine", max_idle_s=hour) == []

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from genre_core.atomic import atomic_directory, atomic_path, write_text_atomic
+from genre_core import atomic
+from genre_core.atomic import atomic_directory, atomic_path, remove_directory, write_text_atomic
 
 
 def test_atomic_path_replaces_target_only_on_success(tmp_path):
@@ -49,3 +50,20 @@ def test_written_files_and_folders_get_the_usual_permissions(tmp_path):
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
     assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_remove_directory_renames_the_folder_away_before_deleting_it(tmp_path, monkeypatch):
+    target = tmp_path / "upload"
+    (target / "genre").mkdir(parents=True)
+    (target / "genre" / "a.wav").write_bytes(b"x")
+    deleted = []
+
+    def rmtree_after_the_rename(path, ignore_errors=False):
+        assert not target.exists() and path.name.startswith(".upload.") and path.name.endswith(".old")
+        deleted.append(path)
+        real_rmtree(path, ignore_errors=ignore_errors)
+
+    real_rmtree = atomic.shutil.rmtree
+    monkeypatch.setattr(atomic.shutil, "rmtree", rmtree_after_the_rename)
+    remove_directory(target)
+    assert len(deleted) == 1 and list(tmp_path.iterdir()) == []
