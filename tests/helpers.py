@@ -223,24 +223,22 @@ def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetS
     return spec
 
 
-def app_on(page: str, spec: common.DatasetSpec, **state: object) -> AppTest:
-    """An AppTest of the page script ``page`` whose session has ``spec`` loaded as the active dataset, run once."""
-    at = AppTest.from_file(page, default_timeout=TIMEOUT_S)
-    at.session_state[common.DATASET_SPEC_KEY] = spec
-    at.session_state[common.DATASET_READY_KEY] = True
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def open_page(page: str, spec: common.DatasetSpec, role: str, bundle_folder: Path | None) -> AppTest:
-    """The app on ``page`` (e.g. "pages/browse.py"), with ``spec`` loaded and ``bundle_folder`` active for ``role``."""
-    app = AppTest.from_file(APP, default_timeout=180)
+def open_page(page: str, spec: common.DatasetSpec, **state: object) -> AppTest:
+    """The app switched to ``page`` (e.g. "pages/train.py") with ``spec`` loaded and ``state`` (session-state key ->
+    value) in its session. It runs as in a browser, inside app.py (navigation, sidebar, runtime settings), not as
+    the page script alone: that would depend on whether an earlier test had already run app.py in the process."""
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     app.session_state[common.DATASET_SPEC_KEY] = spec
     app.session_state[common.DATASET_READY_KEY] = True
-    app.session_state[common.BUNDLE_KEYS[role]] = None if bundle_folder is None else str(bundle_folder.resolve())
+    for key, value in state.items():
+        app.session_state[key] = value
     app.run()
     return app.switch_page(page).run()
+
+
+def active_bundle(role: str, folder: Path | str | None) -> dict[str, str | None]:
+    """The session state (for `open_page`) that makes ``folder`` the active ``role`` model; None: no model."""
+    return {common.BUNDLE_KEYS[role]: None if folder is None else str(Path(folder).resolve())}
 
 
 def charts(app: AppTest) -> dict[str, dict]:

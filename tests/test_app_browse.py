@@ -6,7 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import TONE_CNN, TONE_CONFIG, charts, open_page, share_dataset, train_saved_bundle, write_tone_genres
+from helpers import (
+    TONE_CNN,
+    TONE_CONFIG,
+    active_bundle,
+    charts,
+    open_page,
+    share_dataset,
+    train_saved_bundle,
+    write_tone_genres,
+)
 from streamlit.testing.v1 import AppTest
 
 from genre_core import datasets, paths, splits
@@ -37,7 +46,7 @@ def tone_app(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def browse(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
-    return open_page("pages/browse.py", spec, common.CNN, bundle_folder)
+    return open_page("pages/browse.py", spec, **active_bundle(common.CNN, bundle_folder))
 
 
 def expected_examples(dataset: Dataset, bundle_folder: Path, genre: str, part: str = "test") -> dict:

@@ -12,25 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from helpers import (
-    APP,
-    TIMEOUT_S,
     TONE_CONFIG,
-    app_on,
+    active_bundle,
     charts,
     isolate_workspace,
     make_tone_folder,
     messages,
+    open_page,
     plotly_array,
 )
-from streamlit.testing.v1 import AppTest
 
 from genre_core import datasets, paths
 from genre_core.datasets import Dataset
 from pages import common
 
-PAGE = str(REPO_ROOT / "pages" / "evaluate.py")
+PAGE = "pages/evaluate.py"
 
 
 def train_bundle(dataset: Dataset, preset: str, name: str, protocol: str = "grouped", **split_options: object) -> str:
@@ -70,14 +67,14 @@ def tone_bundles(tones: common.DatasetSpec) -> dict[str, str]:
 
 
 def with_models(ffn: str | None, cnn: str | None) -> dict[str, str | None]:
-    return {common.BUNDLE_KEYS[common.FFN]: ffn, common.BUNDLE_KEYS[common.CNN]: cnn}
+    return {**active_bundle(common.FFN, ffn), **active_bundle(common.CNN, cnn)}
 
 
 @pytest.mark.slow
 def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level(
     tones: common.DatasetSpec, tone_bundles: dict[str, str]
 ) -> None:
-    at = app_on(PAGE, tones, **with_models(tone_bundles["ffn"], tone_bundles["cnn"]))
+    at = open_page(PAGE, tones, **with_models(tone_bundles["ffn"], tone_bundles["cnn"]))
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
     for role in (common.FFN, common.CNN):
@@ -115,7 +112,7 @@ def test_a_model_trained_on_other_tracks_is_scored_on_a_new_grouped_split(
     metadata["name"] = "ffn-elsewhere"
     metadata["split"]["track_ids"] = {part: [f"{part}.00099"] for part in ("train", "val", "test")}
     (elsewhere / "bundle.json").write_text(json.dumps(metadata))
-    at = app_on(PAGE, tones, **with_models(str(elsewhere), None))
+    at = open_page(PAGE, tones, **with_models(str(elsewhere), None))
     assert not at.exception and not at.error, messages(at.error)
     assert "holds none of the model's test tracks" in messages(at.info)
     assert "grouped" in messages(at.caption)  # scored anyway, on a new track-level split
@@ -124,12 +121,7 @@ def test_a_model_trained_on_other_tracks_is_scored_on_a_new_grouped_split(
 
 @pytest.mark.slow
 def test_evaluate_page_inside_the_app_navigation(tones: common.DatasetSpec, tone_bundles: dict[str, str]) -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.session_state[common.DATASET_SPEC_KEY] = tones
-    at.session_state[common.DATASET_READY_KEY] = True
-    at.session_state[common.BUNDLE_KEYS[common.CNN]] = tone_bundles["cnn"]
-    at.run()
-    at.switch_page("pages/evaluate.py").run()
+    at = open_page(PAGE, tones, **active_bundle(common.CNN, tone_bundles["cnn"]))
     assert not at.exception and not at.error, messages(at.error)
     assert at.title[0].value == "Evaluate"
     assert f"evaluate.{common.CNN}.confusion" in charts(at)
@@ -139,7 +131,7 @@ def test_evaluate_page_inside_the_app_navigation(tones: common.DatasetSpec, tone
 def test_two_bundles_side_by_side_and_readable_mismatch_and_leakage_messages(
     tones: common.DatasetSpec, tone_bundles: dict[str, str]
 ) -> None:
-    at = app_on(PAGE, tones, **with_models(tone_bundles["two_genres"], None))
+    at = open_page(PAGE, tones, **with_models(tone_bundles["two_genres"], None))
     assert not at.exception
     assert "cannot score the active dataset" in messages(at.error)
     assert "ffn-tones" in messages(at.error)  # it suggests the bundles that fit
@@ -161,7 +153,7 @@ def test_real_gtzan_table_with_its_artist_filtered_split_and_the_leakage_compari
     dataset = datasets.load_kaggle_csv(gtzan_csv)
     folder = train_bundle(dataset, "ffn_mfcc", "ffn-gtzan", "artist-filtered:1", split_dir=sturm_split_dir)
     spec = common.DatasetSpec(common.CSV, str(gtzan_csv))
-    at = app_on(PAGE, spec, **with_models(folder, None), **{"evaluate.split_dir": str(sturm_split_dir)})
+    at = open_page(PAGE, spec, **with_models(folder, None), **{"evaluate.split_dir": str(sturm_split_dir)})
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
     confusion = figures[f"evaluate.{common.FFN}.confusion"]["data"][0]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from helpers import (
     TONE_CONFIG,
+    active_bundle,
     charts,
     open_page,
     plotly_array,
@@ -38,7 +39,7 @@ def tone_ffn(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 
 
 def shap_page(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
-    return open_page("pages/shap_page.py", spec, common.FFN, bundle_folder)
+    return open_page("pages/shap_page.py", spec, **active_bundle(common.FFN, bundle_folder))
 
 
 def waterfall_total(app: AppTest) -> tuple[float, str]:

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
-from helpers import TIMEOUT_S, TONE_CONFIG, app_on, charts, isolate_workspace, make_tone_folder, messages
+from helpers import TIMEOUT_S, TONE_CONFIG, charts, isolate_workspace, make_tone_folder, messages, open_page
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
 from pages import common
 
-PAGE = str(REPO_ROOT / "pages" / "train.py")
+PAGE = "pages/train.py"
 
 
 def buttons(at: AppTest) -> list[str]:
@@ -61,7 +60,7 @@ def train_once(at: AppTest, preset: str, **numbers: float) -> AppTest:
 
 @pytest.mark.slow
 def test_train_a_tiny_ffn_see_curves_and_scores_then_save_and_activate(tones: common.DatasetSpec) -> None:
-    at = app_on(PAGE, tones)
+    at = open_page(PAGE, tones)
     assert not at.exception and not at.error
     assert at.radio(key="train.family").value == common.FFN
     assert "parameters" in messages(at.markdown)
@@ -97,7 +96,7 @@ def test_cancel_stops_a_long_cnn_training(tones: common.DatasetSpec, monkeypatch
     import keras
     from streamlit.runtime.scriptrunner import script_runner
 
-    at = app_on(PAGE, tones)
+    at = open_page(PAGE, tones)
     at.radio(key="train.family").set_value(common.CNN).run()
     assert at.selectbox(key="train.preset.CNN").value.name == "cnn_small"
     at.toggle(key="train.cnn_small.early").set_value(False)
@@ -127,7 +126,7 @@ def test_cancel_stops_a_long_cnn_training(tones: common.DatasetSpec, monkeypatch
 
 @pytest.mark.slow
 def test_leaky_split_is_explained_before_training(tones: common.DatasetSpec) -> None:
-    at = app_on(PAGE, tones)
+    at = open_page(PAGE, tones)
     at.radio(key="train.protocol").set_value("leaky").run()
     assert not at.exception
     assert "tested on songs it has already heard" in messages(at.warning)
@@ -154,7 +153,7 @@ def test_load_bundle_zips_good_damaged_and_foreign(tones: common.DatasetSpec, wo
     result = training.train_model(dataset, splits.grouped_split(dataset), training.TrainConfig("ffn_mfcc", epochs=1))
     source = bundles.save_bundle(bundles.bundle_from_training(result, dataset, name="zipped"), workspace / "zipped")
 
-    at = app_on(PAGE, tones)
+    at = open_page(PAGE, tones)
     at.radio(key="train.load_source").set_value("Upload a zip").run()
     at.file_uploader(key="train.bundle_zip").set_value(("zipped.zip", zipped(source, "zipped"), "application/zip"))
     at.run()
@@ -194,7 +193,7 @@ def test_load_bundle_zips_good_damaged_and_foreign(tones: common.DatasetSpec, wo
 def test_train_on_the_real_gtzan_table_with_an_artist_filtered_fold(
     gtzan_csv: Path, sturm_split_dir: Path, workspace: Path
 ) -> None:
-    at = app_on(PAGE, common.DatasetSpec(common.CSV, str(gtzan_csv)))
+    at = open_page(PAGE, common.DatasetSpec(common.CSV, str(gtzan_csv)))
     at.radio(key="train.family").set_value(common.CNN).run()
     assert "none of which a CNN preset eats" in messages(at.info)  # the table holds summary features only
     at.radio(key="train.family").set_value(common.FFN).run()
