@@ -86,8 +86,9 @@ def test_unknown_names_and_missing_sources_are_input_errors(tmp_path):
 
 @pytest.mark.slow
 def test_ffn_recipe_on_the_real_table_with_a_tiny_search(gtzan_csv, sturm_split_dir, monkeypatch):
-    """The whole recipe with two 2-epoch candidates: the choice follows validation accuracy, and the shipped
-    model (trained on fold 1's train part) scores exactly what fold 1 scored in the cross-validation."""
+    """The whole recipe with two short candidates: the choice follows validation accuracy (trained on the
+    train parts), the chosen one is refitted on every non-test track, and the shipped model (trained on fold
+    1's whole train list) scores exactly what fold 1 scored in the cross-validation."""
     quick = {key: value for key, value in QUICK.items() if key != "preset"}
     monkeypatch.setattr(pretrain, "FFN_CANDIDATES", ({**quick, "epochs": 1}, {**quick, "epochs": 3}))
     sources = pretrain.PretrainSources(gtzan_csv=gtzan_csv, splits_dir=sturm_split_dir)
@@ -98,12 +99,48 @@ def test_ffn_recipe_on_the_real_table_with_a_tiny_search(gtzan_csv, sturm_split_
     candidates = cv["selection"]["candidates"]
     means = [entry["summary"]["val"]["accuracy"]["mean"] for entry in candidates]
     assert cv["selection"]["chosen"] == int(np.argmax(means))
+    assert all(fold["split"]["tracks"]["val"] > 80 for entry in candidates for fold in entry["folds"])
     assert bundle.train_config.to_dict() == candidates[cv["selection"]["chosen"]]["train_config"]
     assert bundle.split_description["protocol"] == "artist-filtered"
     assert bundle.split_description["details"]["fold"] == 1
+    listed = {
+        line.split("\t")[0].removeprefix("./").removesuffix(".wav").replace("_", ".")
+        for line in (sturm_split_dir / "f1_train.txt").read_text().splitlines() if line.strip()
+    }
+    assert set(bundle.split_description["track_ids"]["train"]) == listed
+    assert bundle.split_description["rows"]["val"] == 0
     assert bundle.metrics["test"]["accuracy"] == cv["artist_filtered"]["folds"][0]["test"]["accuracy"]
+    assert all(fold["split"]["tracks"]["val"] == 0 for fold in cv["artist_filtered"]["folds"] + cv["random"]["folds"])
     assert bundle.feature_config is None and len(bundle.class_names) == 10
     assert [fold["split"]["protocol"] for fold in cv["random"]["folds"]] == ["kfold"] * pretrain.RANDOM_FOLDS
+    reference = cv["selection"]["validation_baselines"]["logistic_regression_accuracy"]
+    assert 0.3 < reference["mean"] < 0.8 and len(reference["values"]) == 3
     assert f"Its fold-1 test accuracy is **{pretrain.percent(bundle.metrics['test']['accuracy'])}**" in card
     assert "The goal was to beat every baseline on the artist-filtered folds: it was" in card
     assert "| artist-filtered 3-fold, mean ± std |" in card and f"| {cv['selection']['chosen'] + 1} (chosen) |" in card
+    assert f"| – | logistic_regression (reference, fitted on the train parts) | {pretrain._mean_std(reference)} |" in card
+    assert all(key in bundle.metrics for key in ("parts", "baselines", "split", "training"))
+
+def _cv_result(network: float, **baselines: float) -> dict:
+    """A cross-validation summary with these mean test accuracies."""
+    return {
+        "summary": {
+            "test": {"accuracy": {"mean": network}},
+            "baselines": {f"{name}_accuracy": {"mean": value} for name, value in baselines.items()},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("network", "expected_sentence", "beats_all"),
+    [
+        (0.60, "(60.0 %) beats logistic_regression (52.5 %) and rbf_svm (48.3 %).", True),
+        (0.5253, "(52.5 %) beats rbf_svm (48.3 %); it ties with logistic_regression (52.53 % against 52.54 %).", False),
+        (0.50, "(50.0 %) beats rbf_svm (48.3 %); it does not beat logistic_regression (52.5 %).", False),
+    ],
+)
+def test_card_calls_a_tie_a_tie_and_not_a_win(network, expected_sentence, beats_all):
+    result = _cv_result(network, majority=0.10, logistic_regression=0.5254, rbf_svm=0.483)
+
+    assert pretrain._comparison("folds", result) == f"On the folds the network's mean accuracy {expected_sentence}"
+    assert pretrain._beats_all(result) is beats_all
