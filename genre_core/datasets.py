@@ -220,11 +220,38 @@ def load_audio_folder(
     return dataset, result.errors
 
 
+KAGGLE_SAMPLE_RATE = 22050  #: Hz of the audio the Kaggle GTZAN tables were computed from
+KAGGLE_TRACK_SECONDS = 30.0  #: s of each GTZAN track
+
+
+def kaggle_windows(path: Path, lengths: np.ndarray) -> FeatureConfig | None:
+    """The windows a Kaggle table's rows describe, from its ``length`` column (samples at 22050 Hz).
+
+    None for whole 30 s tracks (``features_30_sec.csv``): `prediction` then reads songs in 30 s windows.
+    Otherwise a `FeatureConfig` cutting 30 s tracks into equal windows (``features_3_sec.csv``: 10 of 3 s),
+    so a model trained on the table hears songs in windows of the length it was trained on. Raises
+    `InputError` for lengths that are neither.
+    """
+    window_seconds = float(np.median(lengths)) / KAGGLE_SAMPLE_RATE
+    windows = max(1, round(KAGGLE_TRACK_SECONDS / window_seconds)) if window_seconds > 0 else 0
+    if not (windows and abs(windows * window_seconds - KAGGLE_TRACK_SECONDS) < 0.05 * KAGGLE_TRACK_SECONDS):
+        raise InputError(
+            path, f"column 'length' says windows of {window_seconds:.2f} s; expected whole 30 s tracks or an equal "
+            "division of them at 22050 Hz (features_3_sec.csv: 66149 samples)"
+        )
+    if windows == 1:
+        return None
+    return FeatureConfig(
+        sample_rate=KAGGLE_SAMPLE_RATE, track_seconds=KAGGLE_TRACK_SECONDS, segments_per_track=windows
+    )
+
+
 def load_kaggle_csv(path: str | Path, genres: Sequence[str] | None = None) -> Dataset:
     """The Kaggle GTZAN feature table (``features_30_sec.csv`` or ``features_3_sec.csv``).
 
     Columns ``filename, length, <the 57 SUMMARY_NAMES>, label``; ``features["summary"]`` is (rows, 57)
-    float32 in `features.SUMMARY_NAMES` order. Track and window come from the file name (`track_and_segment`).
+    float32 in `features.SUMMARY_NAMES` order. Track and window come from the file name (`track_and_segment`),
+    the window length from ``length`` (`kaggle_windows`; a table without it is taken for whole tracks).
     Raises `InputError` for a missing file, missing columns, empty or non-numeric cells, or an unknown genre.
     """
     path = Path(path)
@@ -251,6 +278,9 @@ def load_kaggle_csv(path: str | Path, genres: Sequence[str] | None = None) -> Da
     for column in ("filename", "label"):
         if table[column].isna().any():
             raise InputError(path, f"column '{column}' on line {int(np.argmax(table[column].isna())) + 2} is empty")
+    lengths = pd.to_numeric(table["length"], errors="coerce").to_numpy() if "length" in table.columns else None
+    if lengths is not None and not np.all(np.isfinite(lengths)):
+        raise InputError(path, f"column 'length' on line {int(np.argmax(~np.isfinite(lengths))) + 2} is not a number")
     tracks, segments = zip(*(track_and_segment(name) for name in table["filename"].to_numpy(dtype=str)), strict=True)
     class_names, labels = _encode_labels(table["label"].to_numpy(dtype=str))
     dataset = Dataset(
@@ -260,6 +290,7 @@ def load_kaggle_csv(path: str | Path, genres: Sequence[str] | None = None) -> Da
         segment_index=np.asarray(segments, dtype=np.int64),
         features={SUMMARY: values.astype(np.float32)},
         source=f"Kaggle feature table {path.name}",
+        feature_config=None if lengths is None else kaggle_windows(path, lengths),
         summary_names=list(features.SUMMARY_NAMES),
     )
     return select_classes(dataset, genres)

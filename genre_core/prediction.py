@@ -13,7 +13,8 @@ statistics per 30 s GTZAN track, so ``feature_config`` is None) see the song as 
 30 s windows at 22050 Hz (`WHOLE_TRACK_CONFIG`), one row of statistics per window, probabilities averaged
 over the windows of a longer song. The statistics of a final partial window (at least 15 s) are taken over
 the audio actually present, never over zero padding, which would shift every mean and variance. Bundles
-that carry a `FeatureConfig` get exactly the windows and features their training rows had, padding
+that carry a `FeatureConfig` (audio datasets, and ``features_3_sec.csv``, see `datasets.kaggle_windows`)
+get exactly the windows and features their training rows had, padding
 included. This module does not import TensorFlow: it only calls the bundles it is given.
 """
 
@@ -145,7 +146,7 @@ def analysis_config(bundle: ModelBundle) -> FeatureConfig:
     """The windows and feature settings under which ``bundle`` classifies audio.
 
     The bundle's own `FeatureConfig`, or `WHOLE_TRACK_CONFIG` for a 57-column summary bundle trained on a
-    feature table. Raises `InputError` for a bundle whose training features cannot be computed from audio
+    whole-track feature table (``features_30_sec.csv``). Raises `InputError` for a bundle whose training features cannot be computed from audio
     (an MFCC JSON or ``.npy`` source without recorded settings).
     """
     if bundle.feature_config is not None:

@@ -133,9 +133,24 @@ def test_kaggle_csv_three_second_table(tmp_path):
     assert dataset.track_ids.tolist() == ["blues.00000", "blues.00000", "rock.00003"]
     assert dataset.segment_index.tolist() == [0, 1, 0]
     assert dataset.class_names == ["blues", "rock"] and dataset.labels.tolist() == [0, 0, 1]
-    assert dataset.summary_names == list(SUMMARY_NAMES) and dataset.feature_config is None
+    assert dataset.summary_names == list(SUMMARY_NAMES)
+    assert dataset.feature_config == FeatureConfig(sample_rate=22050, track_seconds=30.0, segments_per_track=10)
     np.testing.assert_allclose(dataset.features[SUMMARY], table[list(SUMMARY_NAMES)].to_numpy(), rtol=1e-6)
     assert load_kaggle_csv(tmp_path / "features_3_sec.csv", genres=["rock"]).track_ids.tolist() == ["rock.00003"]
+
+
+@pytest.mark.parametrize(
+    ("lengths", "segment_seconds"),
+    [([661794, 661794], None), ([66149, 66149], 3.0), ([132300, 132299], 6.0), (None, None)],
+)
+def test_kaggle_csv_window_length_comes_from_the_length_column(tmp_path, lengths, segment_seconds):
+    table = kaggle_table(["pop.00000.wav", "pop.00001.wav"], ["pop", "pop"])
+    table = table.drop(columns=["length"]) if lengths is None else table.assign(length=lengths)
+    table.to_csv(tmp_path / "t.csv", index=False)
+
+    config = load_kaggle_csv(tmp_path / "t.csv").feature_config
+
+    assert (config and config.segment_seconds) == segment_seconds
 
 
 @pytest.mark.parametrize(
@@ -145,6 +160,8 @@ def test_kaggle_csv_three_second_table(tmp_path):
         (lambda t: t.assign(rms_mean=["loud", "0.1"]), "column 'rms_mean' on line 2 is not a finite number"),
         (lambda t: t.assign(tempo=[120.0, np.nan]), "column 'tempo' on line 3 is empty"),
         (lambda t: t.assign(label=["pop", None]), "column 'label' on line 3 is empty"),
+        (lambda t: t.assign(length=[500000, 500000]), r"column 'length' says windows of 22.68 s"),
+        (lambda t: t.assign(length=[66149, "long"]), "column 'length' on line 3 is not a number"),
     ],
 )
 def test_kaggle_csv_rejects_bad_tables(tmp_path, change, message):

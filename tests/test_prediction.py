@@ -14,6 +14,7 @@ from conftest import tone
 from genre_core import audio, features, models, paths, prediction
 from genre_core.bundles import ModelBundle, load_bundle
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.datasets import kaggle_windows
 from genre_core.errors import InputError
 from genre_core.extraction import extract_files
 from genre_core.training import Standardizer, TrainConfig
@@ -148,6 +149,24 @@ def test_whole_track_summary_bundle_uses_30_s_windows_without_padding(tmp_path):
     np.testing.assert_allclose(result.features[1], features.summary_vector(samples[30 * rate :], rate), rtol=1e-5)
     with pytest.raises(InputError, match="short.wav: too short"):
         prediction.predict_file(bundle, write_tone(tmp_path / "short.wav", 10.0, rate))
+
+
+@pytest.mark.slow
+def test_bundle_of_the_3_s_kaggle_table_reads_songs_in_3_s_windows(tmp_path):
+    """A bundle trained on ``features_3_sec.csv`` carries the table's windows (`datasets.kaggle_windows`), so a
+    10 s song gives three 3 s windows with the statistics of each, not one 30 s window."""
+    rate = 22050
+    path = write_tone(tmp_path / "ten.wav", 10.0, rate, frequency=330.0)
+    samples = audio.load_audio(path, rate)
+    windows = kaggle_windows(tmp_path / "features_3_sec.csv", np.full(4, 66149))
+    bundle = untrained_bundle(SUMMARY, windows, "kaggle-3s-ffn")
+
+    result = prediction.predict_file(bundle, path)
+
+    check_prediction(result, n_segments=3, segment_seconds=3.0)
+    for index in range(3):
+        window = samples[index * 3 * rate : (index + 1) * 3 * rate]
+        np.testing.assert_allclose(result.features[index], features.summary_vector(window, rate), rtol=1e-5)
 
 
 def test_bundle_without_feature_settings_cannot_read_audio(tmp_path):
