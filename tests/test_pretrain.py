@@ -9,7 +9,7 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from test_training import tiny_dataset
+from helpers import tiny_dataset
 
 from genre_core import pretrain
 from genre_core.bundles import load_bundle
