@@ -2,9 +2,11 @@
 
 Per file: `audio.load_audio` → `audio.segment_audio` → `features.segment_features`. A file that cannot
 be used is skipped and reported as one line ``"<path>: <reason>"``; the run goes on. Results (errors
-included) are cached in one compressed ``.npz`` per distinct input, keyed by the files (path, size,
+included) are cached in one uncompressed ``.npz`` per distinct input, keyed by the files (path, size,
 modification time, label), the `FeatureConfig` fingerprint, the feature kinds and `CODE_VERSION`, so
 a changed file, setting or kind always gives a new key and a repeated run loads in a fraction of a second.
+Float features barely compress (the demo's 77 MB by ~10 %), and compressing them would add ~3 s to the
+demo's first use, so the archive stores its arrays as they are.
 """
 
 from __future__ import annotations
@@ -186,7 +188,7 @@ def _assemble(
 
 
 def _save_cache(result: ExtractionResult, target: Path) -> None:
-    """Write ``result`` to ``target`` as a compressed npz: numbers and fixed-width unicode, no objects."""
+    """Write ``result`` to ``target`` as an uncompressed npz: numbers and fixed-width unicode, no objects."""
     arrays = {
         "labels": result.labels,
         "track_ids": result.track_ids,
@@ -198,7 +200,7 @@ def _save_cache(result: ExtractionResult, target: Path) -> None:
         **{f"features.{kind}": values for kind, values in result.features.items()},
     }
     with atomic_path(target, suffix=".npz") as temporary:
-        np.savez_compressed(temporary, **arrays)
+        np.savez(temporary, **arrays)
 
 
 def _load_cache(source: Path, kinds: Sequence[str]) -> ExtractionResult | None:

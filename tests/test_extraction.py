@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +90,10 @@ def test_second_run_reads_the_cache(tone_files, broken_file, small_config, tmp_p
 
     monkeypatch.setattr(extraction, "_extract_file", no_extraction)
     calls: list[tuple[int, int]] = []
-    started = time.perf_counter()
     second = extract_files(
         list(reversed(files)), small_config, [LOG_MEL], n_jobs=1, progress=lambda d, t: calls.append((d, t)),
         cache_dir=tmp_path / "cache",
     )
-    assert time.perf_counter() - started < 1.0
     assert second.from_cache and calls == [(4, 4)]
     assert second.errors == first.errors and len(second.errors) == 1
     assert second.audio_paths == first.audio_paths
@@ -111,6 +109,8 @@ def test_cache_holds_no_object_arrays(tone_files, small_config, tmp_path):
     with np.load(stored, allow_pickle=False) as arrays:
         assert all(arrays[name].dtype.kind != "O" for name in arrays.files)
         assert arrays["track_ids"].dtype.kind == "U"
+    with zipfile.ZipFile(stored) as archive:  # float features barely compress: stored as they are, written fast
+        assert {member.compress_type for member in archive.infolist()} == {zipfile.ZIP_STORED}
 
 
 def test_cache_key_changes_with_config_kinds_labels_and_files(tone_files, small_config):
