@@ -23,6 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_FIRST_USE_GOAL_S = 60.0  #: the product starts in a minute: demo generation + cold extraction, 2 cores
 
 
 @dataclass
@@ -70,9 +71,12 @@ def bench_demo_and_cache(workspace: Path) -> list[Result]:
     config = FeatureConfig()
     cold = timed(lambda: load_audio_folder(workspace / "demo", config, cache_dir=workspace / "cache"))
     warm = timed(lambda: load_audio_folder(workspace / "demo", config, cache_dir=workspace / "cache"), repeats=3)
+    first_use = generate + cold
     return [
-        Result("generate the default demo (4 genres x 25 tracks x 30 s)", generate, "s", "< 60 s", generate < 60),
+        Result("generate the default demo (4 genres x 25 tracks x 30 s)", generate, "s", "-", True),
         Result("extract the demo features, cold (all kinds)", cold, "s", "-", True),
+        Result("demo first use: generate + cold extraction", first_use, "s", f"< {DEMO_FIRST_USE_GOAL_S:g} s",
+               first_use < DEMO_FIRST_USE_GOAL_S),
         Result("load the same features from the cache", warm, "s", "< 1 s", warm < 1.0),
         Result("cache speed-up (cold / cached)", cold / warm, "x", "> 20x", cold / warm > 20),
     ]
@@ -131,7 +135,7 @@ def bench_shap(rng: np.random.Generator) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-demo", action="store_true", help="skip demo generation and extraction (~2 min)")
+    parser.add_argument("--skip-demo", action="store_true", help="skip demo generation and extraction (~40 s)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     results = bench_imports()
