@@ -48,14 +48,22 @@ def sturm_split_dir() -> Path:
     return require_shared("splits/sturm_artist_filtered_3fold")
 
 
+def isolate_workspace(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    """Point the workspace (cache, saved models, uploads) and the shipped-models folder into ``root``."""
+    monkeypatch.setattr(paths, "DATA_DIR", root / "data")
+    monkeypatch.setattr(paths, "CACHE_DIR", root / "data" / "cache")
+    monkeypatch.setattr(paths, "DEMO_DIR", root / "data" / "demo")
+    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", root / "data" / "models")
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", root / "assets")
+
+
 @pytest.fixture(scope="module")
-def app_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The app's feature cache and model folders in temporary folders while the requesting module's pages run."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(paths, "CACHE_DIR", tmp_path_factory.mktemp("cache"))
-        patch.setattr(paths, "WORKSPACE_MODELS_DIR", tmp_path_factory.mktemp("models"))
-        patch.setattr(paths, "PRETRAINED_DIR", tmp_path_factory.mktemp("pretrained"))
-        yield paths.CACHE_DIR
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh app workspace for the requesting module (`isolate_workspace` in a temporary folder); its root."""
+    root = tmp_path_factory.mktemp("workspace")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_workspace(monkeypatch, root)
+        yield root
 
 
 @pytest.fixture

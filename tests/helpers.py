@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pytest
 import soundfile as sf
 from conftest import REPO_ROOT, tone
 from streamlit.testing.v1 import AppTest
 
-from genre_core import paths
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.splits import Split
@@ -207,15 +205,6 @@ def wav_bytes(samples: np.ndarray, rate: int, format: str = "WAV", subtype: str 
 
 
 # --- AppTest ----------------------------------------------------------------------------------------------------
-def isolate_workspace(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    """Point the workspace (cache, saved models, uploads) and the shipped-models folder into ``root``."""
-    monkeypatch.setattr(paths, "DATA_DIR", root / "data")
-    monkeypatch.setattr(paths, "CACHE_DIR", root / "data" / "cache")
-    monkeypatch.setattr(paths, "DEMO_DIR", root / "data" / "demo")
-    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", root / "data" / "models")
-    monkeypatch.setattr(paths, "PRETRAINED_DIR", root / "assets")
-
-
 def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetSpec:
     """Put ``dataset`` into the app's shared dataset store under ``spec``, as the Data page does after loading,
     so that pages find it without extracting the summary features they do not need (slow on real audio)."""

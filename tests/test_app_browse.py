@@ -40,7 +40,7 @@ def prepared_app(root: Path, config: FeatureConfig, folder: Path, preset_hyper: 
 
 
 @pytest.fixture(scope="module")
-def tone_app(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
+def tone_app(workspace: Path, tmp_path_factory: pytest.TempPathFactory):
     root = write_tone_genres(tmp_path_factory.mktemp("tones"))
     return prepared_app(root, TONE_CONFIG, paths.WORKSPACE_MODELS_DIR / "tone-cnn", TONE_CNN)
 
@@ -130,7 +130,7 @@ def test_a_missing_or_unfitting_cnn_gives_a_readable_message(tone_app) -> None:
 
 
 @pytest.mark.slow
-def test_browse_on_two_real_gtzan_genres(app_workspace: Path, gtzan_mini: Path) -> None:
+def test_browse_on_two_real_gtzan_genres(workspace: Path, gtzan_mini: Path) -> None:
     folder = paths.WORKSPACE_MODELS_DIR / "gtzan-cnn"
     spec, dataset, bundle_folder = prepared_app(gtzan_mini, FeatureConfig(), folder, {}, genres=("classical", "metal"),
                                                 real=True)

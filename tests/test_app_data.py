@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO_ROOT, tone, zip_bytes
-from helpers import APP, isolate_workspace, wav_bytes
+from helpers import APP, wav_bytes
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
@@ -34,13 +34,11 @@ CHEAP = FeatureConfig(sample_rate=8000, segments_per_track=5, n_mels=64, n_mfcc=
 
 
 @pytest.fixture(scope="module", autouse=True)
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh workspace for this module: data, demo, cache and model folders in a temporary folder."""
-    root = tmp_path_factory.mktemp("workspace")
+def small_demo(workspace: Path) -> Iterator[None]:
+    """Every test here works in this module's `workspace`, with a 1-track-per-genre demo."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(common.DEMO_TRACKS_ENV, "1")
-        isolate_workspace(patch, root)
-        yield root
+        yield
 
 
 def start_app(spec: common.DatasetSpec | None = None, page: str | None = None) -> AppTest:

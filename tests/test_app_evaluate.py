@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,6 @@ from helpers import (
     TONE_CONFIG,
     active_bundle,
     charts,
-    isolate_workspace,
     make_tone_folder,
     messages,
     open_page,
@@ -38,14 +36,6 @@ def train_bundle(dataset: Dataset, preset: str, name: str, protocol: str = "grou
     result = training.train_model(dataset, split, training.TrainConfig(preset, epochs=1, batch_size=8))
     bundle = bundles.bundle_from_training(result, dataset, name=name)
     return str(bundles.save_bundle(bundle, paths.WORKSPACE_MODELS_DIR / name).resolve())
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("evaluate_page")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        isolate_workspace(monkeypatch, root)
-        yield root
 
 
 @pytest.fixture(scope="module")

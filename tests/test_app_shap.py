@@ -29,7 +29,7 @@ TONE_FFN = {"hidden": [16], "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
-def tone_ffn(app_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[common.DatasetSpec, Dataset, Path]:
+def tone_ffn(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[common.DatasetSpec, Dataset, Path]:
     """The summary features of the tone genres, shared with the app, and an FFN bundle trained on them."""
     root = write_tone_genres(tmp_path_factory.mktemp("tones"))
     dataset, _ = datasets.load_audio_folder(root, TONE_CONFIG, kinds=[SUMMARY, MFCC], n_jobs=2, cache_dir=None)
@@ -145,7 +145,7 @@ def test_a_missing_or_non_summary_ffn_gives_a_readable_message(tone_ffn) -> None
 
 
 @pytest.mark.slow
-def test_shap_on_two_genres_of_the_kaggle_table(app_workspace: Path, gtzan_csv: Path) -> None:
+def test_shap_on_two_genres_of_the_kaggle_table(workspace: Path, gtzan_csv: Path) -> None:
     dataset = datasets.load_kaggle_csv(gtzan_csv, genres=["classical", "metal"])
     split = splits.grouped_split(dataset, val_fraction=0.0, test_fraction=0.3)
     folder = paths.WORKSPACE_MODELS_DIR / "kaggle-ffn"

@@ -7,12 +7,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import TIMEOUT_S, TONE_CONFIG, charts, isolate_workspace, make_tone_folder, messages, open_page
+from helpers import TIMEOUT_S, TONE_CONFIG, charts, make_tone_folder, messages, open_page
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
@@ -31,14 +30,6 @@ def streamlit_cleanup_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.runtime.scriptrunner import script_runner
 
     monkeypatch.setattr(script_runner, "_clean_problem_modules", script_runner._clean_problem_modules)
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("train_page")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        isolate_workspace(monkeypatch, root)
-        yield root
 
 
 @pytest.fixture(scope="module")
