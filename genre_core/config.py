@@ -16,6 +16,13 @@ LOG_MEL = "log_mel"  #: (rows, n_mels, frames) float32, dB, low frequencies at i
 MFCC = "mfcc"  #: (rows, frames, n_mfcc) float32, time-major as in the MFCC JSON format
 FEATURE_KINDS = (SUMMARY, LOG_MEL, MFCC)
 
+#: How `LOG_MEL` compresses mel power (``FeatureConfig.log_scale``).
+DECIBELS = "decibels"  #: ``10·log10(mel)`` (``librosa.power_to_db``, ref 1): the GenreLens presets
+LOG_1P_10000 = "log10_1p_10000"  #: ``log10(1 + 10000·mel)`` in float16, as the musicnn models were trained
+LOG_SCALES = (DECIBELS, LOG_1P_10000)
+#: How the centred STFT pads the signal ends (``FeatureConfig.stft_padding``).
+STFT_PADDINGS = ("reflect", "constant")
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
@@ -34,6 +41,8 @@ class FeatureConfig:
     n_mels: int = 128  #: mel bands of the log-mel spectrogram
     n_mfcc: int = 20  #: coefficients of the MFCC matrix (13, 16, 20, 26 are customary)
     min_remainder: float = 0.5  #: fraction of a window a final remainder needs to be kept (padded)
+    log_scale: str = DECIBELS  #: compression of the log-mel spectrogram, one of `LOG_SCALES`
+    stft_padding: str = "reflect"  #: how the centred STFT pads the signal ends, one of `STFT_PADDINGS`
 
     def __post_init__(self) -> None:
         checks = {
@@ -45,6 +54,8 @@ class FeatureConfig:
             "n_mels": 8 <= self.n_mels <= 512,
             "n_mfcc": 1 <= self.n_mfcc <= 128,
             "min_remainder": 0.0 < self.min_remainder <= 1.0,
+            "log_scale": self.log_scale in LOG_SCALES,
+            "stft_padding": self.stft_padding in STFT_PADDINGS,
         }
         for name, valid in checks.items():
             if not valid:

@@ -2,7 +2,9 @@
 
 Every STFT here pads the signal ends by reflection (``pad_mode="reflect"``), the librosa default up to
 0.9: it is what reproduces the Kaggle GTZAN feature table (see docs/kaggle-conformance.md) and the
-MFCC JSON datasets of the GTZAN tutorials. `segment_features` is the one entry point that extraction
+MFCC JSON datasets of the GTZAN tutorials. The one exception is a log-mel whose `FeatureConfig` asks for
+zero padding and musicnn's ``log10(1 + 10000·mel)`` compression (`genre_core.musicnn.FEATURES`): that is
+exactly the input the pretrained musicnn networks were trained on (librosa 0.10's defaults). `segment_features` is the one entry point that extraction
 uses, so every feature of the project is computed here; the kinds of one window share its STFT and mel
 spectrogram. HPSS, the costliest step, runs librosa's algorithm with a faster median filter (`hpss`):
 the values are librosa's, exactly.
@@ -19,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from genre_core.audio import fit_width
-from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.config import FEATURE_KINDS, LOG_1P_10000, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
 
 PAD_MODE = "reflect"  #: how the STFT pads the signal ends (librosa <= 0.9 default)
@@ -76,27 +78,32 @@ class _Spectra:
             self._computed[key] = values
         return self._computed[key]
 
-    def stft(self, n_fft: int, hop_length: int) -> np.ndarray:
-        """Complex STFT, centred frames with reflected ends: (1 + n_fft // 2, 1 + len(samples) // hop_length)."""
+    def stft(self, n_fft: int, hop_length: int, pad_mode: str = PAD_MODE) -> np.ndarray:
+        """Complex STFT, centred frames with ends padded by ``pad_mode`` (default: reflected):
+        (1 + n_fft // 2, 1 + len(samples) // hop_length)."""
         return self._once(
-            ("stft", n_fft, hop_length),
-            lambda: librosa.stft(self.samples, n_fft=n_fft, hop_length=hop_length, pad_mode=PAD_MODE),
+            ("stft", n_fft, hop_length, pad_mode),
+            lambda: librosa.stft(self.samples, n_fft=n_fft, hop_length=hop_length, pad_mode=pad_mode),
         )
 
-    def magnitude(self, n_fft: int, hop_length: int) -> np.ndarray:
+    def magnitude(self, n_fft: int, hop_length: int, pad_mode: str = PAD_MODE) -> np.ndarray:
         """``|stft|``: (1 + n_fft // 2, frames) float32."""
-        return self._once(("magnitude", n_fft, hop_length), lambda: np.abs(self.stft(n_fft, hop_length)))
+        return self._once(
+            ("magnitude", n_fft, hop_length, pad_mode), lambda: np.abs(self.stft(n_fft, hop_length, pad_mode))
+        )
 
-    def power(self, n_fft: int, hop_length: int) -> np.ndarray:
+    def power(self, n_fft: int, hop_length: int, pad_mode: str = PAD_MODE) -> np.ndarray:
         """``|stft| ** 2``: (1 + n_fft // 2, frames) float32."""
-        return self._once(("power", n_fft, hop_length), lambda: self.magnitude(n_fft, hop_length) ** 2)
+        return self._once(
+            ("power", n_fft, hop_length, pad_mode), lambda: self.magnitude(n_fft, hop_length, pad_mode) ** 2
+        )
 
-    def mel_power(self, n_fft: int, hop_length: int, n_mels: int) -> np.ndarray:
+    def mel_power(self, n_fft: int, hop_length: int, n_mels: int, pad_mode: str = PAD_MODE) -> np.ndarray:
         """Mel power spectrogram (librosa's Slaney mel filters up to Nyquist): (n_mels, frames) float32."""
         return self._once(
-            ("mel_power", n_fft, hop_length, n_mels),
+            ("mel_power", n_fft, hop_length, n_mels, pad_mode),
             lambda: librosa.feature.melspectrogram(
-                S=self.power(n_fft, hop_length), sr=self.sample_rate, n_mels=n_mels
+                S=self.power(n_fft, hop_length, pad_mode), sr=self.sample_rate, n_mels=n_mels
             ),
         )
 
@@ -111,18 +118,31 @@ class _Spectra:
 def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Log-mel spectrogram of a mono signal at ``config.sample_rate``.
 
-    ``power_to_db(ref=1.0, amin=1e-10, top_db=None)`` of a power-2 mel spectrogram with
-    ``config.n_fft``, ``config.hop_length`` and ``config.n_mels``; row 0 is the lowest band.
-    Returns: (config.n_mels, config.frames_per_segment) float32 in dB, cropped or padded with its minimum.
+    A power-2 mel spectrogram with ``config.n_fft``, ``config.hop_length`` and ``config.n_mels`` (STFT ends
+    padded as ``config.stft_padding`` says), compressed as ``config.log_scale`` says:
+      - ``decibels``: ``power_to_db(ref=1.0, amin=1e-10, top_db=None)``, in dB;
+      - ``log10_1p_10000``: musicnn's ``log10(1 + 10000·mel)`` of the mel power rounded to float16, as its
+        extractor computes it (unitless, >= 0).
+    Row 0 is the lowest band. Returns: (config.n_mels, config.frames_per_segment) float32, cropped or padded
+    with its minimum.
     """
     return _log_mel(_Spectra(samples, config.sample_rate), config)
 
 
+def compress_log_1p(mel_power: np.ndarray) -> np.ndarray:
+    """musicnn's compression: ``log10(10000·mel + 1)`` in float32 of the mel power rounded to float16 (its
+    extractor stores the spectrogram as float16 first). Any shape; returns float32 of the same shape."""
+    return np.log10(10000 * mel_power.astype(np.float16).astype(np.float32) + 1)
+
+
 def _log_mel(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
     """`log_mel` of the signal of ``spectra``."""
-    power = spectra.mel_power(config.n_fft, config.hop_length, config.n_mels)
-    decibels = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
-    return fit_width(decibels, config.frames_per_segment, pad_with_minimum=True).astype(np.float32)
+    power = spectra.mel_power(config.n_fft, config.hop_length, config.n_mels, config.stft_padding)
+    if config.log_scale == LOG_1P_10000:
+        compressed = compress_log_1p(power)
+    else:
+        compressed = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
+    return fit_width(compressed, config.frames_per_segment, pad_with_minimum=True).astype(np.float32)
 
 
 def mfcc(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
