@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The pinned musicnn wheel (ISC licence): its TF1 checkpoints are the source of assets/pretrained/*.keras.
+# Only its files are read (never its code); the tests convert it again and compare with the shipped files.
+MUSICNN_WHEEL := $(VENV)/musicnn-0.1.0-py3-none-any.whl
 STREAMLIT_FLAGS := --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-.PHONY: run test test-fast bench pretrain chromium clean
+.PHONY: run test test-fast bench pretrain chromium clean musicnn-wheel musicnn-weights musicnn-reference
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +19,27 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/python -c "from genre_core.features import compile_kernels; compile_kernels()"
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime $(MUSICNN_WHEEL)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
+
+$(MUSICNN_WHEEL): | $(BIN)/python
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --dest $(VENV) musicnn==0.1.0
+
+musicnn-wheel: $(MUSICNN_WHEEL)
+
+# Re-create assets/pretrained/ (the Keras ports of the four musicnn networks) from the pinned wheel.
+musicnn-weights: $(MUSICNN_WHEEL) $(VENV)/.runtime
+	$(BIN)/python -m genre_core musicnn-weights --wheel $(MUSICNN_WHEEL) --out assets/pretrained
+
+# Reference outputs of the ORIGINAL musicnn code for the port tests, in a throwaway venv (docs/musicnn-port.md).
+MUSICNN_REFERENCE_VENV ?= /tmp/genrelens-musicnn-reference
+musicnn-reference:
+	$(PYTHON) -m venv $(MUSICNN_REFERENCE_VENV)
+	$(MUSICNN_REFERENCE_VENV)/bin/pip install --quiet tensorflow-cpu==2.15.1 "numpy<2" librosa==0.10.2 soundfile
+	$(MUSICNN_REFERENCE_VENV)/bin/pip install --quiet --no-deps musicnn==0.1.0
+	$(MUSICNN_REFERENCE_VENV)/bin/python scripts/musicnn_reference.py --gtzan ../shared/data/gtzan_mini/genres \
+		--out tests/fixtures/musicnn_reference.json
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py $(STREAMLIT_FLAGS)

@@ -295,9 +295,9 @@ def run_train(args: argparse.Namespace) -> int:
         preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
     )
-    feature_kind = get_preset(args.preset).feature_kind
-    config = FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc)
-    dataset = load_for(args, config, feature_kind, args.genres)
+    preset = get_preset(args.preset)
+    config = preset.features or FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc)
+    dataset = load_for(args, config, preset.feature_kind, args.genres)
     split = make_split(dataset, args.split, seed=args.seed, split_dir=args.split_dir)
     result = training.train_model(dataset, split, train_config, progress=training.tqdm_progress())
     bundle = bundles.bundle_from_training(result, dataset, name=args.out.name)
@@ -481,6 +481,29 @@ def run_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- musicnn-weights ----------------------------------------------------------------------------------
+
+
+def add_musicnn_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wheel", type=Path, required=True, metavar="PATH",
+        help="the musicnn 0.1.0 wheel (`pip download --no-deps musicnn==0.1.0`; `make musicnn-weights` does it all)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=paths.PRETRAINED_NETWORKS_DIR, metavar="DIR",
+        help=f"folder for the .keras files and the licence (default {paths.PRETRAINED_NETWORKS_DIR})",
+    )
+
+
+def run_musicnn_weights(args: argparse.Namespace) -> int:
+    """Convert the TF1 checkpoints of the musicnn wheel into Keras 3 files (the original code never runs)."""
+    from genre_core.musicnn.convert import convert_wheel
+
+    for path in convert_wheel(args.wheel, args.out):
+        print(f"written {path}")
+    return 0
+
+
 #: Every verb of ``python -m genre_core``.
 COMMANDS: tuple[Command, ...] = (
     Command("extract", "extract features of a dataset into a cache folder", add_extract_arguments, run_extract),
@@ -489,6 +512,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("predict", "classify audio files with one or more bundles", add_predict_arguments, run_predict),
     Command("trust", "measure how far a CNN's Grad-CAM maps can be trusted", add_trust_arguments, run_trust),
     Command("pretrain", "rebuild the pretrained bundles and their model cards", add_pretrain_arguments, run_pretrain),
+    Command("musicnn-weights", "convert the pretrained musicnn networks from their wheel to Keras",
+            add_musicnn_weights_arguments, run_musicnn_weights),
 )
 
 

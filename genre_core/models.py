@@ -21,8 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from genre_core.config import LOG_MEL, MFCC, SUMMARY  # noqa: E402
+from genre_core import musicnn  # noqa: E402
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
+from genre_core.musicnn.architecture import TRUNKS  # noqa: E402
 
 #: Rank of one model input (without the batch axis) for each feature kind.
 INPUT_RANKS = {SUMMARY: 1, LOG_MEL: 3, MFCC: 2}
@@ -44,6 +46,13 @@ class Preset:
     feature_kind: str  #: one of config.SUMMARY, config.LOG_MEL, config.MFCC
     default_hyper: dict[str, Any]
     builder: Builder
+    #: Feature settings the preset needs (a pretrained network's input); None: any, the dataset's own.
+    features: FeatureConfig | None = None
+    #: Transfer presets: the hyper-parameter ``trainable_from`` names the first trained layer; the layers before
+    #: keep their pretrained weights, and training runs on their cached output (`genre_core.transfer`).
+    transfer: bool = False
+    #: Inputs are standardised with statistics of the training rows (a pretrained trunk brings its own).
+    standardize: bool = True
 
 
 # --- hyper-parameter checks ------------------------------------------------------------------------
@@ -296,6 +305,27 @@ def _build_lstm_mfcc(
     return _classifier(inputs, x, n_classes, preset)
 
 
+def _build_transfer(input_shape: tuple[int, ...], n_classes: int, **hyper: Any) -> keras.Model:
+    from genre_core import transfer  # loads the pretrained trunk: only when such a preset is built
+
+    return transfer.build_for_preset(input_shape, n_classes, **hyper)
+
+
+def _transfer_preset(name: str, trunk: str, trainable_from: str, what: str) -> Preset:
+    spec = TRUNKS[trunk]
+    return Preset(
+        name=name,
+        description=what,
+        source=f"J. Pons & X. Serra 2019, musicnn ({spec.checkpoint}, trained on the {spec.collection}); ISC licence.",
+        feature_kind=LOG_MEL,
+        default_hyper={"trunk": trunk, "trainable_from": trainable_from, "dropout": 0.5},
+        builder=functools.partial(_build_transfer, preset=name),
+        features=musicnn.FEATURES,
+        transfer=True,
+        standardize=False,
+    )
+
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -365,6 +395,14 @@ PRESETS: dict[str, Preset] = {
             default_hyper={"units": [64, 64], "dense": [64], "dropout": 0.3},
             builder=_build_lstm_mfcc,
         ),
+        _transfer_preset("transfer_musicnn", "msd_musicnn", "head_dropout",
+                         "Pretrained musicnn (frozen) + a new genre layer on its 200-value embedding: transfer learning."),
+        _transfer_preset("finetune_musicnn", "msd_musicnn", "pool_bn",
+                         "Pretrained musicnn with its last dense block trained again, plus a new genre layer."),
+        _transfer_preset("transfer_vgg", "msd_vgg", "head_dropout",
+                         "Pretrained VGG (five 128-filter conv blocks, frozen) + a new genre layer on its embedding."),
+        _transfer_preset("finetune_vgg", "msd_vgg", "block5_conv",
+                         "Pretrained VGG with its last conv block trained again, plus a new genre layer."),
     )
 }
 

@@ -12,3 +12,5 @@ DEMO_DIR = DATA_DIR / "demo"
 CACHE_DIR = DATA_DIR / "cache"
 WORKSPACE_MODELS_DIR = DATA_DIR / "models"
 PRETRAINED_DIR = PROJECT_ROOT / "assets" / "models"
+#: Pretrained networks converted from other projects (the musicnn taggers), with their licences.
+PRETRAINED_NETWORKS_DIR = PROJECT_ROOT / "assets" / "pretrained"

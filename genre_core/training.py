@@ -203,6 +203,12 @@ class Standardizer:
         std = np.sqrt(squares / count)
         return cls(feature_kind, mean, np.where(std < 1e-8, 1.0, std))
 
+    @classmethod
+    def identity(cls, feature_kind: str, width: int) -> Standardizer:
+        """A standardizer that leaves features as they are (mean 0, std 1), for models that normalise their
+        own input (a pretrained trunk's input batch norm)."""
+        return cls(feature_kind, np.zeros(width), np.ones(width))
+
     @property
     def width(self) -> int:
         return len(self.mean)
@@ -448,19 +454,33 @@ def train_model(
     ``progress`` receives `TrainingProgress` snapshots; ``cancel()`` is polled after every batch and,
     once true, ends training cleanly with ``cancelled=True``. Deterministic for a given ``config.seed``.
     """
-    feature_kind = get_preset(config.preset).feature_kind
+    preset = get_preset(config.preset)
+    feature_kind = preset.feature_kind
     features = dataset_features(dataset, feature_kind)
     rows = _split_rows(dataset, split)
     set_determinism(config.seed)
 
-    standardizer = Standardizer.fit(features[rows["train"]], feature_kind)
+    if preset.standardize:
+        standardizer = Standardizer.fit(features[rows["train"]], feature_kind)
+    else:
+        standardizer = Standardizer.identity(feature_kind, features.shape[_WIDTH_AXIS[feature_kind]])
     x_train = prepare_inputs(features[rows["train"]], feature_kind, standardizer)
     y_train = dataset.labels[rows["train"]]
     has_val = len(rows["val"]) > 0
-    validation = (prepare_inputs(features[rows["val"]], feature_kind, standardizer), dataset.labels[rows["val"]])
+    x_val = prepare_inputs(features[rows["val"]], feature_kind, standardizer)
 
     model = build_model(config.preset, x_train.shape[1:], dataset.n_classes, **config.hyper)
-    model.compile(
+    fitted = model
+    if preset.transfer:  # train only the layers from `trainable_from` on, on the frozen layers' cached output
+        from genre_core import transfer
+
+        cut = {**preset.default_hyper, **config.hyper}["trainable_from"]
+        # of every row, so that other splits of the same dataset (folds) find them in the cache too
+        activations = transfer.frozen_activations(model, cut, prepare_inputs(features, feature_kind, standardizer))
+        x_train, x_val = activations[rows["train"]], activations[rows["val"]]
+        fitted = transfer.trainable_part(model, cut)
+    validation = (x_val, dataset.labels[rows["val"]])
+    fitted.compile(
         optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False
     )
 
@@ -485,7 +505,7 @@ def train_model(
         callbacks.append(early_stopping)
 
     start = time.perf_counter()
-    model.fit(
+    fitted.fit(
         x_train,
         y_train,
         batch_size=config.batch_size,

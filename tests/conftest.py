@@ -85,3 +85,42 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def musicnn_reference() -> dict:
+    """The original musicnn code's outputs (tests/fixtures/musicnn_reference.json, recipe in docs/musicnn-port.md)."""
+    import json
+
+    return json.loads((REPO_ROOT / "tests" / "fixtures" / "musicnn_reference.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def musicnn_windows(musicnn_reference: dict, gtzan_mini: Path) -> dict[str, np.ndarray]:
+    """The 16 kHz windows the reference was computed on: the generated signal (its formula is the recipe's own,
+    scripts/musicnn_reference.py) and windows of real GTZAN tracks decoded by GenreLens (47744 samples each)."""
+    import importlib.util
+
+    from genre_core.audio import load_audio
+
+    spec = importlib.util.spec_from_file_location("musicnn_reference", REPO_ROOT / "scripts" / "musicnn_reference.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    size = musicnn_reference["window_samples"]
+    windows = {"generated": recipe.generated_window()}
+    for relative, index in musicnn_reference["real_windows"]:
+        samples = load_audio(gtzan_mini / relative, musicnn_reference["sample_rate"])
+        windows[f"{relative}#{index}"] = samples[index * size : (index + 1) * size]
+    return windows
+
+
+def musicnn_wheel() -> Path:
+    """The pinned musicnn wheel that `make` downloads beside the venv (``GENRELENS_MUSICNN_WHEEL`` overrides);
+    fail in CI, skip elsewhere, when it is missing."""
+    path = Path(os.environ.get("GENRELENS_MUSICNN_WHEEL", REPO_ROOT / ".venv" / "musicnn-0.1.0-py3-none-any.whl"))
+    if not path.is_file():
+        message = f"musicnn wheel missing: {path} (`make musicnn-wheel` downloads it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -58,7 +58,7 @@ def layer_problem(model: keras.Model, name: str) -> str | None:
 
     A usable layer is any layer after the input whose output is a ``(batch, frequency, time, channels)`` map
     (a convolution, pooling, batch norm, activation or merge layer) with a frequency × time extent larger than
-    1 × 1. After enough pooling a layer's output is a single cell: the "map" is then one number spread over
+    1 × 1, each axis the input's divided by a pooling factor (`_pooled_from`). After enough pooling a layer's output is a single cell: the "map" is then one number spread over
     the whole spectrogram, and after the ReLU it is either uniform or entirely blank. The map is stretched over
     the whole input, so the layer's rows and columns must still run along frequency and time (true for every
     GenreLens preset).
@@ -77,7 +77,23 @@ def layer_problem(model: keras.Model, name: str) -> str | None:
             "its output is 1 × 1: pooling has removed all frequency and time resolution, "
             "so the map is a single cell (uniform, or blank after the ReLU)"
         )
+    for axis, label in ((1, "frequency"), (2, "time")):
+        steps, positions = model.input.shape[axis], shape[axis]
+        if positions > 1 and steps and not _pooled_from(steps, positions):
+            return (
+                f"its {label} axis ({positions} positions for the input's {steps}) is not the input's divided by a "
+                f"pooling factor: a 'valid' convolution across {label} (like musicnn's timbral filters, which span "
+                f"38 or 67 mel bands) leaves filter offsets, not {label} steps, so its map cannot be laid over the "
+                "spectrogram"
+            )
     return None
+
+
+def _pooled_from(steps: int, positions: int) -> bool:
+    """True when ``positions`` is ``steps`` divided by a power of two, within 10 % (as 'same' or 'valid' pooling
+    with stride 2 leaves it: 187 frames → 92 → 46 → 23 → 11)."""
+    ratio = steps / positions
+    return abs(ratio / 2 ** round(np.log2(ratio)) - 1) <= 0.1
 
 
 def spatial_layer_names(model: keras.Model) -> list[str]:

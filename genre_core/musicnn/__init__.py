@@ -44,3 +44,15 @@ MTT_TAGS = (
     "man", "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello",
     "no voice", "weird", "country", "metal", "female voice", "choral",
 )
+
+#: What each MSD tag describes, for grouping them in charts: genre, mood, voice and instruments, or era.
+MSD_TAG_KINDS = {
+    **dict.fromkeys(("rock", "pop", "alternative", "indie", "electronic", "dance", "alternative rock", "jazz",
+                     "metal", "chillout", "classic rock", "soul", "indie rock", "electronica", "folk", "punk",
+                     "blues", "hard rock", "ambient", "experimental", "Hip-Hop", "country", "easy listening",
+                     "funk", "electro", "heavy metal", "Progressive rock", "rnb", "indie pop", "House"), "genre"),
+    **dict.fromkeys(("beautiful", "Mellow", "chill", "sexy", "catchy", "sad", "happy", "party"), "mood"),
+    **dict.fromkeys(("female vocalists", "male vocalists", "female vocalist", "instrumental", "acoustic",
+                     "guitar"), "voice and instruments"),
+    **dict.fromkeys(("00s", "80s", "90s", "70s", "60s", "oldies"), "era"),
+}

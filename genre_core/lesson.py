@@ -1,0 +1,131 @@
+"""The lesson "why pretrained networks": a CNN trained from scratch against transfer from a pretrained network,
+on the same tracks, the same grouped folds and the same seed.
+
+Each side is trained once per fold of a grouped k-fold split (every window of a track in one fold) and scored
+per track (mean probability over its windows) on the fold's test tracks, so every track is tested exactly once.
+Training time is measured per fold, including the one-off cost a side has (the transfer side's forward pass
+through the frozen trunk, cached for the later folds: `genre_core.transfer.frozen_activations`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.evaluation import confusion_matrices, track_level
+from genre_core.splits import Split, grouped_kfold
+
+if TYPE_CHECKING:
+    from genre_core.training import TrainConfig
+
+FOLDS = 5
+VAL_FRACTION = 0.15  #: share of each fold's training tracks kept for validation (early stopping)
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """One side of the comparison over all folds.
+
+    ``track_accuracy``: per fold, share of the fold's test tracks right; ``train_seconds``: per fold, wall
+    time of training (the transfer side's first fold includes its forward pass through the trunk);
+    ``confusion``: (K, K) track counts over all folds, true classes on rows.
+    """
+
+    preset: str
+    track_accuracy: list[float]
+    train_seconds: list[float]
+    confusion: list[list[int]]
+
+    @property
+    def mean_accuracy(self) -> float:
+        return float(np.mean(self.track_accuracy))
+
+    @property
+    def std_accuracy(self) -> float:
+        return float(np.std(self.track_accuracy, ddof=1)) if len(self.track_accuracy) > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class LessonResult:
+    """From scratch (``scratch``) against transfer (``transfer``) on the same folds of the same tracks."""
+
+    class_names: list[str]
+    folds: int
+    tracks: int
+    seed: int
+    scratch: SideResult
+    transfer: SideResult
+
+    @property
+    def gain_points(self) -> float:
+        """Mean track accuracy of transfer minus from scratch, in percentage points."""
+        return 100 * (self.transfer.mean_accuracy - self.scratch.mean_accuracy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> LessonResult:
+        sides = {side: SideResult(**values[side]) for side in ("scratch", "transfer")}
+        return cls(**{**values, **sides})
+
+
+def _same_tracks(first: list[Split], first_data: Dataset, second: list[Split], second_data: Dataset) -> None:
+    for number, (a, b) in enumerate(zip(first, second, strict=True), start=1):
+        if set(first_data.track_ids[a.test]) != set(second_data.track_ids[b.test]):
+            raise InputError("lesson", f"fold {number} tests other tracks in the two datasets")
+
+
+def _run_side(dataset: Dataset, folds: list[Split], config: TrainConfig, log: Log) -> SideResult:
+    from genre_core.bundles import bundle_from_training
+    from genre_core.training import train_model
+
+    accuracies, seconds = [], []
+    confusion = np.zeros((dataset.n_classes, dataset.n_classes), dtype=np.int64)
+    for number, split in enumerate(folds, start=1):
+        start = time.perf_counter()
+        result = train_model(dataset, split, config)
+        seconds.append(round(time.perf_counter() - start, 1))
+        bundle = bundle_from_training(result, dataset, name=f"{config.preset} fold {number}")
+        probabilities = bundle.predict_proba(dataset.features[bundle.feature_kind][split.test])
+        tracks = track_level(probabilities, dataset.track_ids[split.test], dataset.labels[split.test])
+        accuracies.append(float(np.mean(tracks.mean_prediction == tracks.labels)))
+        confusion += confusion_matrices(tracks.labels, tracks.mean_prediction, dataset.n_classes)[0]
+        log(f"  {config.preset} fold {number}/{len(folds)}: track accuracy {100 * accuracies[-1]:.0f} %, "
+            f"{seconds[-1]:.0f} s")
+    return SideResult(config.preset, accuracies, seconds, confusion.tolist())
+
+
+def compare(
+    scratch_data: Dataset,
+    scratch_config: TrainConfig,
+    transfer_data: Dataset,
+    transfer_config: TrainConfig,
+    *,
+    folds: int = FOLDS,
+    log: Log = print,
+) -> LessonResult:
+    """Cross-validate both sides on the same grouped folds (``scratch_data`` and ``transfer_data`` hold the
+    same tracks with each side's features; the folds are checked to test the same tracks)."""
+    if scratch_data.class_names != transfer_data.class_names:
+        raise InputError("lesson", "the two datasets have different classes")
+    seed = scratch_config.seed
+    scratch_folds = grouped_kfold(scratch_data, folds, seed, val_fraction=VAL_FRACTION)
+    transfer_folds = grouped_kfold(transfer_data, folds, seed, val_fraction=VAL_FRACTION)
+    _same_tracks(scratch_folds, scratch_data, transfer_folds, transfer_data)
+    return LessonResult(
+        class_names=list(scratch_data.class_names),
+        folds=folds,
+        tracks=int(scratch_data.n_tracks),
+        seed=seed,
+        scratch=_run_side(scratch_data, scratch_folds, scratch_config, log),
+        transfer=_run_side(transfer_data, transfer_folds, transfer_config, log),
+    )
