@@ -173,14 +173,16 @@ def log_mel_figure(
 ) -> go.Figure:
     """A window's log-mel spectrogram as the CNN sees it: `genre_core.figures.spectrogram_figure`.
 
-    ``log_mel_db``: (config.n_mels, config.frames_per_segment) dB, row 0 = lowest band. x: time in s of each
-    frame plus ``start_seconds``, y: mel bands labelled with their centre frequency in Hz.
+    ``log_mel_db``: (config.n_mels, config.frames_per_segment) in ``config.log_mel_unit`` (dB by default), row 0 =
+    lowest band. x: time in s of each frame plus ``start_seconds``, y: mel bands labelled with their centre
+    frequency in Hz.
     """
     return spectrogram_figure(
         log_mel_db,
         times_s=start_seconds + frame_times(config),
         band_frequencies_hz=mel_band_frequencies(config),
         title=title,
+        unit=config.log_mel_unit,
     )
 
 

@@ -453,7 +453,7 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--gtzan-audio", type=Path, default=None, metavar="PATH",
-        help="folder of real GTZAN tracks, one subfolder per genre (needed for cnn_gtzan_mini)",
+        help="folder of real GTZAN tracks, one subfolder per genre (needed for cnn_gtzan_mini, cnn_gtzan_transfer)",
     )
     parser.add_argument(
         "--splits", type=Path, default=None, metavar="DIR",

@@ -76,6 +76,11 @@ class FeatureConfig:
         """Declared width (STFT frames, centred) of a window's spectrogram: 130 for 3 s, 1292 for 30 s."""
         return 1 + self.segment_samples // self.hop_length
 
+    @property
+    def log_mel_unit(self) -> str:
+        """Unit of the log-mel values under ``log_scale``, for axis and colour-bar labels."""
+        return "dB" if self.log_scale == DECIBELS else "log10(1+10⁴·mel)"
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -48,6 +48,7 @@ def spectrogram_figure(
     title: str | None = None,
     zmin: float | None = None,
     zmax: float | None = None,
+    unit: str = "dB",
 ) -> go.Figure:
     """A log-mel spectrogram as a heat map, optionally with a Grad-CAM map over it.
 
@@ -58,6 +59,7 @@ def spectrogram_figure(
             index (mel-spaced) labelled with these frequencies.
         heatmap: (n_mels, frames) floats in [0, 1], drawn semi-transparent (``opacity``) on top.
         zmin, zmax: dB limits of the colour scale; pass the same ones to compare figures (default: data range).
+        unit: unit of ``log_mel_db`` for the colour bar and hover text (`FeatureConfig.log_mel_unit`).
     """
     log_mel_db = np.asarray(log_mel_db, dtype=np.float64)
     if log_mel_db.ndim != 2 or log_mel_db.size == 0 or not np.all(np.isfinite(log_mel_db)):
@@ -80,9 +82,9 @@ def spectrogram_figure(
             zmin=zmin,
             zmax=zmax,
             colorscale=SPECTROGRAM_COLOURS,
-            colorbar={"title": {"text": "dB"}},
+            colorbar={"title": {"text": unit}},
             name="log-mel",
-            hovertemplate="%{x:.2f} s, band %{y}<br>%{z:.1f} dB<extra></extra>",
+            hovertemplate="%{x:.2f} s, band %{y}<br>%{z:.2f} " + unit + "<extra></extra>",
         )
     )
     if heatmap is not None:

@@ -9,13 +9,16 @@ through the frozen trunk, cached for the later folds: `genre_core.transfer.froze
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from genre_core import paths
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import confusion_matrices, track_level
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from genre_core.training import TrainConfig
 
 FOLDS = 5
+SHIPPED_BUNDLE = "cnn_gtzan_transfer"  #: the pretrained bundle whose metrics hold the measured lesson
 VAL_FRACTION = 0.15  #: share of each fold's training tracks kept for validation (early stopping)
 
 Log = Callable[[str], None]
@@ -129,3 +133,14 @@ def compare(
         scratch=_run_side(scratch_data, scratch_folds, scratch_config, log),
         transfer=_run_side(transfer_data, transfer_folds, transfer_config, log),
     )
+
+
+def shipped_lesson(folder: Path | None = None) -> LessonResult | None:
+    """The lesson measured when the shipped transfer bundle was built (``metrics.lesson`` of its bundle.json,
+    read without loading the model); None when that bundle or its lesson is missing."""
+    path = (folder or paths.PRETRAINED_DIR / SHIPPED_BUNDLE) / "bundle.json"
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))["metrics"]["lesson"]
+        return LessonResult.from_dict(values)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

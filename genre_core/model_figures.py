@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 from genre_core.baselines import BASELINES, LOGISTIC_REGRESSION, MAJORITY, RBF_SVM
 from genre_core.errors import InputError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY, EvaluationReport
+from genre_core.lesson import LessonResult
 
 #: How the figures and tables name the baselines of `genre_core.baselines`.
 BASELINE_LABELS = {MAJORITY: "majority class", LOGISTIC_REGRESSION: "logistic regression", RBF_SVM: "RBF SVM"}
@@ -115,7 +116,8 @@ def training_curves_figure(history: Mapping[str, Sequence[float]], *, title: str
 
 
 def confusion_figure(
-    matrix: np.ndarray, class_names: Sequence[str], *, normalised: bool, title: str | None = None
+    matrix: np.ndarray, class_names: Sequence[str], *, normalised: bool, title: str | None = None,
+    unit: str = "segments",
 ) -> go.Figure:
     """A confusion matrix as a heat map: true class on the y axis (top to bottom in class order), predicted
     class on the x axis, each cell annotated.
@@ -125,6 +127,7 @@ def confusion_figure(
             with ``normalised``, each row divided by its sum (fractions in [0, 1], see
             `genre_core.evaluation.confusion_matrices`), shown as percentages of the true class.
         class_names: the K class names.
+        unit: what the counts count ("segments", "tracks"), for the hover text.
     """
     class_names = [str(name) for name in class_names]
     size = len(class_names)
@@ -144,7 +147,7 @@ def confusion_figure(
         if not np.all(matrix == np.round(matrix)):
             raise InputError("confusion matrix", "counts must be whole numbers")
         text = [[f"{int(value)}" for value in row] for row in matrix]
-        hover = "true %{y}<br>predicted %{x}<br>%{z:.0f} segments<extra></extra>"
+        hover = "true %{y}<br>predicted %{x}<br>%{z:.0f} " + unit + "<extra></extra>"
         colour_bar = {"title": {"text": "count"}}
         limits = {"zmin": 0.0, "zmax": max(float(matrix.max()), 1.0)}
     figure = go.Figure(
@@ -393,3 +396,22 @@ def protocol_table(comparison: Mapping[str, Any], *, metric: str = "accuracy") -
                 "gap": random["mean"] - given["mean"],
             })
     return pd.DataFrame(rows, columns=["baseline", "given_mean", "given_std", "random_mean", "random_std", "gap"])
+
+
+def lesson_figure(result: LessonResult) -> go.Figure:
+    """Track accuracy of the from-scratch and the transfer side of the lesson: one bar each (mean over folds,
+    error bar = std over folds), each fold's value as a dot, and the median training time per fold in the label."""
+    figure = go.Figure()
+    for side, label in ((result.scratch, "from scratch"), (result.transfer, "transfer")):
+        name = f"{side.preset}<br>({label}, {np.median(side.train_seconds):.0f} s per fold)"
+        figure.add_bar(x=[name], y=[side.mean_accuracy], error_y={"type": "data", "array": [side.std_accuracy]},
+                       name=label, text=[f"{side.mean_accuracy:.0%}"], textposition="inside",
+                       hovertemplate=f"{label}: %{{y:.1%}} mean track accuracy<extra></extra>")
+        figure.add_scatter(x=[name] * len(side.track_accuracy), y=side.track_accuracy, mode="markers",
+                           marker={"color": "black", "size": 7}, name=f"{label}: each fold", showlegend=False,
+                           hovertemplate="one fold: %{y:.0%}<extra></extra>")
+    figure.update_layout(
+        title=f"Track accuracy, {result.folds}-fold grouped cross-validation on {result.tracks} tracks",
+        yaxis={"tickformat": ".0%", "range": [0, 1.05], "title": "test tracks right"}, showlegend=False,
+    )
+    return figure

@@ -24,7 +24,7 @@ import keras  # noqa: E402
 from genre_core import musicnn  # noqa: E402
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
-from genre_core.musicnn.architecture import TRUNKS  # noqa: E402
+from genre_core.musicnn import TRUNKS  # noqa: E402
 
 #: Rank of one model input (without the batch axis) for each feature kind.
 INPUT_RANKS = {SUMMARY: 1, LOG_MEL: 3, MFCC: 2}

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.errors import InputError
 from genre_core.features import SUMMARY_NAMES, frame_times, mel_band_frequencies
+from genre_core.musicnn.tagging import SongTags
 from genre_core.figures import spectrogram_figure
 from genre_core.prediction import SongPrediction
 
@@ -227,3 +228,29 @@ def window_table(predictions: Mapping[str, SongPrediction]) -> pd.DataFrame:
     if not frames:
         raise InputError("predictions", "no model's prediction to tabulate")
     return pd.concat(frames, ignore_index=True)
+
+
+TAG_KIND_ORDER = ("genre", "mood", "voice and instruments", "era", "other")
+
+
+def tag_figure(tags: SongTags, per_kind: int = 4) -> go.Figure:
+    """Horizontal bars of the ``per_kind`` most probable tags of each kind (genre, mood, voice and instruments,
+    era), grouped by kind, best at the top of each group; x = the tag's probability in [0, 1]."""
+    rows = [item for kind in TAG_KIND_ORDER for item in tags.top(per_kind, kind)]
+    rows.reverse()  # plotly draws the first bar at the bottom
+    palette = dict(zip(TAG_KIND_ORDER, plotly.colors.qualitative.Set2, strict=False))
+    figure = go.Figure()
+    for kind in TAG_KIND_ORDER:
+        chosen = [(tag, value) for tag, tag_kind, value in rows if tag_kind == kind]
+        if chosen:
+            figure.add_bar(
+                x=[value for _, value in chosen], y=[tag for tag, _ in chosen], orientation="h", name=kind,
+                marker_color=palette[kind], hovertemplate="%{y}: %{x:.0%}<extra>" + kind + "</extra>",
+            )
+    figure.update_layout(
+        title=f"What {tags.trunk} says: its own tags ({tags.windows} windows)", xaxis={**PERCENT_AXIS,
+        "title": "tag probability (tags are not exclusive)"}, yaxis={"title": None, "categoryorder": "array",
+        "categoryarray": [tag for tag, _, _ in rows]}, height=120 + 22 * len(rows), legend_title_text="kind",
+        margin={"l": 10, "r": 10, "t": 50, "b": 40},
+    )
+    return figure

@@ -26,7 +26,8 @@ import keras  # noqa: E402
 from genre_core import paths  # noqa: E402
 from genre_core.atomic import atomic_path  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
-from genre_core.musicnn.architecture import INPUT_SHAPE, TRUNKS, Trunk  # noqa: E402
+from genre_core.musicnn import TRUNKS, Trunk  # noqa: E402
+from genre_core.musicnn.architecture import INPUT_SHAPE  # noqa: E402
 
 HEAD_FIRST_LAYER = "head_dropout"  #: first layer of the new classifier head
 PREDICT_BATCH = 64  #: patches per forward pass when computing frozen activations

@@ -83,7 +83,15 @@ MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the ol
 # --- bundles -------------------------------------------------------------------------------------------
 BUNDLE_METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`, read here without TensorFlow
 #: Role -> pretrained bundle names to use by default, in order of preference.
-DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_mini")}
+DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_transfer", "cnn_gtzan_mini")}
+#: What the sidebar says of a shipped bundle besides its name.
+PRETRAINED_ROLES = {
+    "cnn_gtzan_transfer": "real music: transfer from musicnn",
+    "cnn_gtzan_mini": "from-scratch comparison",
+    "ffn_gtzan_features": "real music: Kaggle GTZAN table",
+    "ffn_demo": "synthetic demo",
+    "cnn_demo": "synthetic demo",
+}
 
 # --- uploads -------------------------------------------------------------------------------------------
 
@@ -364,7 +372,10 @@ class BundleInfo:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({'pretrained' if self.pretrained else 'workspace'})"
+        if self.pretrained:
+            role = PRETRAINED_ROLES.get(Path(self.folder).name)
+            return f"{self.name} (pretrained{': ' + role if role else ''})"
+        return f"{self.name} (workspace)"
 
 
 def _dig(values: Any, *keys: str) -> Any:

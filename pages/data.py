@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genre_core import archives, audio, audio_figures, datasets, synth
+from genre_core import archives, audio, audio_figures, datasets, features, musicnn, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
 from pages import common
@@ -183,6 +183,33 @@ def _explore_track(dataset: Dataset) -> None:
                                                          title="MFCCs"), "mfcc", f"{track}-w{segment}-mfcc")
             st.caption("A compact description of each log-mel frame's shape: coefficient 0 is loudness, the next few "
                        "the broad spectral envelope (timbre). The FFN's summary features are averages of such rows.")
+    _musicnn_input(path, track, start)
+
+
+def _musicnn_input(path: Path, track: str, start_seconds: float) -> None:
+    """The same moment as the pretrained musicnn networks (and the transfer CNNs built on them) hear it."""
+    config = musicnn.FEATURES
+    samples = audio.load_audio(path, config.sample_rate)
+    first = int(round(start_seconds * config.sample_rate))
+    window = samples[first : first + config.segment_samples]
+    if len(window) < config.segment_samples // 2:
+        return
+    left, right = st.columns(2)
+    with left:
+        common.show_figure(
+            audio_figures.log_mel_figure(features.log_mel(window, config), config, start_seconds=start_seconds,
+                                         title="The pretrained networks' input (musicnn)"),
+            "musicnn-input", f"{track}-musicnn-input")
+    with right:
+        st.markdown("**Beside the usual log-mel: what the pretrained networks hear**")
+        st.caption(
+            f"The transfer CNNs (`transfer_vgg`, `cnn_gtzan_transfer`, …) reuse networks trained by others, so they "
+            f"must see exactly what those were trained on: {config.sample_rate // 1000} kHz audio (so nothing above "
+            f"{config.sample_rate // 2000} kHz), {config.n_mels} mel bands, {config.frames_per_segment} frames "
+            f"({config.segment_seconds:.3f} s), and `log10(1 + 10000·mel)` instead of decibels, which squashes "
+            "loud and quiet alike but never goes negative. Same music, another picture of it: features are a "
+            "contract between the audio and the network."
+        )
 
 
 def _explore_features(dataset: Dataset) -> None:

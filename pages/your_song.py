@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, paths, song_figures
+from genre_core import audio, musicnn, paths, song_figures
 from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
+from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_song
 from genre_core.prediction import FilePredictions, SongPrediction, predict_many
 from pages import common
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from genre_core.explain.shap_values import FeatureExplainer
 
 #: Role -> the pretrained bundle trained on real GTZAN recordings.
-GTZAN_BUNDLES = {common.FFN: "ffn_gtzan_features", common.CNN: "cnn_gtzan_mini"}
+GTZAN_BUNDLES = {common.FFN: "ffn_gtzan_features", common.CNN: "cnn_gtzan_transfer"}
 AUDIO_TYPES = ["wav", "mp3", "ogg", "flac", "au"]
 #: Extension -> MIME type browsers play; other formats (.au) are decoded for the player.
 BROWSER_AUDIO = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
@@ -306,6 +307,34 @@ def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
                 _gradcam_section(index, digest, model, prediction)
             else:
                 _shap_section(index, digest, model, prediction)
+    with common.errors_shown():
+        _tags_section(index, digest, upload.name, data)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained tagger…")
+def _tagger(trunk: str):  # noqa: ANN202 - a keras.Model; TensorFlow is imported only here
+    from genre_core.transfer import load_tagger
+
+    return load_tagger(trunk)
+
+
+@st.cache_data(show_spinner="Asking the pretrained network for its tags…", max_entries=32)
+def _song_tags(digest: str, name: str, data: bytes, trunk: str) -> SongTags:
+    samples = audio.load_audio(data, musicnn.SAMPLE_RATE, name=name)
+    return tag_song(samples, trunk, tagger=_tagger(trunk), name=name)
+
+
+def _tags_section(index: int, digest: str, name: str, data: bytes) -> None:
+    st.markdown("#### A second opinion: the pretrained network's own tags")
+    tags = _song_tags(digest, name, data, DEFAULT_TAGGER)
+    st.markdown(
+        f"The real-music CNN is built on **{tags.trunk}**, a network trained on the {tags.collection} before "
+        "GenreLens taught it the ten GTZAN genres. These are the tags it was trained to give, in its own words: "
+        "genres, moods, voices and instruments, eras. Each tag is a separate yes/no guess, so they need not add "
+        "up to 100 %, and they are not a GenreLens verdict."
+    )
+    common.show_figure(song_figures.tag_figure(tags), key=f"your_song.{index}.tags",
+                       filename=f"tags_{Path(name).stem}")
 
 
 # --- page --------------------------------------------------------------------------------------------------------

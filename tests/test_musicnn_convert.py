@@ -9,7 +9,7 @@ import pytest
 from conftest import musicnn_wheel
 
 from genre_core import features, musicnn
-from genre_core.musicnn.architecture import TRUNKS
+from genre_core.musicnn import TRUNKS
 from genre_core.musicnn.convert import convert_wheel
 from genre_core.transfer import load_tagger
 

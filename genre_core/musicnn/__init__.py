@@ -8,6 +8,8 @@ docs/musicnn-port.md says how the port was checked against the original code.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from genre_core.config import LOG_1P_10000, FeatureConfig
 
 SAMPLE_RATE = 16000  #: Hz, the rate the networks were trained at
@@ -55,4 +57,39 @@ MSD_TAG_KINDS = {
     **dict.fromkeys(("female vocalists", "male vocalists", "female vocalist", "instrumental", "acoustic",
                      "guitar"), "voice and instruments"),
     **dict.fromkeys(("00s", "80s", "90s", "70s", "60s", "oldies"), "era"),
+}
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """One pretrained network: its checkpoint folder in the musicnn wheel, architecture and vocabulary.
+
+    ``embedding_layer``: the layer whose output is the network's summary of a patch (the input of the
+    transfer heads); ``finetune_from``: the first layer of the last block, trained again when fine-tuning.
+    """
+
+    name: str  #: GenreLens name, also the file name in assets/pretrained/ (``<name>.keras``)
+    checkpoint: str  #: folder in the musicnn wheel
+    architecture: str  #: "musicnn" or "vgg"
+    tags: tuple[str, ...]
+    collection: str  #: what it was trained on, for captions
+    embedding_layer: str
+    finetune_from: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.keras"
+
+
+TRUNKS: dict[str, Trunk] = {
+    trunk.name: trunk
+    for trunk in (
+        Trunk("msd_musicnn", "MSD_musicnn", "musicnn", MSD_TAGS, "Million Song Dataset (50 Last.fm tags)",
+              "penultimate", "pool_bn"),
+        Trunk("msd_vgg", "MSD_vgg", "vgg", MSD_TAGS, "Million Song Dataset (50 Last.fm tags)",
+              "embedding", "block5_conv"),
+        Trunk("mtt_musicnn", "MTT_musicnn", "musicnn", MTT_TAGS, "MagnaTagATune (50 tags)",
+              "penultimate", "pool_bn"),
+        Trunk("mtt_vgg", "MTT_vgg", "vgg", MTT_TAGS, "MagnaTagATune (50 tags)", "embedding", "block5_conv"),
+    )
 }

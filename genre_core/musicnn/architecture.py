@@ -24,14 +24,13 @@ dropout between blocks, ``embedding`` (flattened block-5 maps, 256 values), ``ta
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from genre_core.musicnn import MSD_TAGS, MTT_TAGS, N_MELS, PATCH_FRAMES  # noqa: E402
+from genre_core.musicnn import MSD_TAGS, N_MELS, PATCH_FRAMES, TRUNKS, Trunk  # noqa: E402
 
 INPUT_SHAPE = (N_MELS, PATCH_FRAMES, 1)  #: one patch in the GenreLens layout (bands, frames, channel)
 TAG_LOGITS_LAYER = "tag_logits"  #: Dense layer of the 50 tag logits
@@ -40,41 +39,6 @@ TIMBRAL_BRANCHES = {"timbral74": (38, 204), "timbral77": (67, 204)}  #: name: (b
 TEMPORAL_BRANCHES = {"temporal128": (128, 51), "temporal64": (64, 51), "temporal32": (32, 51)}  #: name: (frames, filters)
 MIDEND_FILTERS = 64
 MIDEND_KERNEL = 7
-
-
-@dataclass(frozen=True)
-class Trunk:
-    """One pretrained network: its checkpoint folder in the musicnn wheel, architecture and vocabulary.
-
-    ``embedding_layer``: the layer whose output is the network's summary of a patch (the input of the
-    transfer heads); ``finetune_from``: the first layer of the last block, trained again when fine-tuning.
-    """
-
-    name: str  #: GenreLens name, also the file name in assets/pretrained/ (``<name>.keras``)
-    checkpoint: str  #: folder in the musicnn wheel
-    architecture: str  #: "musicnn" or "vgg"
-    tags: tuple[str, ...]
-    collection: str  #: what it was trained on, for captions
-    embedding_layer: str
-    finetune_from: str
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.name}.keras"
-
-
-TRUNKS: dict[str, Trunk] = {
-    trunk.name: trunk
-    for trunk in (
-        Trunk("msd_musicnn", "MSD_musicnn", "musicnn", MSD_TAGS, "Million Song Dataset (50 Last.fm tags)",
-              "penultimate", "pool_bn"),
-        Trunk("msd_vgg", "MSD_vgg", "vgg", MSD_TAGS, "Million Song Dataset (50 Last.fm tags)",
-              "embedding", "block5_conv"),
-        Trunk("mtt_musicnn", "MTT_musicnn", "musicnn", MTT_TAGS, "MagnaTagATune (50 tags)",
-              "penultimate", "pool_bn"),
-        Trunk("mtt_vgg", "MTT_vgg", "vgg", MTT_TAGS, "MagnaTagATune (50 tags)", "embedding", "block5_conv"),
-    )
-}
 
 
 def _frequency_max(x: Any, name: str) -> Any:

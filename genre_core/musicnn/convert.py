@@ -22,16 +22,9 @@ import numpy as np
 
 from genre_core.atomic import atomic_path
 from genre_core.errors import InputError
-from genre_core.musicnn.architecture import (
-    TEMPORAL_BRANCHES,
-    TIMBRAL_BRANCHES,
-    TRUNKS,
-    VGG_POOLS,
-    Trunk,
-    build_tagger,
-)
+from genre_core.musicnn import TRUNKS, Trunk
+from genre_core.musicnn.architecture import TEMPORAL_BRANCHES, TIMBRAL_BRANCHES, VGG_POOLS, build_tagger
 
-WHEEL_REQUIREMENT = "musicnn==0.1.0"  #: the pinned wheel the weights come from
 LICENCE_FILE = "musicnn-0.1.0.dist-info/LICENSE.md"  #: its ISC notice, copied beside the converted files
 
 _BN = ("gamma", "beta", "moving_mean", "moving_variance")  #: Keras BatchNormalization weight order

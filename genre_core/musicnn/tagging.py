@@ -10,7 +10,7 @@ import numpy as np
 from genre_core import audio, features
 from genre_core.config import LOG_MEL
 from genre_core.musicnn import FEATURES, MSD_TAG_KINDS
-from genre_core.musicnn.architecture import TRUNKS
+from genre_core.musicnn import TRUNKS
 
 DEFAULT_TAGGER = "msd_vgg"  #: the network under the default real-music CNN
 
