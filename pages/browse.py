@@ -330,10 +330,37 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
             common.show_figure(moments, key="browse.time_profile")
         if st.toggle("Listen to the highlighted part", key="browse.listen"):
             _listen(folder, stamp, data_key, row, log_mel, maps, config)
+    from genre_core.explain.musicnn_evidence import is_musicnn  # imports TensorFlow: only with a model
+
+    if is_musicnn(bundle.model):
+        _musicnn_evidence(bundle, log_mel, maps.class_index, config)
     st.subheader("Can the map be trusted?")
     if st.toggle("Run the sanity checks (takes a few seconds)", key="browse.trust"):
         rows = [row, *[other for other in gallery_rows if other != row]][:TRUST_SEGMENTS]
         _trust(folder, stamp, data_key, bundle, dataset, rows, maps.layer)
+
+
+def _musicnn_evidence(bundle: ModelBundle, log_mel: np.ndarray, class_index: int, config: FeatureConfig | None) -> None:
+    """Branch shares and the time map of a classifier on the musicnn trunk (its front end pools away frequency)."""
+    st.subheader("Which part of musicnn heard it")
+    st.markdown(
+        "This CNN is built on **musicnn**, whose front end looks at the spectrogram in five ways at once: two "
+        "*timbral* branches (filters spanning many bands over a few frames: instruments, spectral shape) and three "
+        "*temporal* ones (filters of one band over many frames: rhythm, tempo). Each branch keeps only the "
+        "strongest response over all frequencies, so after the front end there is no frequency left to map: the "
+        "2-D Grad-CAM above can only show one temporal branch. What can be said for the whole network: which "
+        "branch carried the evidence, and which moments (Grad-CAM over time on the mid end)."
+    )
+    evidence = views.musicnn_evidence(bundle, log_mel, class_index)
+    left, right = st.columns(2)
+    with left:
+        common.show_figure(views.branch_share_figure(evidence), key="browse.musicnn.branches")
+    with right:
+        times = features.frame_times(config) if config is not None else np.arange(evidence.time_map.shape[1])
+        common.show_figure(views.time_profile_figure(evidence.time_map[0] / max(evidence.time_map[0].sum(), 1e-12),
+                                                     times), key="browse.musicnn.time")
+    st.caption(f"Timbral branches together: {evidence.timbral_share()[0]:.0%} of the evidence. Shares are a "
+               "first-order estimate (gradient × activation); a branch that argued against the class gets 0 %.")
 
 
 # --- page --------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from genre_core.figures import spectrogram_figure
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
+    from genre_core.explain.musicnn_evidence import BranchEvidence
 
 SPLIT_PARTS = ("train", "val", "test")  #: the parts a bundle's stored split describes
 ALL_ROWS = "all"  #: `part_rows` name for every row of the dataset
@@ -38,6 +39,7 @@ PART_LABELS = {"test": "test (not trained on)", "val": "validation", "train": "t
 PREDICT_CHUNK_ROWS = 512  #: rows gathered per `ModelBundle.predict_proba` call (bounds the copy of log-mel rows)
 THUMBNAIL_HEIGHT = 220  #: px, height of a spectrogram thumbnail
 PROFILE_COLOUR = "#d62728"
+TEMPORAL_COLOUR = "#1f77b4"  #: musicnn's temporal branches, beside the timbral ones in `PROFILE_COLOUR`
 UNDERLAY_COLOURS = "gray"  #: colour scale of a spectrogram under a map, so that the map's reds stand out
 FREQUENCY_TICKS_HZ = (30, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)  #: labelled frequencies of profiles
 
@@ -203,6 +205,42 @@ def segment_maps(
         layer=cam.layer,
         probabilities=bundle.predict_proba(np.asarray(log_mel_db)[np.newaxis])[0],
     )
+
+
+def musicnn_evidence(bundle: ModelBundle, log_mel: np.ndarray, class_index: int | None = None) -> BranchEvidence:
+    """`genre_core.explain.musicnn_evidence.branch_evidence` of one raw segment (n_mels, frames) of a bundle built
+    on the musicnn trunk, for ``class_index`` (default: the predicted class)."""
+    from genre_core.explain.musicnn_evidence import branch_evidence
+
+    inputs = _cnn_inputs(bundle, np.asarray(log_mel)[np.newaxis])
+    return branch_evidence(bundle.model, inputs, class_index)
+
+
+#: What each musicnn front-end branch looks at, for figure labels.
+BRANCH_LABELS = {
+    "timbral74": "timbre: 38 bands × 7 frames",
+    "timbral77": "timbre: 67 bands × 7 frames",
+    "temporal128": "rhythm: 1 band × 128 frames",
+    "temporal64": "rhythm: 1 band × 64 frames",
+    "temporal32": "rhythm: 1 band × 32 frames",
+}
+
+
+def branch_share_figure(evidence: BranchEvidence, row: int = 0) -> go.Figure:
+    """Share of the positive evidence of row ``row`` in each musicnn front-end branch, as horizontal bars (timbral
+    branches in one colour, temporal ones in another)."""
+    names = list(evidence.branches)
+    shares = evidence.shares[row]
+    colours = [PROFILE_COLOUR if name.startswith("timbral") else TEMPORAL_COLOUR for name in names]
+    figure = go.Figure(go.Bar(
+        x=shares, y=[BRANCH_LABELS.get(name, name) for name in names], orientation="h", marker_color=colours,
+        text=[f"{share:.0%}" for share in shares], textposition="auto",
+        hovertemplate="%{y}: %{x:.0%} of the evidence<extra></extra>",
+    ))
+    figure.update_layout(title="Which front-end branch carried the evidence", xaxis={"tickformat": ".0%",
+                         "range": [0, 1], "title": "share of the positive gradient × activation"},
+                         yaxis={"autorange": "reversed"}, showlegend=False)
+    return figure
 
 
 @dataclass(frozen=True)
