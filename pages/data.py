@@ -22,6 +22,13 @@ LOADED_MESSAGE_KEY = "data.loaded_message"  #: success line shown once after a l
 UNPACKED_UPLOAD_KEY = "data.unpacked_upload"  #: (file id of the uploaded zip, folder it was unpacked to)
 #: Audio formats a browser plays from the file bytes; others are played from the decoded samples.
 BROWSER_AUDIO = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+INTRO = (
+    "Every model here learns from a **dataset**: audio tracks sorted into genres, or features already computed from "
+    "them. Choose a source and **Load / extract** it: audio is cut into windows and each window becomes the "
+    "features the models read (a log-mel spectrogram for the CNN, 57 summary statistics for the FFN). Below, "
+    "follow one track from its waveform and spectrum through the STFT and the mel filter bank to those features. "
+    "The built-in demo is synthetic audio: good for learning the tools, not for judging them."
+)
 #: Source kind -> (label, placeholder) of its path input.
 PATH_INPUTS = {
     common.FOLDER: ("Folder with one subfolder of audio files per genre", "/data/gtzan/genres"),
@@ -229,6 +236,8 @@ def _explore() -> None:
 
 
 st.title("Data")
+common.show_synthetic_badge()
+st.markdown(INTRO)
 message = st.session_state.pop(LOADED_MESSAGE_KEY, None)
 if message:
     st.success(message)

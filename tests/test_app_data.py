@@ -212,6 +212,13 @@ def test_a_changed_feature_file_is_reloaded_not_served_stale(gtzan_csv: Path, tm
 
 
 @pytest.mark.slow
+def test_data_page_opens_with_an_introduction_like_every_page() -> None:
+    app = start_app(page=DATA_PAGE)
+    assert app.title[0].value == "Data"
+    intro = next((item.value for item in app.main.markdown if "SYNTHETIC" not in item.value), "")
+    assert "**dataset**" in intro and "Load / extract" in intro and "synthetic" in intro
+
+
 def test_demo_is_generated_extracted_and_explored_track_by_track() -> None:
     app = click_load(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE))
     assert app.success[0].value == "Loaded Built-in demo (synthetic): 4 classes, 4 tracks, 20 segments."
