@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 from genre_core.baselines import BASELINES, LOGISTIC_REGRESSION, MAJORITY, RBF_SVM
 from genre_core.errors import InputError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY, EvaluationReport
+from genre_core.figures import explicit_colour_scale
 
 #: How the figures and tables name the baselines of `genre_core.baselines`.
 BASELINE_LABELS = {MAJORITY: "majority class", LOGISTIC_REGRESSION: "logistic regression", RBF_SVM: "RBF SVM"}
@@ -45,7 +46,7 @@ TRACK_ACCURACY_COLUMNS = tuple(f"track_accuracy_{method}" for method in (MEAN_PR
 FRACTION_COLUMNS = (*SUMMARY_METRICS, *TRACK_ACCURACY_COLUMNS)
 PER_CLASS_METRICS = ("precision", "recall", "f1")
 TRAIN_COLOUR, VAL_COLOUR, CHANCE_COLOUR = "#1f77b4", "#ff7f0e", "#d62728"
-CONFUSION_COLOURS = "Blues"
+CONFUSION_COLOURS = explicit_colour_scale("Blues")
 PERCENT_AXIS = {"tickformat": ".0%", "range": [0, 1.12]}  #: room above 100 % for bar labels
 
 

@@ -38,7 +38,6 @@ PART_LABELS = {"test": "test (not trained on)", "val": "validation", "train": "t
 PREDICT_CHUNK_ROWS = 512  #: rows gathered per `ModelBundle.predict_proba` call (bounds the copy of log-mel rows)
 THUMBNAIL_HEIGHT = 220  #: px, height of a spectrogram thumbnail
 PROFILE_COLOUR = "#d62728"
-UNDERLAY_COLOURS = "gray"  #: colour scale of a spectrogram under a map, so that the map's reds stand out
 FREQUENCY_TICKS_HZ = (30, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)  #: labelled frequencies of profiles
 
 
@@ -292,7 +291,7 @@ def spectrogram_view(
 ) -> go.Figure:
     """`genre_core.figures.spectrogram_figure` of a (n_mels, frames) dB segment with the axes of ``config``
     (frame times in s, band centre frequencies in Hz); without a config (``.npy`` data) the axes are frame and
-    band numbers. Under a ``heatmap`` the spectrogram is drawn in grey, so that the map's colours stand out.
+    band numbers. Under a ``heatmap`` the spectrogram is drawn in grey (see `spectrogram_figure`).
     ``thumbnail`` gives a small figure without colour bars for galleries (pass shared ``zmin``/``zmax`` so that
     thumbnails compare)."""
     log_mel_db = np.asarray(log_mel_db)
@@ -305,8 +304,6 @@ def spectrogram_view(
         log_mel_db, times_s=times, band_frequencies_hz=bands, heatmap=heatmap, opacity=opacity, title=title,
         zmin=zmin, zmax=zmax,
     )
-    if heatmap is not None:
-        figure.update_traces(colorscale=UNDERLAY_COLOURS, selector={"name": "log-mel"})
     if config is None:
         figure.update_layout(xaxis_title_text="Frame", yaxis_title_text="Mel band (frequencies unknown)")
     if thumbnail:
