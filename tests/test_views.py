@@ -203,11 +203,11 @@ def test_shap_background_draws_standardised_training_rows(ffn_bundle, dataset: D
 
     assert background.shape == (10, 57) and background.dtype == np.float32
     assert all(np.any(np.all(np.isclose(train_rows, row, atol=1e-6), axis=1)) for row in background)
-    assert note == "10 rows drawn from the model's 32 training rows"
+    assert note == "10 of the 32 segments the model was trained on"
 
     mean_row, note = views.shap_background(ffn_bundle, dataset.subset(np.arange(32, 48)), size=10)
     np.testing.assert_array_equal(mean_row, np.zeros((1, 57), dtype=np.float32))
-    assert "training mean" in note and "not in the active dataset" in note
+    assert "an average segment of the model's training data" in note and "not in the active dataset" in note
     assert "no dataset" in views.shap_background(ffn_bundle, None)[1]
 
 

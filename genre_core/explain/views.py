@@ -239,7 +239,8 @@ def trust_checks(
 def shap_background(
     bundle: ModelBundle, dataset: Dataset | None, size: int = BACKGROUND_SIZE, seed: int = 0
 ) -> tuple[np.ndarray, str]:
-    """Standardised background rows for SHAP of a summary bundle, and a sentence saying where they come from.
+    """Standardised background rows for SHAP of a summary bundle, and words for a student saying what they are
+    (what the base value averages over, e.g. ``"100 of the 140 segments the model was trained on"``).
 
     With a ``dataset`` the bundle can score (`genre_core.bundles.check_compatible`), ``size`` rows (see
     `shap_values.background_sample`) of the bundle's training tracks found in it: (b, F) float32. Otherwise
@@ -257,9 +258,9 @@ def shap_background(
         if len(rows):
             standardised = bundle.standardizer.transform(dataset.features[bundle.feature_kind][rows])
             background = background_sample(standardised, size=size, seed=seed)
-            return background, f"{len(background)} rows drawn from the model's {len(rows)} training rows"
+            return background, f"{len(background)} of the {len(rows)} segments the model was trained on"
     mean_row = np.zeros((1, bundle.standardizer.width), dtype=np.float32)
-    return mean_row, f"the model's training mean, one row ({reason})"
+    return mean_row, f"an average segment of the model's training data ({reason})"
 
 
 def concatenate_shap_results(parts: Sequence[ShapResult]) -> ShapResult:
