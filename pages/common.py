@@ -561,9 +561,23 @@ def errors_shown() -> Iterator[None]:
 
 
 # ====================================================================================== figures, tables ======
-def percent_columns() -> dict[str, Any]:
-    """Column settings that show the fraction columns of `model_figures` tables as percentages."""
-    return {column: st.column_config.NumberColumn(format="percent") for column in model_figures.FRACTION_COLUMNS}
+HEADER_CHARACTER_PX = 8  #: px per character of a table header (Source Sans, 14 px), plus `HEADER_PADDING_PX`
+HEADER_PADDING_PX = 40  #: px of a header cell besides its text (padding, sort and menu icons)
+
+
+def show_score_table(table: pd.DataFrame, name: str) -> None:
+    """A table of `model_figures` with human headers (`model_figures.COLUMN_HEADERS`) wide enough to be read
+    whole, fractions as percentages, and a button that downloads it as ``<name>.csv`` (short column names)."""
+    config: dict[str, Any] = {}
+    for column in table.columns:
+        header = model_figures.COLUMN_HEADERS.get(column, column)
+        width = HEADER_CHARACTER_PX * len(header) + HEADER_PADDING_PX
+        if pd.api.types.is_float_dtype(table[column]) and column not in model_figures.COUNT_COLUMNS:
+            config[column] = st.column_config.NumberColumn(header, format="percent", width=width)
+        else:
+            config[column] = st.column_config.Column(header, width=width)
+    st.dataframe(table, hide_index=True, column_config=config)
+    table_download(table, name)
 
 
 def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_classes: int, key: str,
@@ -575,9 +589,7 @@ def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_class
     for line in evaluation.get("warnings", []):
         st.warning(line, icon=":material/warning:")
     st.markdown("**Scores per part** (segment level unless the column says track)")
-    table = model_figures.metrics_table(report)
-    st.dataframe(table, hide_index=True, column_config=percent_columns())
-    table_download(table, f"metrics_{tag}")
+    show_score_table(model_figures.metrics_table(report), f"metrics_{tag}")
     if "test" in report.parts and scores:
         show_figure(
             model_figures.model_vs_baselines_figure(report.parts["test"].segment_metrics["accuracy"], scores,

@@ -113,8 +113,7 @@ def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int
                                                  tag=tag)
     if "test" in report.parts and scores:
         baseline_table = model_figures.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
-        st.dataframe(baseline_table, hide_index=True, column_config=common.percent_columns())
-        common.table_download(baseline_table, f"baselines_{tag}")
+        common.show_score_table(baseline_table, f"baselines_{tag}")
     parts = list(report.parts)
     part_column, toggle_column = st.columns([2, 1], vertical_alignment="bottom")
     part = part_column.radio("Part of the split", parts, index=len(parts) - 1, horizontal=True, key=f"{key}.part")
@@ -129,11 +128,7 @@ def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int
     per_class = scored.segment_metrics["per_class"]
     common.show_figure(model_figures.per_class_figure(per_class, title=f"Per-class scores, {part}"),
                        key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
-    per_class_table = model_figures.per_class_table(per_class)
-    st.dataframe(per_class_table, hide_index=True,
-                 column_config={metric: st.column_config.NumberColumn(format="percent")
-                                for metric in model_figures.PER_CLASS_METRICS})
-    common.table_download(per_class_table, f"per_class_{tag}_{part}")
+    common.show_score_table(model_figures.per_class_table(per_class), f"per_class_{tag}_{part}")
     st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
                "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
     common.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
@@ -194,11 +189,7 @@ def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
                                           common.source_stamp(Path(split_dir)), _dataset=dataset)
         common.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
                            filename="protocol_comparison")
-        table = model_figures.protocol_table(comparison)
-        st.dataframe(table, hide_index=True,
-                     column_config={column: st.column_config.NumberColumn(format="percent")
-                                    for column in table.columns if column != "baseline"})
-        common.table_download(table, "protocol_comparison")
+        common.show_score_table(model_figures.protocol_table(comparison), "protocol_comparison")
 
 
 # ================================================================================================= page ======
