@@ -26,6 +26,7 @@ common.ensure_app_shell()
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 
+GENRE_KEY = "browse.genre"  #: session state: the genre whose segments the gallery shows
 #: Gallery ordering -> the two `genre_core.explain.examples.EXAMPLE_KINDS` it shows.
 ORDERINGS = {
     "first in the data": ("right", "wrong"),
@@ -351,7 +352,6 @@ data_key = common.dataset_key(common.active_dataset_spec())
 controls = st.columns([2, 2, 2, 1])
 part = controls[0].selectbox("Rows", list(views.PART_LABELS), format_func=views.PART_LABELS.get, key="browse.part",
                              help="Which part of the model's train/validation/test split to browse.")
-class_name = controls[1].selectbox("Genre (true class)", dataset.class_names, key="browse.genre")
 ordering = controls[2].radio("Order", list(ORDERINGS), key="browse.ordering", horizontal=True,
                              help="Hardest first: right answers with the lowest probability for the true genre, "
                              "and wrong answers the model was most sure of.")
@@ -360,6 +360,10 @@ per_list = controls[3].number_input("Cards per list", 1, 24, 6, key="browse.per_
 with common.errors_shown():
     part_rows = _part_rows(dataset, cnn, part)
     part_probabilities = _probabilities(bundle_folder, bundle_stamp, data_key, part, cnn, dataset, part_rows)
+    if st.session_state.get(GENRE_KEY) not in dataset.class_names:  # open on the genre with the most mistakes
+        st.session_state[GENRE_KEY] = views.most_wrong_genre(dataset, part_rows, part_probabilities)
+    class_name = controls[1].selectbox("Genre (true class)", dataset.class_names, key=GENRE_KEY,
+                                       help="Opens on the genre with the most wrong answers in these rows.")
     examples = views.examples_of_rows(dataset, part_rows, part_probabilities, int(per_list))[class_name]
     shown_rows = _gallery(dataset, examples, ORDERINGS[ordering])
     st.divider()

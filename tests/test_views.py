@@ -304,3 +304,12 @@ def test_tone_genres_are_a_loadable_dataset(tmp_path: Path) -> None:
     assert skipped == [] and dataset.class_names == ["high", "low"] and len(dataset) == 20
     split = tone_split(dataset)
     assert sorted(set(dataset.track_ids[split.test])) == list(TONE_TEST_TRACKS) and len(split.train) == 10
+
+
+def test_the_genre_with_the_most_wrong_rows_is_counted_from_the_predictions(dataset: Dataset) -> None:
+    rows = np.arange(len(dataset))
+    labels = dataset.labels[rows]
+    everything_first = np.eye(dataset.n_classes)[np.zeros(len(rows), dtype=np.int64)]  # all predicted as class 0
+    wrong = np.bincount(labels[labels != 0], minlength=dataset.n_classes)
+    assert views.most_wrong_genre(dataset, rows, everything_first) == dataset.class_names[int(np.argmax(wrong))]
+    assert views.most_wrong_genre(dataset, rows, np.eye(dataset.n_classes)[labels]) == dataset.class_names[0]

@@ -132,6 +132,16 @@ def examples_of_rows(
     return {name: {kind: in_dataset(items) for kind, items in kinds.items()} for name, kinds in table.items()}
 
 
+def most_wrong_genre(dataset: Dataset, rows: np.ndarray, probabilities: np.ndarray) -> str:
+    """The true class with the most wrongly classified rows among the dataset rows ``rows`` (m,), whose
+    probabilities are ``probabilities`` (m, K); the first in class order on a tie (the first class when none
+    is wrong). Browse opens on it, so that the first gallery has mistakes to look at."""
+    rows = np.asarray(rows, dtype=np.int64)
+    labels = dataset.labels[rows]
+    wrong = labels[np.asarray(probabilities).argmax(axis=1) != labels] if len(rows) else labels
+    return dataset.class_names[int(np.argmax(np.bincount(wrong, minlength=dataset.n_classes)))]
+
+
 def track_segment_audio(path: str | Path, start_s: float, end_s: float, sample_rate: int) -> np.ndarray:
     """The stretch from ``start_s`` to ``end_s`` (s) of an audio file, decoded to mono at ``sample_rate`` Hz
     as for feature extraction: (round((end_s - start_s) * sample_rate),) float32.
