@@ -162,8 +162,8 @@ def _player(dataset: Dataset, track_id: str, start_s: float, end_s: float) -> No
 
 def _card(dataset: Dataset, item: ExampleRow, kind: str, colour_range: tuple[float, float]) -> None:
     config = dataset.feature_config
-    st.markdown(f"**{item.track_id}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
-    st.caption(f"true **{item.true_class}** → predicted **{item.predicted_class}** (p = {item.probability:.2f})")
+    st.markdown(f"**{common.md(item.track_id)}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
+    st.caption(f"true **{common.md(item.true_class)}** → predicted **{common.md(item.predicted_class)}** (p = {item.probability:.2f})")
     figure = views.spectrogram_view(
         dataset.features[LOG_MEL][item.row], config, zmin=colour_range[0], zmax=colour_range[1], thumbnail=True
     )
@@ -269,7 +269,7 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
     track, segment = str(dataset.track_ids[row]), int(dataset.segment_index[row])
     start = segment * config.segment_seconds if config is not None else 0.0
     end = start + config.segment_seconds if config is not None else 0.0
-    st.header(f"Grad-CAM of {track}, {_where(start, end, segment, config)}")
+    st.header(f"Grad-CAM of {common.md(track)}, {_where(start, end, segment, config)}")
     st.markdown(
         "Grad-CAM asks which regions of the spectrogram raised the score (the logit) of a class: red means strong "
         "evidence for it, transparent means none. It is blurry because it is computed at a deep layer with a coarse "

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import runpy
 import sys
 import threading
@@ -219,7 +220,7 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     found = shared.get(dataset_key(spec))
     if found is not None:
         return found
-    loaded = run_with_progress(f"Loading {spec.title}", lambda progress: _load(spec, progress))
+    loaded = run_with_progress(f"Loading {md(spec.title)}", lambda progress: _load(spec, progress))
     shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
     return loaded
 
@@ -327,10 +328,10 @@ def require_dataset() -> LoadedDataset:
 def describe_dataset(spec: DatasetSpec, loaded: LoadedDataset | None) -> str:
     """One markdown line: what the dataset is and, once loaded, its classes, tracks and segments."""
     if loaded is None:
-        return f"**{spec.title}**, not loaded yet (load it on the Data page)"
+        return f"**{md(spec.title)}**, not loaded yet (load it on the Data page)"
     dataset = loaded.dataset
     return (
-        f"**{spec.title}**: {dataset.n_classes} classes ({', '.join(dataset.class_names)}), "
+        f"**{md(spec.title)}**: {dataset.n_classes} classes ({md(', '.join(dataset.class_names))}), "
         f"{dataset.n_tracks} tracks, {len(dataset)} segments"
     )
 
@@ -488,7 +489,7 @@ def describe_bundle(info: BundleInfo | None) -> str:
     if info is None:
         return "no model chosen"
     accuracy = "not evaluated" if info.test_accuracy is None else f"test accuracy {info.test_accuracy:.1%}"
-    return f"{info.feature_kind} model, {len(info.class_names)} classes ({', '.join(info.class_names)}), {accuracy}"
+    return f"{info.feature_kind} model, {len(info.class_names)} classes ({md(', '.join(info.class_names))}), {accuracy}"
 
 
 # ============================================================================================ uploads ======
@@ -517,6 +518,20 @@ def unpack_upload(uploaded: UploadedFile, part: str, max_bytes: int = archives.M
 
 
 # ================================================================================ progress and errors ======
+#: Characters that format text anywhere in a line of Streamlit's Markdown (emphasis, code, links and
+#: ``:colour[...]`` directives, HTML, strikethrough, LaTeX ``$``, table pipes); escaped in text users supplied.
+MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>~$|])")
+#: What turns a line into a heading, list item, quote or rule when it starts the line (``# ``, ``- ``, ``1. ``).
+MARKDOWN_LINE_START = re.compile(r"^(\s*\d*)([#+\-=.)])", re.MULTILINE)
+
+
+def md(text: object) -> str:
+    """``text`` (a file name, track id, class or model name, an error naming a path) safe to put in Markdown:
+    shown exactly as written (``admiralbob77_-_Choice_-_Drum-bass.ogg`` without italics)."""
+    escaped = MARKDOWN_INLINE.sub(r"\\\1", str(text))
+    return MARKDOWN_LINE_START.sub(r"\1\\\2", escaped)
+
+
 def run_with_progress(label: str, task: Callable[[ProgressCallback], T]) -> T:
     """Run ``task(progress)`` inside an `st.status` box with a progress bar that ``progress(done, total)``
     moves (the callback shape of `genre_core`); the box turns to done, or to failed before re-raising."""
@@ -540,11 +555,11 @@ def user_error(error: BaseException) -> None:
     readable message with the technical details folded away in an expander."""
     if isinstance(error, GenreLensError):
         lines = str(error).strip().splitlines()
-        st.error(lines[0] if lines else type(error).__name__, icon=":material/error:")
+        st.error(md(lines[0]) if lines else type(error).__name__, icon=":material/error:")
         return
     lines = str(error).strip().splitlines()
     summary = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    st.error(f"Something went wrong inside GenreLens ({summary}). This is not a problem with your input.",
+    st.error(f"Something went wrong inside GenreLens ({md(summary)}). This is not a problem with your input.",
              icon=":material/bug_report:")
     with st.expander("Technical details"):
         st.code("".join(traceback.format_exception(error)), language=None)

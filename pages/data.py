@@ -53,7 +53,7 @@ def _uploaded_folder(active: common.DatasetSpec) -> str | None:
         return active.location if active.kind == common.UPLOAD else None
     unpacked = st.session_state.get(UNPACKED_UPLOAD_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
-        with st.spinner(f"Unpacking {uploaded.name}…"):
+        with st.spinner(f"Unpacking {common.md(uploaded.name)}…"):
             root = common.unpack_upload(uploaded, common.UPLOADED_DATASET)
         st.session_state[UNPACKED_UPLOAD_KEY] = (uploaded.file_id, str(root))
     return st.session_state[UNPACKED_UPLOAD_KEY][1]
@@ -119,7 +119,7 @@ def _load(spec: common.DatasetSpec) -> None:
     dataset = loaded.dataset
     skipped = f"; {len(loaded.skipped)} file(s) skipped" if loaded.skipped else ""
     st.session_state[LOADED_MESSAGE_KEY] = (
-        f"Loaded {spec.title}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
+        f"Loaded {common.md(spec.title)}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
     )
     st.rerun()
 
@@ -215,7 +215,7 @@ def _explore() -> None:
         st.info("Load a dataset above to explore it.")
         return
     dataset = loaded.dataset
-    st.header(f"Explore: {common.active_dataset_spec().title}")
+    st.header(f"Explore: {common.md(common.active_dataset_spec().title)}")
     common.show_synthetic_badge()
     st.caption(dataset.source)
     classes, tracks, segments, kinds = st.columns(4)

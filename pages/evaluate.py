@@ -57,7 +57,7 @@ def _split_for(bundle: ModelBundle, dataset: Dataset, choice: str, seed: int) ->
         try:
             return _stored_split(dataset, bundle.split_description), STORED
         except InputError as error:
-            st.info(f"The model's own split does not fit: {error}. Scoring on a new grouped split instead.",
+            st.info(f"The model's own split does not fit: {common.md(error)}. Scoring on a new grouped split instead.",
                     icon=":material/info:")
     return splits.grouped_split(dataset, seed=seed), f"{NEW_GROUPED}:{seed}"
 
@@ -144,12 +144,13 @@ def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, see
     try:
         bundles.check_compatible(bundle, dataset)
     except InputError as error:
-        st.error(f"Model '{bundle.name}' cannot score the active dataset: {error}. {_mismatch_advice(bundle, dataset)}",
+        st.error(f"Model '{common.md(bundle.name)}' cannot score the active dataset: {common.md(error)}. "
+                 f"{_mismatch_advice(bundle, dataset)}",
                  icon=":material/block:")
         return
     split, split_key = _split_for(bundle, dataset, choice, seed)
     _warn_about_split(bundle, dataset, split)
-    st.caption(f"Model **{bundle.name}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
+    st.caption(f"Model **{common.md(bundle.name)}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
                f"protocol **{split.protocol}**.")
     metadata = Path(folder) / common.BUNDLE_METADATA_FILE
     with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):

@@ -22,7 +22,7 @@ from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
-from genre_core.prediction import FilePredictions, SongPrediction, predict_many
+from genre_core.prediction import FilePredictions, ModelResult, SongPrediction, Unclassified, predict_many
 from pages import common
 
 common.ensure_app_shell()
@@ -270,44 +270,60 @@ def _shap_section(index: int, digest: str, model: _Model, prediction: SongPredic
 
 def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
     """Everything about one upload, or a one-line error naming it."""
-    st.subheader(upload.name)
+    st.subheader(common.md(upload.name))
     problem = _size_problem(upload)
     if problem is not None:
-        st.error(problem, icon=":material/error:")
+        st.error(common.md(problem), icon=":material/error:")
         return
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     models_key = tuple((model.folder, model.stamp) for model in models)
     result = _classify(digest, upload.name, models_key, tuple(model.bundle for model in models), data)
     if not result.ok:
-        st.error(result.error, icon=":material/error:")
+        st.error(common.md(result.error), icon=":material/error:")
         return
     _player(upload, data, digest)
-    predictions = dict(zip((model.label for model in models), result.predictions, strict=True))
-    for model, prediction in zip(models, result.predictions, strict=True):
+    classified = [(model, outcome) for model, outcome in zip(models, result.results, strict=True)
+                  if isinstance(outcome, SongPrediction)]
+    for model, prediction in classified:
         st.markdown(song_figures.verdict_sentence(prediction, model.role))
-    common.show_figure(song_figures.song_probability_figure(predictions), key=f"your_song.{index}.probabilities",
-                       filename=f"probabilities_{Path(upload.name).stem}")
-    for model, column, prediction in zip(models, st.columns(len(models)), result.predictions, strict=True):
+    if classified:
+        predictions = {model.label: prediction for model, prediction in classified}
+        common.show_figure(song_figures.song_probability_figure(predictions), key=f"your_song.{index}.probabilities",
+                           filename=f"probabilities_{Path(upload.name).stem}")
+    for model, column, outcome in zip(models, st.columns(len(models)), result.results, strict=True):
         with column:
-            common.show_figure(
-                song_figures.genre_timeline_figure(
-                    prediction, highlight_window=_explained_window(index, model, prediction),
-                    title=f"{model.label} over time ({prediction.segment_seconds:g} s windows)",
-                ),
-                key=f"your_song.{index}.timeline.{model.role}", filename=f"timeline_{model.role}_{Path(upload.name).stem}",
-            )
+            _model_column(index, upload.name, model, outcome)
+    if not classified:
+        return
     with st.expander("Every window as a table"):
         table = song_figures.window_table(predictions)
         st.dataframe(table, hide_index=True)
         common.table_download(table, f"windows_{index + 1}_{Path(upload.name).stem}")
-    explained = sorted(zip(models, result.predictions, strict=True), key=lambda pair: pair[0].role != common.CNN)
+    explained = sorted(classified, key=lambda pair: pair[0].role != common.CNN)
     for model, prediction in explained:  # the CNN's Grad-CAM first, then the FFN's SHAP
         with common.errors_shown():
             if model.role == common.CNN:
                 _gradcam_section(index, digest, model, prediction)
             else:
                 _shap_section(index, digest, model, prediction)
+
+
+def _model_column(index: int, name: str, model: _Model, outcome: ModelResult) -> None:
+    """One model's column: its genres over time and a note on how it read the song, or why it could not."""
+    if isinstance(outcome, Unclassified):
+        st.info(f"**{common.md(model.label)}** cannot classify this song: {common.md(outcome.reason)}.",
+                icon=":material/timer_off:")
+        return
+    common.show_figure(
+        song_figures.genre_timeline_figure(
+            outcome, highlight_window=_explained_window(index, model, outcome),
+            title=f"{model.label} over time ({outcome.segment_seconds:g} s windows)",
+        ),
+        key=f"your_song.{index}.timeline.{model.role}", filename=f"timeline_{model.role}_{Path(name).stem}",
+    )
+    if outcome.note:
+        st.caption(outcome.note)
 
 
 # --- page --------------------------------------------------------------------------------------------------------
