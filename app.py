@@ -55,7 +55,7 @@ def _sidebar() -> None:
     for role in (common.FFN, common.CNN):
         _select_bundle(role, bundles)
     for problem in problems:
-        st.sidebar.caption(f":red[Skipped {problem}]")
+        st.sidebar.caption(f":red[Skipped {common.md(problem)}]")
 
 
 page = st.navigation(PAGES)

@@ -18,14 +18,14 @@ from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.features import frame_times, mel_band_frequencies
-from genre_core.figures import spectrogram_figure
+from genre_core.figures import explicit_colour_scale, spectrogram_figure
 
 MAX_WAVEFORM_POINTS = 10_000  #: points drawn for a waveform; longer signals are drawn as a min/max envelope
 MAX_SPECTRUM_POINTS = 2_000  #: points drawn for a spectrum (log-spaced frequency bins, peak-hold)
 MIN_SPECTRUM_HZ = 20.0  #: lowest frequency drawn in a spectrum (the bottom of human hearing)
 SPECTRUM_FLOOR_DB = -120.0  #: dB below the peak where the spectrum is clipped
-STFT_COLOURS = "Viridis"
-MFCC_COLOURS = "RdBu_r"
+STFT_COLOURS = explicit_colour_scale("Viridis")
+MFCC_COLOURS = explicit_colour_scale("RdBu_r")
 
 
 def _check_signal(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -104,7 +104,7 @@ def _heatmap_figure(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    colours: str,
+    colours: list[list[float | str]],
     colour_title: str,
     hover: str,
 ) -> go.Figure:

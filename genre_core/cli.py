@@ -25,7 +25,7 @@ from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset, load_dataset
 from genre_core.errors import GenreLensError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY
-from genre_core.prediction import WHOLE_TRACK_CONFIG, SongPrediction, predict_many
+from genre_core.prediction import WHOLE_TRACK_CONFIG, SongPrediction, Unclassified, predict_many
 from genre_core.splits import make_split
 
 if TYPE_CHECKING:
@@ -420,27 +420,41 @@ def format_segments(prediction: SongPrediction) -> list[str]:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Classify each file; a file that fails is one line on stderr, the others go on (exit 1 at the end)."""
+    """Classify each file with each model; a file no model can read, or a model that cannot classify a file
+    (too short for its windows), is one line on stderr, the others go on (exit 1 at the end). A verdict the
+    model reached differently from its training (a short song's statistics) is followed by a ``note:`` line."""
     from genre_core.bundles import load_bundle
 
     models: list[ModelBundle] = [load_bundle(folder) for folder in args.bundle]
     results = predict_many(models, args.files, names=[str(path) for path in args.files])
-    payload = []
+    payload: list[dict[str, Any]] = []
+    failed = False
     for result in results:
         if not result.ok:
             print(f"error: {result.error}", file=sys.stderr)
             payload.append({"file": result.name, "error": result.error})
+            failed = True
             continue
-        payload.append({"file": result.name, "predictions": [p.to_dict(top=args.top) for p in result.predictions]})
-        if args.json:
-            continue
-        for prediction in result.predictions:
-            print(format_prediction(result.name, prediction, args.top, with_model=len(models) > 1))
+        entries = []
+        for outcome in result.results:
+            if isinstance(outcome, Unclassified):
+                print(f"error: {result.name}: model '{outcome.bundle_name}' cannot classify it: {outcome.reason}",
+                      file=sys.stderr)
+                entries.append({"model": outcome.bundle_name, "error": outcome.reason})
+                failed = True
+                continue
+            entries.append(outcome.to_dict(top=args.top))
+            if args.json:
+                continue
+            print(format_prediction(result.name, outcome, args.top, with_model=len(models) > 1))
+            if outcome.note:
+                print(f"  note: {outcome.note}")
             if args.segments:
-                print("\n".join(format_segments(prediction)))
+                print("\n".join(format_segments(outcome)))
+        payload.append({"file": result.name, "predictions": entries})
     if args.json:
         print(json.dumps(payload, indent=2))
-    return 1 if any(not result.ok for result in results) else 0
+    return 1 if failed else 0
 
 
 # --- pretrain -----------------------------------------------------------------------------------------

@@ -48,6 +48,50 @@ SUMMARY_NAMES: tuple[str, ...] = (
     "tempo",
     *(f"mfcc{index}_{moment}" for index in range(1, SUMMARY_N_MFCC + 1) for moment in ("mean", "var")),
 )
+#: Statistic of a summary column -> (what a student calls it, unit of its frame values; "" for none).
+_STATISTIC_WORDS = {
+    "chroma_stft": ("chroma (pitch-class energy)", ""),
+    "rms": ("loudness (RMS)", ""),
+    "spectral_centroid": ("spectral centroid (brightness)", "Hz"),
+    "spectral_bandwidth": ("spectral bandwidth", "Hz"),
+    "rolloff": ("spectral roll-off", "Hz"),
+    "zero_crossing_rate": ("zero-crossing rate", ""),
+    "harmony": ("harmonic part", ""),
+    "perceptr": ("percussive part", ""),
+}
+
+
+def summary_label(name: str) -> str:
+    """A readable name of a `SUMMARY_NAMES` column: ``"mfcc4_var"`` -> ``"MFCC 4 variance"``,
+    ``"spectral_centroid_mean"`` -> ``"spectral centroid (brightness) mean"``, ``"tempo"`` -> ``"tempo"``.
+    Other names are returned unchanged."""
+    statistic, _, moment = name.rpartition("_")
+    moment_word = {"mean": "mean", "var": "variance"}.get(moment)
+    if moment_word is None or not statistic:
+        return name
+    if statistic.startswith("mfcc") and statistic[4:].isdigit():
+        return f"MFCC {int(statistic[4:])} {moment_word}"
+    if statistic in _STATISTIC_WORDS:
+        return f"{_STATISTIC_WORDS[statistic][0]} {moment_word}"
+    return name
+
+
+def summary_value_text(name: str, value: float) -> str:
+    """A value of summary column ``name`` for a label, with its unit: 3 significant digits (scientific only
+    outside 1e-3..1e5); ``"1830 Hz"`` for a mean in Hz; a variance in Hz as ``"(1830 Hz)²"``, the square of
+    its standard deviation, so that it reads in Hz too; ``"120 BPM"`` for the tempo."""
+    statistic, _, moment = name.rpartition("_")
+    unit = "BPM" if name == "tempo" else _STATISTIC_WORDS.get(statistic, ("", ""))[1]
+    if unit and moment == "var" and value >= 0:
+        return f"({short_number(float(np.sqrt(value)))} {unit})²"
+    return f"{short_number(float(value))} {unit}".rstrip()
+
+
+def short_number(value: float) -> str:
+    """3 significant digits, positional between 1e-3 and 1e5, else scientific."""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return np.format_float_positional(value, precision=3, unique=False, fractional=False, trim="-")
+    return f"{value:.2e}"
 
 
 def _check_mono(samples: np.ndarray) -> None:

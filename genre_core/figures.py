@@ -7,14 +7,35 @@ Nothing here computes features or imports TensorFlow or Streamlit; callers pass 
 from __future__ import annotations
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from genre_core.errors import InputError
 
-SPECTROGRAM_COLOURS = "Magma"  #: colour scale of log-mel spectrograms (dB)
+
+def explicit_colour_scale(name: str) -> list[list[float | str]]:
+    """Plotly's named colour scale ``name`` as explicit ``[position, "rgb(r, g, b)"]`` stops.
+
+    Streamlit's chart theme swaps the colours ``#000001`` to ``#000040`` for theme colours (they are its
+    placeholders), and named scales such as Magma start at ``#000004``: the quietest cells of a spectrogram
+    came out pale pink. Stops written as ``rgb(...)`` are drawn as given.
+    """
+    stops = plotly.colors.get_colorscale(name)
+    return [[float(position), plotly.colors.convert_colors_to_same_type(colour, "rgb")[0][0]]
+            for position, colour in stops]
+
+
+#: Colour scale of log-mel spectrograms (dB): Magma, black for the quietest cells up to pale yellow.
+SPECTROGRAM_COLOURS = explicit_colour_scale("Magma")
+#: Colour scale of a spectrogram under a map (black to white), so that the map's colours stand out.
+UNDERLAY_COLOURS = explicit_colour_scale("gray")
 #: Grad-CAM overlay: transparent where the map is 0, opaque red where it is 1.
 HEATMAP_COLOURS = [[0.0, "rgba(255, 255, 0, 0)"], [0.5, "rgba(255, 140, 0, 0.6)"], [1.0, "rgba(255, 0, 0, 1)"]]
 FREQUENCY_TICKS = 8  #: labelled mel bands on the frequency axis
+#: Colour bars of a spectrogram with a map over it: both at the right edge, one above the other (in fractions of
+#: the plot's height), so that they never overlap however narrow the figure is.
+DB_BAR = {"y": 1.0, "yanchor": "top", "len": 0.47}
+MAP_BAR = {"y": 0.0, "yanchor": "bottom", "len": 0.47}
 
 
 def _check_axis(name: str, values: np.ndarray, size: int) -> np.ndarray:
@@ -50,7 +71,10 @@ def spectrogram_figure(
     zmax: float | None = None,
     unit: str = "dB",
 ) -> go.Figure:
-    """A log-mel spectrogram as a heat map, optionally with a Grad-CAM map over it.
+    """A log-mel spectrogram as a heat map (`SPECTROGRAM_COLOURS`), optionally with a Grad-CAM map over it.
+
+    The one overlay figure of the app (Browse and Your song): under a ``heatmap`` the spectrogram is drawn in
+    grey (`UNDERLAY_COLOURS`) so that the map's yellow to red stands out, and the two colour bars are stacked.
 
     Args:
         log_mel_db: (n_mels, frames) dB, row 0 = lowest band (drawn at the bottom).
@@ -81,8 +105,8 @@ def spectrogram_figure(
             y=bands,
             zmin=zmin,
             zmax=zmax,
-            colorscale=SPECTROGRAM_COLOURS,
-            colorbar={"title": {"text": unit}},
+            colorscale=SPECTROGRAM_COLOURS if heatmap is None else UNDERLAY_COLOURS,
+            colorbar={"title": {"text": unit}, **({} if heatmap is None else DB_BAR)},
             name="log-mel",
             hovertemplate="%{x:.2f} s, band %{y}<br>%{z:.2f} " + unit + "<extra></extra>",
         )
@@ -97,7 +121,7 @@ def spectrogram_figure(
                 zmax=1.0,
                 colorscale=HEATMAP_COLOURS,
                 opacity=opacity,
-                colorbar={"title": {"text": "Grad-CAM"}, "x": 1.15},
+                colorbar={"title": {"text": "map"}, **MAP_BAR},
                 name="Grad-CAM",
                 hovertemplate="%{x:.2f} s, band %{y}<br>Grad-CAM %{z:.2f}<extra></extra>",
             )

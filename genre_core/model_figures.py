@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 from genre_core.baselines import BASELINES, LOGISTIC_REGRESSION, MAJORITY, RBF_SVM
 from genre_core.errors import InputError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY, EvaluationReport
+from genre_core.figures import explicit_colour_scale
 from genre_core.lesson import LessonResult
 
 #: How the figures and tables name the baselines of `genre_core.baselines`.
@@ -44,9 +45,24 @@ SUMMARY_METRICS = (
 TRACK_ACCURACY_COLUMNS = tuple(f"track_accuracy_{method}" for method in (MEAN_PROBABILITY, MAJORITY_VOTE))
 #: Columns of `metrics_table` that hold fractions (to be shown as percentages).
 FRACTION_COLUMNS = (*SUMMARY_METRICS, *TRACK_ACCURACY_COLUMNS)
+#: Columns of the tables here that count things (every other numeric column is a fraction, shown as a percentage).
+COUNT_COLUMNS = ("segments", "tracks", "support")
+#: Column of a table here -> its header on screen (the tables keep the short names for CSV files and code).
+COLUMN_HEADERS = {
+    "part": "Part", "segments": "Segments", "tracks": "Tracks", "class": "Genre", "support": "Segments",
+    "classifier": "Classifier", "baseline": "Baseline",
+    "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1",
+    "macro_precision": "Precision (macro)", "macro_recall": "Recall (macro)", "macro_f1": "F1 (macro)",
+    "weighted_precision": "Precision (weighted)", "weighted_recall": "Recall (weighted)",
+    "weighted_f1": "F1 (weighted)",
+    f"track_accuracy_{MEAN_PROBABILITY}": "Track accuracy (mean probability)",
+    f"track_accuracy_{MAJORITY_VOTE}": "Track accuracy (majority vote)",
+    "given_mean": "Given folds: mean", "given_std": "Given folds: std", "random_mean": "Random folds: mean",
+    "random_std": "Random folds: std", "gap": "Gap (random − given)",
+}
 PER_CLASS_METRICS = ("precision", "recall", "f1")
 TRAIN_COLOUR, VAL_COLOUR, CHANCE_COLOUR = "#1f77b4", "#ff7f0e", "#d62728"
-CONFUSION_COLOURS = "Blues"
+CONFUSION_COLOURS = explicit_colour_scale("Blues")
 PERCENT_AXIS = {"tickformat": ".0%", "range": [0, 1.12]}  #: room above 100 % for bar labels
 
 

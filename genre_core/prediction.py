@@ -12,14 +12,21 @@ Bundles trained on a whole-track summary table (the Kaggle ``features_30_sec.csv
 statistics per 30 s GTZAN track, so ``feature_config`` is None) see the song as it was seen in training:
 30 s windows at 22050 Hz (`WHOLE_TRACK_CONFIG`), one row of statistics per window, probabilities averaged
 over the windows of a longer song. The statistics of a final partial window (at least 15 s) are taken over
-the audio actually present, never over zero padding, which would shift every mean and variance. Bundles
+the audio actually present, never over zero padding, which would shift every mean and variance; a song shorter
+than 15 s (but at least `MIN_STATISTICS_SECONDS`) is read as one window of the audio present, with a note
+saying so. Bundles
 that carry a `FeatureConfig` (audio datasets, and ``features_3_sec.csv``, see `datasets.kaggle_windows`)
 get exactly the windows and features their training rows had, padding
-included. This module does not import TensorFlow: it only calls the bundles it is given.
+included.
+
+Each model classifies what it can: a song too short for one model's windows gets an `Unclassified` result for
+that model (with the reason) while the others classify it (`FilePredictions.results`). This module does not
+import TensorFlow: it only calls the bundles it is given.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
 
 #: Windows of bundles trained on whole 30 s tracks of a summary table (the Kaggle GTZAN CSV).
 WHOLE_TRACK_CONFIG = FeatureConfig(sample_rate=22050, track_seconds=30.0, segments_per_track=1)
+#: s, the shortest song whose statistics a whole-track bundle reads (the window of the Kaggle 3 s table).
+MIN_STATISTICS_SECONDS = 3.0
 
 AudioSource = str | Path | bytes
 ProgressCallback = Callable[[int, int], None]
@@ -54,6 +63,8 @@ class SongPrediction:
       saw, e.g. (segments, 57) summary or (segments, n_mels, frames) log-mel, for Grad-CAM and SHAP
     - ``feature_config``: the windowing and feature settings used (`WHOLE_TRACK_CONFIG` for whole-track
       summary bundles); ``duration_seconds``: length of the decoded audio in s
+    - ``note``: one sentence when the model saw the song differently from its training data (a song shorter
+      than one window, read from the audio present), else None
     """
 
     name: str
@@ -67,6 +78,7 @@ class SongPrediction:
     track_probabilities: np.ndarray
     vote_index: int
     features: np.ndarray
+    note: str | None = None
 
     @property
     def n_segments(self) -> int:
@@ -114,6 +126,7 @@ class SongPrediction:
             "vote": self.vote_genre,
             "duration_s": round(self.duration_seconds, 3),
             "segment_s": self.segment_seconds,
+            **({"note": self.note} if self.note else {}),
             "probabilities": dict(self.top(k)),
             "segments": [
                 {
@@ -129,17 +142,36 @@ class SongPrediction:
         }
 
 
+@dataclass(frozen=True)
+class Unclassified:
+    """One bundle's answer for a song it cannot classify (too short for one of its windows): the bundle's
+    name and the reason, one line without the song's name (e.g. ``"too short: 1.00 s, need at least 1.50 s
+    for one 3.00 s window"``)."""
+
+    bundle_name: str
+    reason: str
+
+
+ModelResult = SongPrediction | Unclassified
+
+
 @dataclass
 class FilePredictions:
-    """What `predict_many` made of one input: one `SongPrediction` per bundle, or the reason it failed."""
+    """What `predict_many` made of one input: one `ModelResult` per bundle in bundle order, or (``results``
+    empty) the reason the file could not be read at all."""
 
     name: str
-    predictions: list[SongPrediction]
-    error: str | None = None  #: ``"<name>: <reason>"`` when the file could not be classified
+    results: list[ModelResult]
+    error: str | None = None  #: ``"<name>: <reason>"`` when the file could not be decoded
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def predictions(self) -> list[SongPrediction]:
+        """The results of the bundles that classified the song, in bundle order."""
+        return [result for result in self.results if isinstance(result, SongPrediction)]
 
 
 def analysis_config(bundle: ModelBundle) -> FeatureConfig:
@@ -200,11 +232,22 @@ class _Song:
             self._windows[config] = audio.segment_audio(self.samples(config.sample_rate), config, name=self.label)
         return self._windows[config]
 
+    def shorter_than_a_window(self, config: FeatureConfig) -> bool:
+        """Whether the song is too short for even one window of ``config`` (see `audio.segment_audio`)."""
+        return self.duration_seconds < config.min_remainder * config.segment_seconds
+
     def feature_rows(self, config: FeatureConfig, kind: str, trim_padding: bool) -> np.ndarray:
         """(segments, ...) float32 features of ``kind``; with ``trim_padding`` a padded final window is
-        featurised over the samples it really holds."""
+        featurised over the samples it really holds, and a song shorter than one window but at least
+        `MIN_STATISTICS_SECONDS` long is one window of the audio present. Raises `InputError` for a song too
+        short for that."""
         key = (config, kind, trim_padding)
         if key not in self._features:
+            if trim_padding and self.shorter_than_a_window(config):
+                if self.duration_seconds < MIN_STATISTICS_SECONDS:
+                    raise InputError(self.label, f"too short: {self.duration_seconds:.2f} s, need at least "
+                                                 f"{MIN_STATISTICS_SECONDS:.2f} s of audio for its statistics")
+                config = dataclasses.replace(config, min_remainder=MIN_STATISTICS_SECONDS / config.segment_seconds)
             windows = self.windows(config)
             present = len(self.samples(config.sample_rate)) - (len(windows) - 1) * config.segment_samples
             if trim_padding and present < config.segment_samples:
@@ -216,9 +259,22 @@ class _Song:
         return self._features[key]
 
 
-def _predict_song(song: _Song, bundle: ModelBundle) -> SongPrediction:
+def _short_song_note(song: _Song, config: FeatureConfig) -> str:
+    return (f"The song is {song.duration_seconds:.1f} s long, shorter than the {config.segment_seconds:g} s clips "
+            f"this model was trained on: it reads statistics over the {song.duration_seconds:.1f} s present, "
+            "so its verdict is less sure than on a whole clip.")
+
+
+def _predict_song(song: _Song, bundle: ModelBundle) -> ModelResult:
+    """The bundle's verdict on the song, or `Unclassified` when the song is too short for its windows."""
     config = analysis_config(bundle)
-    values = song.feature_rows(config, bundle.feature_kind, _trims_padding(bundle))
+    try:
+        values = song.feature_rows(config, bundle.feature_kind, _trims_padding(bundle))
+    except InputError as error:
+        if error.source != song.label:
+            raise
+        return Unclassified(bundle.name, error.reason)
+    note = _short_song_note(song, config) if _trims_padding(bundle) and song.shorter_than_a_window(config) else None
     probabilities = bundle.predict_proba(values)
     n_segments = len(probabilities)
     track = track_level(probabilities, np.full(n_segments, song.label), np.zeros(n_segments, dtype=np.int64))
@@ -234,6 +290,7 @@ def _predict_song(song: _Song, bundle: ModelBundle) -> SongPrediction:
         track_probabilities=track.mean_probabilities[0],
         vote_index=int(track.vote_prediction[0]),
         features=values,
+        note=note,
     )
 
 
@@ -244,7 +301,7 @@ def _as_list(bundles: ModelBundle | Sequence[ModelBundle]) -> list[ModelBundle]:
     return chosen
 
 
-def _predict_all(bundles: list[ModelBundle], source: AudioSource, label: str) -> list[SongPrediction]:
+def _predict_all(bundles: list[ModelBundle], source: AudioSource, label: str) -> list[ModelResult]:
     song = _Song(source, label, {analysis_config(bundle).sample_rate for bundle in bundles})
     return [_predict_song(song, bundle) for bundle in bundles]
 
@@ -266,10 +323,16 @@ def predict_file(
 
     ``name`` labels the song in results and error messages (default: the path, or ``"audio bytes"``).
     Returns a `SongPrediction` for one bundle, a list in bundle order for a list or tuple of bundles (the
-    file is then decoded once). Raises `InputError` for audio that cannot be decoded or is too short for
-    one window, and for a bundle whose features cannot be computed from audio.
+    file is then decoded once). Raises `InputError` for audio that cannot be decoded or that a bundle cannot
+    classify (too short for one of its windows), and for a bundle whose features cannot be computed from
+    audio; `predict_many` instead lets each bundle classify what it can.
     """
-    predictions = _predict_all(_as_list(bundles), source, _label(source, name))
+    label = _label(source, name)
+    results = _predict_all(_as_list(bundles), source, label)
+    for result in results:
+        if isinstance(result, Unclassified):
+            raise InputError(label, result.reason)
+    predictions = [result for result in results if isinstance(result, SongPrediction)]
     return predictions if isinstance(bundles, (list, tuple)) else predictions[0]
 
 
@@ -283,8 +346,9 @@ def predict_many(
     """`predict_file` over many inputs, in order; a file that fails is reported and the others go on.
 
     ``names`` (one per source) label the inputs (default as in `predict_file`); ``progress(done, total)``
-    is called after each file. Each `FilePredictions` holds one `SongPrediction` per bundle, or an
-    ``error`` line ``"<name>: <reason>"``.
+    is called after each file. Each `FilePredictions` holds one result per bundle (a `SongPrediction`, or
+    `Unclassified` for a song too short for that bundle's windows), or an ``error`` line ``"<name>: <reason>"``
+    when the file cannot be decoded.
     """
     chosen = _as_list(bundles)
     for bundle in chosen:

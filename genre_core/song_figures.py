@@ -205,6 +205,7 @@ def window_gradcam_figure(
         title=title,
         zmin=lowest,
         zmax=highest,
+        unit=config.log_mel_unit,
     )
 
 

@@ -26,6 +26,7 @@ common.ensure_app_shell()
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 
+GENRE_KEY = "browse.genre"  #: session state: the genre whose segments the gallery shows
 #: Gallery ordering -> the two `genre_core.explain.examples.EXAMPLE_KINDS` it shows.
 ORDERINGS = {
     "first in the data": ("right", "wrong"),
@@ -161,8 +162,8 @@ def _player(dataset: Dataset, track_id: str, start_s: float, end_s: float) -> No
 
 def _card(dataset: Dataset, item: ExampleRow, kind: str, colour_range: tuple[float, float]) -> None:
     config = dataset.feature_config
-    st.markdown(f"**{item.track_id}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
-    st.caption(f"true **{item.true_class}** → predicted **{item.predicted_class}** (p = {item.probability:.2f})")
+    st.markdown(f"**{common.md(item.track_id)}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
+    st.caption(f"true **{common.md(item.true_class)}** → predicted **{common.md(item.predicted_class)}** (p = {item.probability:.2f})")
     figure = views.spectrogram_view(
         dataset.features[LOG_MEL][item.row], config, zmin=colour_range[0], zmax=colour_range[1], thumbnail=True
     )
@@ -268,7 +269,7 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
     track, segment = str(dataset.track_ids[row]), int(dataset.segment_index[row])
     start = segment * config.segment_seconds if config is not None else 0.0
     end = start + config.segment_seconds if config is not None else 0.0
-    st.header(f"Grad-CAM of {track}, {_where(start, end, segment, config)}")
+    st.header(f"Grad-CAM of {common.md(track)}, {_where(start, end, segment, config)}")
     st.markdown(
         "Grad-CAM asks which regions of the spectrogram raised the score (the logit) of a class: red means strong "
         "evidence for it, transparent means none. It is blurry because it is computed at a deep layer with a coarse "
@@ -378,7 +379,6 @@ data_key = common.dataset_key(common.active_dataset_spec())
 controls = st.columns([2, 2, 2, 1])
 part = controls[0].selectbox("Rows", list(views.PART_LABELS), format_func=views.PART_LABELS.get, key="browse.part",
                              help="Which part of the model's train/validation/test split to browse.")
-class_name = controls[1].selectbox("Genre (true class)", dataset.class_names, key="browse.genre")
 ordering = controls[2].radio("Order", list(ORDERINGS), key="browse.ordering", horizontal=True,
                              help="Hardest first: right answers with the lowest probability for the true genre, "
                              "and wrong answers the model was most sure of.")
@@ -387,6 +387,10 @@ per_list = controls[3].number_input("Cards per list", 1, 24, 6, key="browse.per_
 with common.errors_shown():
     part_rows = _part_rows(dataset, cnn, part)
     part_probabilities = _probabilities(bundle_folder, bundle_stamp, data_key, part, cnn, dataset, part_rows)
+    if st.session_state.get(GENRE_KEY) not in dataset.class_names:  # open on the genre with the most mistakes
+        st.session_state[GENRE_KEY] = views.most_wrong_genre(dataset, part_rows, part_probabilities)
+    class_name = controls[1].selectbox("Genre (true class)", dataset.class_names, key=GENRE_KEY,
+                                       help="Opens on the genre with the most wrong answers in these rows.")
     examples = views.examples_of_rows(dataset, part_rows, part_probabilities, int(per_list))[class_name]
     shown_rows = _gallery(dataset, examples, ORDERINGS[ordering])
     st.divider()

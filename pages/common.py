@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import runpy
 import sys
 import threading
@@ -227,7 +228,7 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     found = shared.get(dataset_key(spec))
     if found is not None:
         return found
-    loaded = run_with_progress(f"Loading {spec.title}", lambda progress: _load(spec, progress))
+    loaded = run_with_progress(f"Loading {md(spec.title)}", lambda progress: _load(spec, progress))
     shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
     return loaded
 
@@ -335,10 +336,10 @@ def require_dataset() -> LoadedDataset:
 def describe_dataset(spec: DatasetSpec, loaded: LoadedDataset | None) -> str:
     """One markdown line: what the dataset is and, once loaded, its classes, tracks and segments."""
     if loaded is None:
-        return f"**{spec.title}**, not loaded yet (load it on the Data page)"
+        return f"**{md(spec.title)}**, not loaded yet (load it on the Data page)"
     dataset = loaded.dataset
     return (
-        f"**{spec.title}**: {dataset.n_classes} classes ({', '.join(dataset.class_names)}), "
+        f"**{md(spec.title)}**: {dataset.n_classes} classes ({md(', '.join(dataset.class_names))}), "
         f"{dataset.n_tracks} tracks, {len(dataset)} segments"
     )
 
@@ -499,7 +500,7 @@ def describe_bundle(info: BundleInfo | None) -> str:
     if info is None:
         return "no model chosen"
     accuracy = "not evaluated" if info.test_accuracy is None else f"test accuracy {info.test_accuracy:.1%}"
-    return f"{info.feature_kind} model, {len(info.class_names)} classes ({', '.join(info.class_names)}), {accuracy}"
+    return f"{info.feature_kind} model, {len(info.class_names)} classes ({md(', '.join(info.class_names))}), {accuracy}"
 
 
 # ============================================================================================ uploads ======
@@ -528,6 +529,20 @@ def unpack_upload(uploaded: UploadedFile, part: str, max_bytes: int = archives.M
 
 
 # ================================================================================ progress and errors ======
+#: Characters that format text anywhere in a line of Streamlit's Markdown (emphasis, code, links and
+#: ``:colour[...]`` directives, HTML, strikethrough, LaTeX ``$``, table pipes); escaped in text users supplied.
+MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>~$|])")
+#: What turns a line into a heading, list item, quote or rule when it starts the line (``# ``, ``- ``, ``1. ``).
+MARKDOWN_LINE_START = re.compile(r"^(\s*\d*)([#+\-=.)])", re.MULTILINE)
+
+
+def md(text: object) -> str:
+    """``text`` (a file name, track id, class or model name, an error naming a path) safe to put in Markdown:
+    shown exactly as written (``admiralbob77_-_Choice_-_Drum-bass.ogg`` without italics)."""
+    escaped = MARKDOWN_INLINE.sub(r"\\\1", str(text))
+    return MARKDOWN_LINE_START.sub(r"\1\\\2", escaped)
+
+
 def run_with_progress(label: str, task: Callable[[ProgressCallback], T]) -> T:
     """Run ``task(progress)`` inside an `st.status` box with a progress bar that ``progress(done, total)``
     moves (the callback shape of `genre_core`); the box turns to done, or to failed before re-raising."""
@@ -551,11 +566,11 @@ def user_error(error: BaseException) -> None:
     readable message with the technical details folded away in an expander."""
     if isinstance(error, GenreLensError):
         lines = str(error).strip().splitlines()
-        st.error(lines[0] if lines else type(error).__name__, icon=":material/error:")
+        st.error(md(lines[0]) if lines else type(error).__name__, icon=":material/error:")
         return
     lines = str(error).strip().splitlines()
     summary = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    st.error(f"Something went wrong inside GenreLens ({summary}). This is not a problem with your input.",
+    st.error(f"Something went wrong inside GenreLens ({md(summary)}). This is not a problem with your input.",
              icon=":material/bug_report:")
     with st.expander("Technical details"):
         st.code("".join(traceback.format_exception(error)), language=None)
@@ -572,9 +587,23 @@ def errors_shown() -> Iterator[None]:
 
 
 # ====================================================================================== figures, tables ======
-def percent_columns() -> dict[str, Any]:
-    """Column settings that show the fraction columns of `model_figures` tables as percentages."""
-    return {column: st.column_config.NumberColumn(format="percent") for column in model_figures.FRACTION_COLUMNS}
+HEADER_CHARACTER_PX = 8  #: px per character of a table header (Source Sans, 14 px), plus `HEADER_PADDING_PX`
+HEADER_PADDING_PX = 40  #: px of a header cell besides its text (padding, sort and menu icons)
+
+
+def show_score_table(table: pd.DataFrame, name: str) -> None:
+    """A table of `model_figures` with human headers (`model_figures.COLUMN_HEADERS`) wide enough to be read
+    whole, fractions as percentages, and a button that downloads it as ``<name>.csv`` (short column names)."""
+    config: dict[str, Any] = {}
+    for column in table.columns:
+        header = model_figures.COLUMN_HEADERS.get(column, column)
+        width = HEADER_CHARACTER_PX * len(header) + HEADER_PADDING_PX
+        if pd.api.types.is_float_dtype(table[column]) and column not in model_figures.COUNT_COLUMNS:
+            config[column] = st.column_config.NumberColumn(header, format="percent", width=width)
+        else:
+            config[column] = st.column_config.Column(header, width=width)
+    st.dataframe(table, hide_index=True, column_config=config)
+    table_download(table, name)
 
 
 def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_classes: int, key: str,
@@ -586,9 +615,7 @@ def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_class
     for line in evaluation.get("warnings", []):
         st.warning(line, icon=":material/warning:")
     st.markdown("**Scores per part** (segment level unless the column says track)")
-    table = model_figures.metrics_table(report)
-    st.dataframe(table, hide_index=True, column_config=percent_columns())
-    table_download(table, f"metrics_{tag}")
+    show_score_table(model_figures.metrics_table(report), f"metrics_{tag}")
     if "test" in report.parts and scores:
         show_figure(
             model_figures.model_vs_baselines_figure(report.parts["test"].segment_metrics["accuracy"], scores,

@@ -22,6 +22,13 @@ LOADED_MESSAGE_KEY = "data.loaded_message"  #: success line shown once after a l
 UNPACKED_UPLOAD_KEY = "data.unpacked_upload"  #: (file id of the uploaded zip, folder it was unpacked to)
 #: Audio formats a browser plays from the file bytes; others are played from the decoded samples.
 BROWSER_AUDIO = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+INTRO = (
+    "Every model here learns from a **dataset**: audio tracks sorted into genres, or features already computed from "
+    "them. Choose a source and **Load / extract** it: audio is cut into windows and each window becomes the "
+    "features the models read (a log-mel spectrogram for the CNN, 57 summary statistics for the FFN). Below, "
+    "follow one track from its waveform and spectrum through the STFT and the mel filter bank to those features. "
+    "The built-in demo is synthetic audio: good for learning the tools, not for judging them."
+)
 #: Source kind -> (label, placeholder) of its path input.
 PATH_INPUTS = {
     common.FOLDER: ("Folder with one subfolder of audio files per genre", "/data/gtzan/genres"),
@@ -46,7 +53,7 @@ def _uploaded_folder(active: common.DatasetSpec) -> str | None:
         return active.location if active.kind == common.UPLOAD else None
     unpacked = st.session_state.get(UNPACKED_UPLOAD_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
-        with st.spinner(f"Unpacking {uploaded.name}…"):
+        with st.spinner(f"Unpacking {common.md(uploaded.name)}…"):
             root = common.unpack_upload(uploaded, common.UPLOADED_DATASET)
         st.session_state[UNPACKED_UPLOAD_KEY] = (uploaded.file_id, str(root))
     return st.session_state[UNPACKED_UPLOAD_KEY][1]
@@ -112,7 +119,7 @@ def _load(spec: common.DatasetSpec) -> None:
     dataset = loaded.dataset
     skipped = f"; {len(loaded.skipped)} file(s) skipped" if loaded.skipped else ""
     st.session_state[LOADED_MESSAGE_KEY] = (
-        f"Loaded {spec.title}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
+        f"Loaded {common.md(spec.title)}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
     )
     st.rerun()
 
@@ -235,7 +242,7 @@ def _explore() -> None:
         st.info("Load a dataset above to explore it.")
         return
     dataset = loaded.dataset
-    st.header(f"Explore: {common.active_dataset_spec().title}")
+    st.header(f"Explore: {common.md(common.active_dataset_spec().title)}")
     common.show_synthetic_badge()
     st.caption(dataset.source)
     classes, tracks, segments, kinds = st.columns(4)
@@ -256,6 +263,8 @@ def _explore() -> None:
 
 
 st.title("Data")
+common.show_synthetic_badge()
+st.markdown(INTRO)
 message = st.session_state.pop(LOADED_MESSAGE_KEY, None)
 if message:
     st.success(message)

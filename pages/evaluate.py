@@ -57,7 +57,7 @@ def _split_for(bundle: ModelBundle, dataset: Dataset, choice: str, seed: int) ->
         try:
             return _stored_split(dataset, bundle.split_description), STORED
         except InputError as error:
-            st.info(f"The model's own split does not fit: {error}. Scoring on a new grouped split instead.",
+            st.info(f"The model's own split does not fit: {common.md(error)}. Scoring on a new grouped split instead.",
                     icon=":material/info:")
     return splits.grouped_split(dataset, seed=seed), f"{NEW_GROUPED}:{seed}"
 
@@ -113,8 +113,7 @@ def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int
                                                  tag=tag)
     if "test" in report.parts and scores:
         baseline_table = model_figures.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
-        st.dataframe(baseline_table, hide_index=True, column_config=common.percent_columns())
-        common.table_download(baseline_table, f"baselines_{tag}")
+        common.show_score_table(baseline_table, f"baselines_{tag}")
     parts = list(report.parts)
     part_column, toggle_column = st.columns([2, 1], vertical_alignment="bottom")
     part = part_column.radio("Part of the split", parts, index=len(parts) - 1, horizontal=True, key=f"{key}.part")
@@ -129,11 +128,7 @@ def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int
     per_class = scored.segment_metrics["per_class"]
     common.show_figure(model_figures.per_class_figure(per_class, title=f"Per-class scores, {part}"),
                        key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
-    per_class_table = model_figures.per_class_table(per_class)
-    st.dataframe(per_class_table, hide_index=True,
-                 column_config={metric: st.column_config.NumberColumn(format="percent")
-                                for metric in model_figures.PER_CLASS_METRICS})
-    common.table_download(per_class_table, f"per_class_{tag}_{part}")
+    common.show_score_table(model_figures.per_class_table(per_class), f"per_class_{tag}_{part}")
     st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
                "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
     common.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
@@ -149,12 +144,13 @@ def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, see
     try:
         bundles.check_compatible(bundle, dataset)
     except InputError as error:
-        st.error(f"Model '{bundle.name}' cannot score the active dataset: {error}. {_mismatch_advice(bundle, dataset)}",
+        st.error(f"Model '{common.md(bundle.name)}' cannot score the active dataset: {common.md(error)}. "
+                 f"{_mismatch_advice(bundle, dataset)}",
                  icon=":material/block:")
         return
     split, split_key = _split_for(bundle, dataset, choice, seed)
     _warn_about_split(bundle, dataset, split)
-    st.caption(f"Model **{bundle.name}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
+    st.caption(f"Model **{common.md(bundle.name)}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
                f"protocol **{split.protocol}**.")
     metadata = Path(folder) / common.BUNDLE_METADATA_FILE
     with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):
@@ -194,11 +190,7 @@ def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
                                           common.source_stamp(Path(split_dir)), _dataset=dataset)
         common.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
                            filename="protocol_comparison")
-        table = model_figures.protocol_table(comparison)
-        st.dataframe(table, hide_index=True,
-                     column_config={column: st.column_config.NumberColumn(format="percent")
-                                    for column in table.columns if column != "baseline"})
-        common.table_download(table, "protocol_comparison")
+        common.show_score_table(model_figures.protocol_table(comparison), "protocol_comparison")
 
 
 # ================================================================================================= page ======

@@ -104,7 +104,7 @@ def _dataset_row(dataset: Dataset, bundle: ModelBundle) -> tuple[str, np.ndarray
     try:
         rows = views.part_rows(dataset, bundle.split_description, part)
     except InputError as error:
-        st.warning(str(error), icon=":material/warning:")
+        st.warning(common.md(error), icon=":material/warning:")
         st.stop()
     tracks = sorted(set(dataset.track_ids[rows].tolist()))
     track = columns[1].selectbox("Track", tracks, key="shap.track")
@@ -113,7 +113,8 @@ def _dataset_row(dataset: Dataset, bundle: ModelBundle) -> tuple[str, np.ndarray
         "Segment", of_track, key="shap.segment", format_func=lambda r: f"window {dataset.segment_index[r]}"
     ))
     where = f", window {dataset.segment_index[row]}" if len(of_track) > 1 else ""
-    return f"row{row}", dataset.features[SUMMARY][row], f"{track}{where}", dataset.class_names[dataset.labels[row]]
+    return (f"row{row}", dataset.features[SUMMARY][row], f"{common.md(track)}{where}",
+            common.md(dataset.class_names[dataset.labels[row]]))
 
 
 def _song_rows(bundle: ModelBundle) -> tuple[str, np.ndarray, str, str | None] | None:
@@ -131,7 +132,7 @@ def _song_rows(bundle: ModelBundle) -> tuple[str, np.ndarray, str, str | None] |
     identity = f"{hashlib.sha256(data).hexdigest()[:16]}-{config.fingerprint()}"
     song = st.session_state.get(SONG_KEY)
     if song is None or song["identity"] != identity:
-        with st.spinner(f"Computing the summary features of {uploaded.name} (a few seconds per window)…"):
+        with st.spinner(f"Computing the summary features of {common.md(uploaded.name)} (a few seconds per window)…"):
             predicted = prediction.predict_file(bundle, data, name=uploaded.name)
         song = {"identity": identity, "rows": predicted.features, "starts": predicted.segment_starts}
         st.session_state[SONG_KEY] = song
@@ -140,7 +141,7 @@ def _song_rows(bundle: ModelBundle) -> tuple[str, np.ndarray, str, str | None] |
         format_func=lambda w: f"{song['starts'][w]:.0f}–{song['starts'][w] + config.segment_seconds:.0f} s",
     )
     start = song["starts"][window]
-    label = f"{uploaded.name}, {start:.0f}–{start + config.segment_seconds:.0f} s"
+    label = f"{common.md(uploaded.name)}, {start:.0f}–{start + config.segment_seconds:.0f} s"
     return f"song{identity}.{window}", song["rows"][window], label, None
 
 
@@ -216,7 +217,7 @@ def _global_views(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: Mo
     try:
         rows = views.sample_rows(views.part_rows(dataset, bundle.split_description, part), GLOBAL_ROWS)
     except InputError as error:
-        st.warning(str(error), icon=":material/warning:")
+        st.warning(common.md(error), icon=":material/warning:")
         return
     if not st.toggle(f"Explain {len(rows)} segments (may take a minute the first time)", key="shap.global"):
         return

@@ -51,7 +51,7 @@ common.show_synthetic_badge()
 st.markdown(f"Dataset: {common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset())}")
 for role in (common.FFN, common.CNN):
     info = common.active_bundle_info(role)
-    st.markdown(f"{role} model: **{info.label if info else 'none'}**, {common.describe_bundle(info)}")
+    st.markdown(f"{role} model: **{common.md(info.label) if info else 'none'}**, {common.describe_bundle(info)}")
 if not common.scan_bundles()[0]:
     st.caption("No trained models are available yet: train one on the Train page (pretrained bundles, when shipped, "
                "appear in assets/models).")

@@ -1,5 +1,5 @@
 """Your song page: upload songs, hear them, and see how the FFN and the CNN classify them window by window,
-with the Grad-CAM map of the CNN's most decisive window and the SHAP force plot of the FFN.
+with the Grad-CAM map of the CNN's most decisive window and the SHAP waterfall of the FFN.
 
 Computation lives in `genre_core` (`prediction`, `explain.views`, `explain.shap_values`, `song_figures`); this
 page draws. Uploads stay in memory (never written to disk); results are cached on the sha256 of the bytes and
@@ -23,7 +23,7 @@ from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_song
-from genre_core.prediction import FilePredictions, SongPrediction, predict_many
+from genre_core.prediction import FilePredictions, ModelResult, SongPrediction, Unclassified, predict_many
 from pages import common
 
 common.ensure_app_shell()
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
     from genre_core.bundles import ModelBundle
-    from genre_core.explain.shap_values import FeatureExplainer
+    from genre_core.explain.shap_values import FeatureExplainer, ShapResult
 
 #: Role -> the pretrained bundle trained on real GTZAN recordings.
 GTZAN_BUNDLES = {common.FFN: "ffn_gtzan_features", common.CNN: "cnn_gtzan_transfer"}
@@ -40,7 +40,6 @@ AUDIO_TYPES = ["wav", "mp3", "ogg", "flac", "au"]
 #: Extension -> MIME type browsers play; other formats (.au) are decoded for the player.
 BROWSER_AUDIO = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
 PLAYBACK_RATE = 22050  #: Hz, rate of the decoded player audio of formats browsers cannot play
-FORCE_PLOT_HEIGHT = 170  #: px, height of the SHAP force plot's frame
 USE_GTZAN_KEY = "your_song.use_gtzan"
 UPLOAD_KEY = "your_song.files"
 
@@ -48,7 +47,7 @@ INTRO = (
     "Upload your own songs and both models classify them window by window: the **FFN** from summary statistics "
     "of each window (MFCCs, spectral shape, tempo, ...), the **CNN** from its log-mel spectrogram. The bars give "
     "each model's verdict on the whole song (the mean over its windows), the timelines show how that verdict "
-    "changes through the song, and the Grad-CAM map and the SHAP force plot show what the verdict on one window "
+    "changes through the song, and the Grad-CAM map and the SHAP waterfall show what the verdict on one window "
     "rests on. Your files stay in memory and are never stored."
 )
 REAL_GENRES_NOTE = (
@@ -101,15 +100,12 @@ def _shap_explainer(folder: str, stamp: str, data_key: tuple[Any, ...] | None, _
 
 
 @st.cache_data(show_spinner="Computing the SHAP values of the window…", max_entries=64)
-def _force_plot_html(digest: str, folder: str, stamp: str, data_key: tuple[Any, ...] | None, window: int,
-                     class_index: int, _bundle: ModelBundle, _explainer: FeatureExplainer,
-                     _summary_row: np.ndarray) -> str:
-    """Self-contained HTML of the force plot of one raw summary row (57,) for ``class_index``."""
+def _shap_result(digest: str, folder: str, stamp: str, data_key: tuple[Any, ...] | None, window: int,
+                 _bundle: ModelBundle, _explainer: FeatureExplainer, _summary_row: np.ndarray) -> ShapResult:
+    """SHAP values of one raw summary row (57,) of the song, for every class."""
     from genre_core.explain import shap_values
 
-    raw = _summary_row[np.newaxis]
-    result = shap_values.explain_rows(_explainer, _bundle.standardizer.transform(raw))
-    return shap_values.force_plot_html(result, 0, class_index, _summary_row)
+    return shap_values.explain_rows(_explainer, _bundle.standardizer.transform(_summary_row[np.newaxis]))
 
 
 # --- choosing the models -------------------------------------------------------------------------------------
@@ -248,59 +244,64 @@ def _shap_dataset(bundle: ModelBundle) -> tuple[Dataset | None, tuple[Any, ...] 
 
 
 def _shap_section(index: int, digest: str, model: _Model, prediction: SongPrediction) -> None:
-    st.markdown("#### Which features decided it: SHAP force plot of the FFN")
+    from genre_core.explain import shap_values
+
+    st.markdown("#### Which features decided it: SHAP waterfall of the FFN")
     if prediction.feature_kind != SUMMARY:
-        st.info(f"The active FFN reads {prediction.feature_kind} features; SHAP force plots need a summary-feature FFN.")
+        st.info(f"The active FFN reads {prediction.feature_kind} features; SHAP here needs a summary-feature FFN.")
         return
     st.markdown(
-        "Each feature of the window pushes the FFN's score (logit) for the song's genre up (red, from the left) or "
-        "down (blue, from the right), starting from the base value, the average score. The longest arrows decided "
-        "most; the labels give the feature's value in the window."
+        "Read it from the bottom up: it starts at the **base value**, the FFN's average score for the song's genre, "
+        "and each bar adds one feature's push, up (red) or down (blue), until it reaches the window's score at the "
+        "top. The features that pushed most are listed, each with its value in the window; the rest share one bar."
     )
     window = _window_choice(index, model.role, prediction)
     st.caption(_decisive_note(prediction, window, "FFN"))
     dataset, data_key = _shap_dataset(model.bundle)
     explainer, origin = _shap_explainer(model.folder, model.stamp, data_key, model.bundle, dataset)
-    html = _force_plot_html(digest, model.folder, model.stamp, data_key, window, prediction.predicted_index,
-                            model.bundle, explainer, prediction.features[window])
-    st.iframe(html, height=FORCE_PLOT_HEIGHT, alt=f"SHAP force plot of {prediction.name} for {prediction.genre}")
-    st.caption(f"Background: {origin}; SHAP method: {explainer.method}.")
+    result = _shap_result(digest, model.folder, model.stamp, data_key, window, model.bundle, explainer,
+                          prediction.features[window])
+    figure = shap_values.waterfall_figure(result, 0, prediction.predicted_index, prediction.features[window])
+    figure.update_layout(title_text=f"Why '{prediction.genre}', {song_figures.window_span(prediction, window)}")
+    common.show_figure(figure, key=f"your_song.{index}.waterfall",
+                       filename=f"shap_waterfall_{Path(prediction.name).stem}_{window}")
+    st.caption(f"Scores are logits (before the softmax; +1 multiplies the odds of the genre by e ≈ 2.7). "
+               f"The base value averages over {origin}.")
 
 
 def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
     """Everything about one upload, or a one-line error naming it."""
-    st.subheader(upload.name)
+    st.subheader(common.md(upload.name))
     problem = _size_problem(upload)
     if problem is not None:
-        st.error(problem, icon=":material/error:")
+        st.error(common.md(problem), icon=":material/error:")
         return
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     models_key = tuple((model.folder, model.stamp) for model in models)
     result = _classify(digest, upload.name, models_key, tuple(model.bundle for model in models), data)
     if not result.ok:
-        st.error(result.error, icon=":material/error:")
+        st.error(common.md(result.error), icon=":material/error:")
         return
     _player(upload, data, digest)
-    predictions = dict(zip((model.label for model in models), result.predictions, strict=True))
-    for model, prediction in zip(models, result.predictions, strict=True):
+    classified = [(model, outcome) for model, outcome in zip(models, result.results, strict=True)
+                  if isinstance(outcome, SongPrediction)]
+    for model, prediction in classified:
         st.markdown(song_figures.verdict_sentence(prediction, model.role))
-    common.show_figure(song_figures.song_probability_figure(predictions), key=f"your_song.{index}.probabilities",
-                       filename=f"probabilities_{Path(upload.name).stem}")
-    for model, column, prediction in zip(models, st.columns(len(models)), result.predictions, strict=True):
+    if classified:
+        predictions = {model.label: prediction for model, prediction in classified}
+        common.show_figure(song_figures.song_probability_figure(predictions), key=f"your_song.{index}.probabilities",
+                           filename=f"probabilities_{Path(upload.name).stem}")
+    for model, column, outcome in zip(models, st.columns(len(models)), result.results, strict=True):
         with column:
-            common.show_figure(
-                song_figures.genre_timeline_figure(
-                    prediction, highlight_window=_explained_window(index, model, prediction),
-                    title=f"{model.label} over time ({prediction.segment_seconds:g} s windows)",
-                ),
-                key=f"your_song.{index}.timeline.{model.role}", filename=f"timeline_{model.role}_{Path(upload.name).stem}",
-            )
+            _model_column(index, upload.name, model, outcome)
+    if not classified:
+        return
     with st.expander("Every window as a table"):
         table = song_figures.window_table(predictions)
         st.dataframe(table, hide_index=True)
         common.table_download(table, f"windows_{index + 1}_{Path(upload.name).stem}")
-    explained = sorted(zip(models, result.predictions, strict=True), key=lambda pair: pair[0].role != common.CNN)
+    explained = sorted(classified, key=lambda pair: pair[0].role != common.CNN)
     for model, prediction in explained:  # the CNN's Grad-CAM first, then the FFN's SHAP
         with common.errors_shown():
             if model.role == common.CNN:
@@ -335,6 +336,23 @@ def _tags_section(index: int, digest: str, name: str, data: bytes) -> None:
     )
     common.show_figure(song_figures.tag_figure(tags), key=f"your_song.{index}.tags",
                        filename=f"tags_{Path(name).stem}")
+
+
+def _model_column(index: int, name: str, model: _Model, outcome: ModelResult) -> None:
+    """One model's column: its genres over time and a note on how it read the song, or why it could not."""
+    if isinstance(outcome, Unclassified):
+        st.info(f"**{common.md(model.label)}** cannot classify this song: {common.md(outcome.reason)}.",
+                icon=":material/timer_off:")
+        return
+    common.show_figure(
+        song_figures.genre_timeline_figure(
+            outcome, highlight_window=_explained_window(index, model, outcome),
+            title=f"{model.label} over time ({outcome.segment_seconds:g} s windows)",
+        ),
+        key=f"your_song.{index}.timeline.{model.role}", filename=f"timeline_{model.role}_{Path(name).stem}",
+    )
+    if outcome.note:
+        st.caption(outcome.note)
 
 
 # --- page --------------------------------------------------------------------------------------------------------

@@ -85,6 +85,19 @@ def test_gallery_shows_the_right_and_wrong_segments_of_the_chosen_genre(tone_app
     assert card_keys(app) == hardest
 
 
+def test_browse_opens_on_the_genre_with_the_most_wrong_answers(tone_app) -> None:
+    spec, dataset, bundle_folder = tone_app
+    wrong = {genre: len(expected_examples(dataset, bundle_folder, genre)["wrong"]) for genre in dataset.class_names}
+    most = max(dataset.class_names, key=lambda genre: (wrong[genre], -dataset.class_names.index(genre)))
+    assert wrong[most] > 0 and wrong[dataset.class_names[0]] < wrong[most], wrong  # the first genre would be wrong
+
+    app = browse(spec, bundle_folder)
+    assert not app.exception
+    assert app.selectbox(key="browse.genre").value == most
+    assert card_keys(app) >= {f"browse.pick.wrong.{item.row}" for item in expected_examples(dataset, bundle_folder,
+                                                                                             most)["wrong"]}
+
+
 @pytest.mark.slow
 def test_explaining_a_card_shows_grad_cam_and_the_trust_checks(tone_app) -> None:
     spec, dataset, bundle_folder = tone_app

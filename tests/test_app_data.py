@@ -130,7 +130,7 @@ def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
     chosen.run()
     assert chosen.selectbox(key="sidebar.CNN_bundle").value == my_cnn
     assert "log_mel model, 2 classes (jazz, pop), test accuracy 50.0%" in [c.value for c in chosen.sidebar.caption]
-    assert any("my_cnn (workspace)" in item.value for item in chosen.main.markdown)  # the Start page agrees
+    assert any(r"my\_cnn (workspace)" in item.value for item in chosen.main.markdown)  # the Start page agrees
 
 
 @pytest.mark.slow
@@ -169,26 +169,38 @@ def test_errors_show_as_one_line_or_with_folded_details() -> None:
 
 
 # ------------------------------------------------------------------------------------------- data page ----
+@pytest.mark.parametrize(("text", "escaped"), [
+    ("admiralbob77_-_Choice_-_Drum-bass.ogg", r"admiralbob77\_-\_Choice\_-\_Drum-bass.ogg"),
+    ("*live* [demo](x) <b>~1~ $5 a|b \\", r"\*live\* \[demo\](x) \<b\>\~1\~ \$5 a\|b \\"),
+    ("1. intro.mp3", r"1\. intro.mp3"),
+    ("# heading", r"\# heading"),
+    ("- item", r"\- item"),
+    ("Built-in demo (synthetic): rock", "Built-in demo (synthetic): rock"),
+])
+def test_user_text_is_escaped_for_markdown(text: str, escaped: str) -> None:
+    assert common.md(text) == escaped
+
+
 def test_bad_paths_give_a_one_line_error_naming_the_path(tmp_path: Path) -> None:
     app = start_app(page=DATA_PAGE)
     missing_folder = str(tmp_path / "no-such-folder")
     choose_source(app, common.FOLDER, missing_folder)
     assert not app.exception
-    assert [error.value for error in app.error] == [f"{missing_folder}: no such folder"]
+    assert [error.value for error in app.error] == [common.md(f"{missing_folder}: no such folder")]
     assert app.button(key="data.load").disabled
 
     missing_table = str(tmp_path / "features.csv")
     choose_source(app, common.CSV, missing_table)
     app.button(key="data.load").click().run()
     assert not app.exception
-    assert [error.value for error in app.error] == [f"{missing_table}: no such file"]
+    assert [error.value for error in app.error] == [common.md(f"{missing_table}: no such file")]
     assert not app.session_state[common.DATASET_READY_KEY]
 
 
 def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: Path) -> None:
     app = choose_source(start_app(page=DATA_PAGE), common.CSV, str(gtzan_csv))
     click_load(app)
-    assert app.success[0].value.startswith("Loaded Kaggle feature CSV: gtzan_features_30_sec.csv: 10 classes, 1000 tracks")
+    assert app.success[0].value.startswith(r"Loaded Kaggle feature CSV: gtzan\_features\_30\_sec.csv: 10 classes, 1000 tracks")
     assert metric_values(app) == {"Classes": "10", "Tracks": "1000", "Segments (rows)": "1000", "Feature kinds": "1"}
     assert app.session_state[common.DATASET_SPEC_KEY] == common.DatasetSpec(common.CSV, str(gtzan_csv))
     summary = app.dataframe[0].value
@@ -212,6 +224,13 @@ def test_a_changed_feature_file_is_reloaded_not_served_stale(gtzan_csv: Path, tm
 
 
 @pytest.mark.slow
+def test_data_page_opens_with_an_introduction_like_every_page() -> None:
+    app = start_app(page=DATA_PAGE)
+    assert app.title[0].value == "Data"
+    intro = next((item.value for item in app.main.markdown if "SYNTHETIC" not in item.value), "")
+    assert "**dataset**" in intro and "Load / extract" in intro and "synthetic" in intro
+
+
 def test_demo_is_generated_extracted_and_explored_track_by_track() -> None:
     app = click_load(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE))
     assert app.success[0].value == "Loaded Built-in demo (synthetic): 4 classes, 4 tracks, 20 segments."

@@ -80,6 +80,11 @@ def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level
     metrics = next(table for table in tables if "macro_f1" in table and "part" in table)
     assert list(metrics["part"]) == ["train", "val", "test"] and list(metrics["tracks"]) == [6, 3, 3]
     assert any("classifier" in table and "logistic regression" in set(table["classifier"]) for table in tables)
+    for frame in at.dataframe:  # human headers, each column wide enough for its whole header
+        columns = json.loads(frame.proto.columns)
+        for name in frame.value.columns:
+            label, width = columns[name]["label"], columns[name]["width"]
+            assert "_" not in label and width >= 7 * len(label), (name, label, width)
 
     at.toggle(key=f"evaluate.{common.FFN}.normalised").set_value(True)
     at.radio(key=f"evaluate.{common.FFN}.part").set_value("train").run()

@@ -155,6 +155,6 @@ def test_shap_on_two_genres_of_the_kaggle_table(workspace: Path, gtzan_csv: Path
     app = shap_page(spec, folder)
     assert not app.exception
     assert len(app.get("iframe")) == 1
-    assert any("100 rows drawn from the model's 140 training rows" in caption.value for caption in app.caption)
+    assert any("100 of the 140 segments the model was trained on" in caption.value for caption in app.caption)
     total, _ = waterfall_total(app)
     assert np.isfinite(total)

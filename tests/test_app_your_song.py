@@ -91,7 +91,7 @@ def test_uploads_are_classified_by_both_models_and_a_bad_file_is_named(
     real = (gtzan_mini / "blues" / "blues.00000.wav").read_bytes()
     uploads = [
         ("tone.wav", wav_bytes(tone_song(), 22050), "audio/wav"),
-        ("tone.mp3", wav_bytes(tone_song(), 22050, format="MP3"), "audio/mpeg"),
+        ("admiralbob77_-_Choice_-_Drum-bass.mp3", wav_bytes(tone_song(), 22050, format="MP3"), "audio/mpeg"),
         ("not-audio.mp3", b"this is a text file, not a song\n" * 200, "audio/mpeg"),
         ("blues.00000.wav", real, "audio/wav"),
     ]
@@ -104,6 +104,8 @@ def test_uploads_are_classified_by_both_models_and_a_bad_file_is_named(
     assert not app.exception
     (error,) = app.error
     assert error.value.startswith("not-audio.mp3: ") and "cannot decode" in error.value
+    headings = [heading.value for heading in app.subheader]  # file names shown as written, not as Markdown
+    assert r"admiralbob77\_-\_Choice\_-\_Drum-bass.mp3" in headings and "blues.00000.wav" in headings
     assert len(app.get("audio")) == 3
     shown = [markdown.value for markdown in app.markdown]
     for name, data, _ in uploads[:2] + uploads[3:]:
@@ -115,9 +117,14 @@ def test_uploads_are_classified_by_both_models_and_a_bad_file_is_named(
         assert [trace["name"] for trace in bars] == ["FFN (tone-ffn)", "CNN (tone-cnn)"]
         assert [trace["name"] for trace in figures[f"your_song.{index}.gradcam"]["data"]] == ["log-mel", "Grad-CAM"]
         assert {f"your_song.{index}.timeline.{role}" for role in ("FFN", "CNN")} <= set(figures)
+        waterfall = figures[f"your_song.{index}.waterfall"]  # the SHAP page's waterfall, in words a student reads
+        labels = waterfall["data"][0]["y"]
+        assert waterfall["layout"]["yaxis"]["ticktext"] == labels and labels[-1] == "output f(x)"
+        assert not any("_" in label for label in labels) and any(" Hz" in label or "MFCC" in label for label in labels)
     assert not any(key.startswith("your_song.2.") for key in figures)
-    frames = iframes(app)
-    assert len(frames) == 3 and all("SHAP force plot" in frame.srcdoc for frame in frames)
+    assert not iframes(app)  # no cramped force plot
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "one row" not in captions and "The base value averages over" in captions
 
 
 @pytest.mark.slow
@@ -194,6 +201,30 @@ def test_the_gtzan_pair_is_the_default_on_the_demo_dataset(
 
     on_folder = song_page(tone_bundles, common.DatasetSpec(kind=common.FOLDER, location="/somewhere"))
     assert not on_folder.toggle(key="your_song.use_gtzan").value
+
+
+@pytest.mark.slow
+def test_short_clips_are_classified_by_each_model_that_can_with_a_note_per_column(
+    tone_bundles: dict[str, Path]
+) -> None:
+    """The GTZAN pair on clips shorter than the whole-track FFN's 30 s: 10 s is read from the audio present
+    (noted), 2 s is too short for its statistics (a note on its column), and the CNN's 3 s windows read both."""
+    app = song_page(tone_bundles)
+    assert app.toggle(key="your_song.use_gtzan").value, "the GTZAN pair must be in assets/models"
+    clips = [("ten seconds.wav", wav_bytes(tone_song(10.0), 22050), "audio/wav"),
+             ("two seconds.wav", wav_bytes(tone_song(2.0), 22050), "audio/wav")]
+    app.file_uploader(key="your_song.files").set_value(clips).run()
+
+    assert not app.exception and not app.error, [error.value for error in app.error]  # no error for a whole song
+    figures = charts(app)
+    assert {"your_song.0.timeline.FFN", "your_song.0.timeline.CNN", "your_song.1.timeline.CNN"} <= set(figures)
+    assert "your_song.1.timeline.FFN" not in figures
+    captions = [caption.value for caption in app.caption]
+    assert any("10.0 s long, shorter than the 30 s clips" in caption for caption in captions)
+    (note,) = [info.value for info in app.info if "cannot classify" in info.value]
+    assert note.startswith("**FFN (ffn\\_gtzan\\_features)** cannot classify this song: too short: 2.00 s")
+    bars = figures["your_song.1.probabilities"]["data"]
+    assert [trace["name"] for trace in bars] == ["CNN (cnn_gtzan_mini)"]
 
 
 def test_without_any_model_the_page_points_to_the_sidebar(no_pretrained: Path) -> None:

@@ -209,6 +209,14 @@ def test_predict_goes_on_after_a_bad_file_and_exits_1(trained_bundle, tone_genre
     assert captured.err == f"error: {text}: unsupported format '.txt' (supported: .wav, .au, .flac, .ogg, .mp3)\n"
     assert captured.out.startswith(f"{good}: ")
 
+    blip = tmp_path / "blip.wav"  # 0.5 s: shorter than the 1 s a 2 s window needs
+    soundfile.write(blip, tone(440.0, 0.5), 22050)
+    assert cli.main(["predict", "--bundle", str(folder), str(blip), str(good)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (f"error: {blip}: model 'tiny-cnn' cannot classify it: too short: 0.50 s, need at least "
+                            "1.00 s for one 2.00 s window\n")
+    assert captured.out.startswith(f"{good}: ")
+
 
 def test_missing_bundle_is_one_error_line(tmp_path, capsys):
     assert cli.main(["predict", "--bundle", str(tmp_path / "nope"), str(tmp_path / "a.wav")]) == 1

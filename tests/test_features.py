@@ -28,7 +28,10 @@ from genre_core.features import (
     mel_band_frequencies,
     mfcc,
     segment_features,
+    short_number,
     summary_features,
+    summary_label,
+    summary_value_text,
     summary_vector,
 )
 
@@ -230,3 +233,31 @@ def test_compile_kernels_runs_once_per_process():
     before = compile_kernels.cache_info().misses
     compile_kernels()
     assert compile_kernels.cache_info().misses == before == 1  # the second call compiles nothing
+
+
+def test_short_number_keeps_three_significant_digits() -> None:
+    assert short_number(1234.5678) == "1230"
+    assert short_number(0.0012345) == "0.00123"
+    assert short_number(-15.27) == "-15.3"
+    assert short_number(0.0) == "0"
+    assert short_number(2.5e-7) == "2.50e-07"
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("mfcc4_var", "MFCC 4 variance"),
+    ("mfcc13_mean", "MFCC 13 mean"),
+    ("spectral_centroid_var", "spectral centroid (brightness) variance"),
+    ("zero_crossing_rate_mean", "zero-crossing rate mean"),
+    ("tempo", "tempo"),
+    ("my_own_column", "my_own_column"),
+])
+def test_summary_columns_have_names_a_student_can_read(name: str, label: str) -> None:
+    assert summary_label(name) == label
+
+
+def test_summary_values_read_with_their_units() -> None:
+    assert summary_value_text("spectral_centroid_mean", 1834.2) == "1830 Hz"
+    assert summary_value_text("spectral_centroid_var", 3.34e6) == "(1830 Hz)²"  # not 3.34e+06
+    assert summary_value_text("tempo", 123.05) == "123 BPM"
+    assert summary_value_text("mfcc4_var", 61.234) == "61.2"
+    assert {label for label in map(summary_label, SUMMARY_NAMES) if "_" in label} == set()

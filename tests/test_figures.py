@@ -8,7 +8,7 @@ import pytest
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
 from genre_core.features import frame_times, mel_band_frequencies
-from genre_core.figures import spectrogram_figure
+from genre_core.figures import SPECTROGRAM_COLOURS, UNDERLAY_COLOURS, explicit_colour_scale, spectrogram_figure
 
 
 @pytest.fixture
@@ -85,3 +85,38 @@ def test_mismatched_axes_are_refused(spectrogram) -> None:
         spectrogram_figure(**{**spectrogram, "times_s": spectrogram["times_s"][:-1]})
     with pytest.raises(InputError, match="mel band frequencies"):
         spectrogram_figure(**{**spectrogram, "band_frequencies_hz": spectrogram["band_frequencies_hz"][::-1]})
+
+
+#: Colours Streamlit's chart theme replaces by theme colours (its placeholders ``#000001`` to ``#000040``).
+STREAMLIT_PLACEHOLDERS = {f"#0000{number:02d}" for number in range(1, 41)}
+
+
+def _luminance(colour: str) -> float:
+    """Relative brightness in [0, 1] of an ``rgb(...)``/``rgba(...)`` colour."""
+    red, green, blue = (float(part) for part in colour[colour.index("(") + 1:-1].split(",")[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+@pytest.mark.parametrize("scale", [SPECTROGRAM_COLOURS, UNDERLAY_COLOURS])
+def test_spectrogram_colour_scales_start_dark_and_survive_streamlits_theme(scale) -> None:
+    colours = [colour for _, colour in scale]
+    assert not STREAMLIT_PLACEHOLDERS & {colour.lower() for colour in colours}
+    assert all(colour.startswith("rgb(") for colour in colours)  # drawn as given, never swapped by the theme
+    assert _luminance(colours[0]) < 0.02 and _luminance(colours[-1]) > 0.8  # silence is black
+
+
+def test_every_named_scale_becomes_explicit_rgb_stops() -> None:
+    magma = explicit_colour_scale("Magma")
+    assert magma[0] == [0.0, "rgb(0, 0, 4)"] and magma[-1][0] == 1.0  # Magma's '#000004' is a theme placeholder
+
+
+def test_under_a_map_the_spectrogram_is_grey_and_the_colour_bars_are_stacked(spectrogram) -> None:
+    heatmap = np.zeros(spectrogram["log_mel_db"].shape, dtype=np.float32)
+    plain, overlaid = spectrogram_figure(**spectrogram), spectrogram_figure(**spectrogram, heatmap=heatmap)
+    assert plain.data[0].colorscale[0][1] == SPECTROGRAM_COLOURS[0][1]
+    assert [colour for _, colour in overlaid.data[0].colorscale] == [colour for _, colour in UNDERLAY_COLOURS]
+    bars = [trace.colorbar for trace in overlaid.data]
+    assert bars[0].x == bars[1].x  # same column at the right edge, whatever the figure's width...
+    top_of_map_bar = bars[1].y + bars[1].len
+    bottom_of_db_bar = bars[0].y - bars[0].len
+    assert top_of_map_bar < bottom_of_db_bar  # ...one above the other: they never overlap

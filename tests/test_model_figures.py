@@ -10,6 +10,7 @@ from genre_core import baselines, evaluation
 from genre_core.errors import InputError
 from genre_core.model_figures import (
     BASELINE_LABELS,
+    COLUMN_HEADERS,
     baselines_table,
     confusion_figure,
     level_accuracies,
@@ -111,6 +112,7 @@ def test_per_class_bars_hold_precision_recall_and_f1_of_every_class(report) -> N
         assert list(trace.customdata) == [per_class[name]["support"] for name in CLASSES]
     table = per_class_table(per_class)
     assert list(table["class"]) == CLASSES and table["support"].sum() == 18
+    assert set(table.columns) <= set(COLUMN_HEADERS)
     with pytest.raises(InputError, match="support"):
         per_class_figure({"blues": {"precision": 1.0, "recall": 1.0, "f1": 1.0}})
 
@@ -129,6 +131,7 @@ def test_model_is_drawn_beside_each_baseline_with_the_chance_line(report) -> Non
     assert line.y0 == line.y1 == 0.5 and legend_entry.name == "chance 50.0%"
     table = baselines_table("tiny FFN", {"accuracy": 0.9, "macro_f1": 0.8}, scores)
     assert list(table["classifier"]) == list(bars.x)
+    assert set(table.columns) <= set(COLUMN_HEADERS)
     assert table["macro_f1"].iloc[1] == scores["majority_macro_f1"]
     with pytest.raises(InputError, match="chance"):
         model_vs_baselines_figure(0.9, scores, chance=1.5)
@@ -151,6 +154,7 @@ def test_protocol_comparison_draws_given_and_random_folds_with_spread() -> None:
     assert "3 folds" in figure.layout.title.text
     table = protocol_table(comparison)
     np.testing.assert_allclose(table["gap"], table["random_mean"] - table["given_mean"])
+    assert set(table.columns) <= set(COLUMN_HEADERS)
     with pytest.raises(InputError, match="random"):
         protocol_comparison_figure({"given": comparison["given"]})
 
@@ -175,3 +179,5 @@ def test_metrics_table_has_one_row_per_part_with_segment_and_track_scores(report
     row = table.iloc[2]
     assert row["macro_f1"] == test.segment_metrics["macro_f1"]
     assert row["track_accuracy_majority_vote"] == test.track_metrics["majority_vote"]["accuracy"]
+    assert COLUMN_HEADERS["track_accuracy_majority_vote"] == "Track accuracy (majority vote)"
+    assert set(table.columns) <= set(COLUMN_HEADERS)  # every column has a human header

@@ -147,8 +147,41 @@ def test_whole_track_summary_bundle_uses_30_s_windows_without_padding(tmp_path):
     assert result.feature_config == prediction.WHOLE_TRACK_CONFIG
     np.testing.assert_allclose(result.features[0], features.summary_vector(samples[: 30 * rate], rate), rtol=1e-5)
     np.testing.assert_allclose(result.features[1], features.summary_vector(samples[30 * rate :], rate), rtol=1e-5)
-    with pytest.raises(InputError, match="short.wav: too short"):
-        prediction.predict_file(bundle, write_tone(tmp_path / "short.wav", 10.0, rate))
+    assert result.note is None
+    with pytest.raises(InputError, match="short.wav: too short: 2.00 s, need at least 3.00 s"):
+        prediction.predict_file(bundle, write_tone(tmp_path / "short.wav", 2.0, rate))
+
+
+@pytest.mark.slow
+def test_a_short_clip_is_classified_by_every_model_that_can_and_noted_for_the_others(tmp_path):
+    """A 10 s clip: the CNN reads its 3 s windows, the whole-track FFN the statistics of the 10 s present (with a
+    note); a 2 s clip: the CNN reads one padded window, the FFN gets a note of its own instead of a verdict."""
+    rate = 22050
+    ten = write_tone(tmp_path / "ten.wav", 10.0, rate, frequency=330.0)
+    samples = audio.load_audio(ten, rate)
+    ffn, cnn = untrained_bundle(SUMMARY, None, "kaggle-ffn"), untrained_bundle(LOG_MEL, FeatureConfig(), "cnn")
+
+    (result,) = prediction.predict_many([ffn, cnn], [ten])
+    assert result.ok and [type(item) for item in result.results] == [prediction.SongPrediction] * 2
+    whole, windows = result.results
+    check_prediction(whole, n_segments=1, segment_seconds=30.0)
+    np.testing.assert_allclose(whole.features[0], features.summary_vector(samples, rate), rtol=1e-5)
+    assert whole.note is not None and "10.0 s" in whole.note and "30 s" in whole.note
+    assert whole.to_dict()["note"] == whole.note
+    check_prediction(windows, n_segments=3, segment_seconds=3.0)
+    assert windows.note is None
+
+    (short,) = prediction.predict_many([ffn, cnn], [write_tone(tmp_path / "two.wav", 2.0, rate)])
+    assert short.ok and short.error is None  # no error for the whole song...
+    noted, classified = short.results
+    assert noted == prediction.Unclassified("kaggle-ffn", "too short: 2.00 s, need at least 3.00 s of audio for its "
+                                                          "statistics")  # ...a note on the model that cannot
+    check_prediction(classified, n_segments=1, segment_seconds=3.0)
+    assert short.predictions == [classified]
+
+    (tiny,) = prediction.predict_many([ffn, cnn], [write_tone(tmp_path / "tiny.wav", 1.0, rate)])
+    assert tiny.ok and tiny.predictions == []
+    assert tiny.results[1].reason == "too short: 1.00 s, need at least 1.50 s for one 3.00 s window"
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from genre_core.errors import InputError
 from genre_core.explain import shap_values as sv
-from genre_core.features import SUMMARY_NAMES
+from genre_core.features import SUMMARY_NAMES, summary_label
 
 N_FEATURES = len(SUMMARY_NAMES)
 CLASS_NAMES = ("blues", "metal", "pop")
@@ -257,14 +257,6 @@ def raw_values() -> np.ndarray:
     return values
 
 
-def test_short_number_keeps_three_significant_digits() -> None:
-    assert sv.short_number(1234.5678) == "1230"
-    assert sv.short_number(0.0012345) == "0.00123"
-    assert sv.short_number(-15.27) == "-15.3"
-    assert sv.short_number(0.0) == "0"
-    assert sv.short_number(2.5e-7) == "2.50e-07"
-
-
 def test_force_plot_html_is_a_self_contained_document(synthetic_result: sv.ShapResult) -> None:
     document = sv.force_plot_html(synthetic_result, row=2, class_index=1, feature_values_raw=raw_values())
     assert document.startswith("<!DOCTYPE html>") and "<html><head>" in document
@@ -274,6 +266,7 @@ def test_force_plot_html_is_a_self_contained_document(synthetic_result: sv.ShapR
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", document, flags=re.IGNORECASE)
     assert "url(http" not in document and "@import" not in document
     assert '"1230"' in document and "1234.5678" not in document  # rounded labels
+    assert '"chroma (pitch-class energy) mean"' in document  # readable names
     assert "metal (logit)" in document
 
 
@@ -307,10 +300,12 @@ def test_waterfall_goes_from_base_value_to_output(synthetic_result: sv.ShapResul
     assert trace.base + sum(trace.x[:-1]) == pytest.approx(synthetic_result.outputs[row, class_index])
     contributions = synthetic_result.values[row, :, class_index]
     largest = int(np.argmax(np.abs(contributions)))
-    assert trace.y[-2].startswith(SUMMARY_NAMES[largest] + " = ")  # largest just below the output bar
+    assert trace.y[-2].startswith(summary_label(SUMMARY_NAMES[largest]) + " = ")  # largest just below the output bar
     assert trace.x[-2] == pytest.approx(contributions[largest])
     assert np.all(np.diff(np.abs(trace.x[1:-1])) >= 0)
-    assert figure.layout.xaxis.title.text == "Model output (logit)"
+    assert figure.layout.xaxis.title.text == f"Score for '{synthetic_result.class_names[0]}' (logit)"
+    assert list(figure.layout.yaxis.ticktext) == list(trace.y)  # every bar named
+    assert "_" not in "".join(trace.y)  # readable names, e.g. "MFCC 4 variance = ..."
 
 
 def test_mean_abs_bar_ranks_features_by_mean_absolute_value(synthetic_result: sv.ShapResult) -> None:
@@ -318,12 +313,21 @@ def test_mean_abs_bar_ranks_features_by_mean_absolute_value(synthetic_result: sv
     (trace,) = sv.mean_abs_bar_figure(synthetic_result, class_index=1).data
     assert len(trace.y) == 20
     top = np.argsort(-expected)[:20]
-    assert list(trace.y[::-1]) == [SUMMARY_NAMES[f] for f in top]
+    assert list(trace.y[::-1]) == [summary_label(SUMMARY_NAMES[f]) for f in top]
     np.testing.assert_allclose(trace.x[::-1], expected[top])
     summed = sv.mean_abs_bar_figure(synthetic_result, class_index=None)
     all_classes = np.abs(synthetic_result.values).mean(axis=0).sum(axis=1)
     assert summed.data[0].x[-1] == pytest.approx(all_classes.max())
     assert summed.layout.xaxis.title.text == "mean |SHAP value| (logit)"
+
+
+def test_bar_charts_label_every_bar_and_grow_with_them(synthetic_result: sv.ShapResult) -> None:
+    for figure in (sv.mean_abs_bar_figure(synthetic_result, class_index=1, top=20),
+                   sv.family_bar_figure(synthetic_result, class_index=1)):
+        (trace,) = figure.data
+        axis = figure.layout.yaxis
+        assert axis.tickmode == "array" and list(axis.tickvals) == list(trace.y) == list(axis.ticktext)
+        assert figure.layout.height >= sv.BAR_HEIGHT_PX * len(trace.y)  # room for every label: none skipped
 
 
 def test_family_bar_shows_every_family(synthetic_result: sv.ShapResult) -> None:
@@ -339,7 +343,7 @@ def test_beeswarm_has_a_point_per_row_and_feature_coloured_by_value(synthetic_re
     figure = sv.beeswarm_figure(synthetic_result, class_index=0, top=5)
     (trace,) = figure.data
     top = np.argsort(-np.abs(synthetic_result.values[:, :, 0]).mean(axis=0))[:5]
-    assert list(figure.layout.yaxis.ticktext) == [SUMMARY_NAMES[f] for f in top[::-1]]
+    assert list(figure.layout.yaxis.ticktext) == [summary_label(SUMMARY_NAMES[f]) for f in top[::-1]]
     np.testing.assert_allclose(trace.x, synthetic_result.values[:, top, 0].T.ravel())
     np.testing.assert_allclose(trace.marker.color, synthetic_result.inputs[:, top].T.ravel())
     levels = np.repeat(np.arange(4, -1, -1), 8)

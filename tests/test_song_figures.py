@@ -11,6 +11,7 @@ from genre_core import song_figures
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
 from genre_core.features import SUMMARY_NAMES, frame_times, mel_band_frequencies
+from genre_core.figures import UNDERLAY_COLOURS
 from genre_core.prediction import SongPrediction
 
 GENRES = ["blues", "metal", "rock"]
@@ -160,6 +161,7 @@ def test_gradcam_figure_places_the_window_in_song_time() -> None:
     np.testing.assert_allclose(spectrogram.z, prediction.features[2], rtol=1e-6)
     assert (spectrogram.zmin, spectrogram.zmax) == (prediction.features[2].min(), prediction.features[2].max())
     np.testing.assert_allclose(overlay.z, heatmap)
+    assert spectrogram.colorscale == tuple(tuple(stop) for stop in UNDERLAY_COLOURS)  # grey under the map, as on Browse
     assert figure.layout.yaxis.ticktext[-1] == f"{mel_band_frequencies(CONFIG)[-1]:.0f}"
 
     silent = song_figures.window_gradcam_figure(prediction, 0, heatmap).data[0]  # a constant -20 dB window

@@ -203,11 +203,11 @@ def test_shap_background_draws_standardised_training_rows(ffn_bundle, dataset: D
 
     assert background.shape == (10, 57) and background.dtype == np.float32
     assert all(np.any(np.all(np.isclose(train_rows, row, atol=1e-6), axis=1)) for row in background)
-    assert note == "10 rows drawn from the model's 32 training rows"
+    assert note == "10 of the 32 segments the model was trained on"
 
     mean_row, note = views.shap_background(ffn_bundle, dataset.subset(np.arange(32, 48)), size=10)
     np.testing.assert_array_equal(mean_row, np.zeros((1, 57), dtype=np.float32))
-    assert "training mean" in note and "not in the active dataset" in note
+    assert "an average segment of the model's training data" in note and "not in the active dataset" in note
     assert "no dataset" in views.shap_background(ffn_bundle, None)[1]
 
 
@@ -304,3 +304,12 @@ def test_tone_genres_are_a_loadable_dataset(tmp_path: Path) -> None:
     assert skipped == [] and dataset.class_names == ["high", "low"] and len(dataset) == 20
     split = tone_split(dataset)
     assert sorted(set(dataset.track_ids[split.test])) == list(TONE_TEST_TRACKS) and len(split.train) == 10
+
+
+def test_the_genre_with_the_most_wrong_rows_is_counted_from_the_predictions(dataset: Dataset) -> None:
+    rows = np.arange(len(dataset))
+    labels = dataset.labels[rows]
+    everything_first = np.eye(dataset.n_classes)[np.zeros(len(rows), dtype=np.int64)]  # all predicted as class 0
+    wrong = np.bincount(labels[labels != 0], minlength=dataset.n_classes)
+    assert views.most_wrong_genre(dataset, rows, everything_first) == dataset.class_names[int(np.argmax(wrong))]
+    assert views.most_wrong_genre(dataset, rows, np.eye(dataset.n_classes)[labels]) == dataset.class_names[0]

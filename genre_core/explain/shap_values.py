@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 
 from genre_core.errors import InputError
 from genre_core.extraction import ProgressCallback
-from genre_core.features import SUMMARY_NAMES
+from genre_core.features import SUMMARY_NAMES, summary_label, summary_value_text
 
 METHODS = ("deep", "gradient", "kernel")  #: explainers, in the order "auto" tries them
 OUTPUT_LAYERS = ("logits", "probabilities")  #: layers whose output can be explained
@@ -361,11 +361,15 @@ def _check_raw(result: ShapResult, feature_values_raw: np.ndarray) -> np.ndarray
     return values
 
 
-def short_number(value: float) -> str:
-    """A feature value for a label: 3 significant digits, positional between 1e-3 and 1e5, else scientific."""
-    if value == 0 or 1e-3 <= abs(value) < 1e5:
-        return np.format_float_positional(value, precision=3, unique=False, fractional=False, trim="-")
-    return f"{value:.2e}"
+def feature_labels(result: ShapResult) -> list[str]:
+    """Readable names of the result's features (`genre_core.features.summary_label`: ``"MFCC 4 variance"``)."""
+    return [summary_label(name) for name in result.feature_names]
+
+
+def value_texts(result: ShapResult, feature_values_raw: np.ndarray) -> list[str]:
+    """The row's unstandardised values as short texts with units (`genre_core.features.summary_value_text`)."""
+    raw = _check_raw(result, feature_values_raw)
+    return [summary_value_text(name, value) for name, value in zip(result.feature_names, raw, strict=True)]
 
 
 #: Characters that could end shap's inline ``<script>`` (it writes names unescaped), and their look-alikes.
@@ -375,7 +379,7 @@ _HTML_LOOKALIKES = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06"})
 def _force_plot(
     result: ShapResult, row: int, class_index: int, feature_values_raw: np.ndarray, **options: Any
 ) -> Any:
-    """shap's force plot of one row and class, labelled ``name = value`` with short values.
+    """shap's force plot of one row and class, labelled ``name = value`` with readable names and short values.
 
     Class and feature names come from users' folders and tables; shap writes them unescaped into an
     inline script, so ``<``, ``>`` and ``&`` are replaced by look-alikes.
@@ -384,12 +388,12 @@ def _force_plot(
 
     row = _check_index("row", row, len(result.values))
     class_index = _check_index("class index", class_index, len(result.class_names))
-    labels = np.array([short_number(value) for value in _check_raw(result, feature_values_raw)])
+    labels = np.array(value_texts(result, feature_values_raw))
     return shap.plots.force(
         float(result.base_values[class_index]),
         result.values[row, :, class_index],
         features=labels,
-        feature_names=[name.translate(_HTML_LOOKALIKES) for name in result.feature_names],
+        feature_names=[name.translate(_HTML_LOOKALIKES) for name in feature_labels(result)],
         out_names=f"{result.class_names[class_index]} ({result.unit})".translate(_HTML_LOOKALIKES),
         **options,
     )
@@ -448,14 +452,15 @@ def waterfall_figure(
     contributions (others summed in one bar) up to the row's output, largest at the top."""
     row = _check_index("row", row, len(result.values))
     class_index = _check_index("class index", class_index, len(result.class_names))
-    raw = _check_raw(result, feature_values_raw)
+    values = value_texts(result, feature_values_raw)
+    names = feature_labels(result)
     if max_display < 2:
         raise InputError("max_display", f"must be >= 2, got {max_display}")
     contributions = result.values[row, :, class_index]
     order = np.argsort(-np.abs(contributions), kind="stable")
     shown = order if len(order) <= max_display else order[: max_display - 1]
     others = np.setdiff1d(order, shown)
-    labels = [f"{result.feature_names[f]} = {short_number(raw[f])}" for f in shown[::-1]]
+    labels = [f"{names[f]} = {values[f]}" for f in shown[::-1]]
     steps = list(contributions[shown[::-1]])
     if len(others):
         labels.insert(0, f"{len(others)} other features")
@@ -475,14 +480,14 @@ def waterfall_figure(
             totals={"marker": {"color": "#7f7f7f"}},
         )
     )
-    figure.add_vline(x=base, line_dash="dot", annotation_text=f"base value {base:.3g}")
+    figure.add_vline(x=base, line_dash="dot", annotation_text=f"base value {base:.3g}",
+                     annotation_position="top right")
     figure.update_layout(
         title=f"Why '{result.class_names[class_index]}' (row {row}, {result.method} SHAP)",
-        xaxis_title=f"Model output ({result.unit})",
-        yaxis_title="Feature = value",
+        xaxis_title=f"Score for '{result.class_names[class_index]}' ({result.unit})",
         showlegend=False,
     )
-    return figure
+    return _every_bar_labelled(figure, [*labels, "output f(x)"], "Feature = its value in the row")
 
 
 def _importance(values: np.ndarray, class_index: int | None, n_classes: int) -> np.ndarray:
@@ -497,10 +502,26 @@ def _scope(result: ShapResult, class_index: int | None) -> str:
     return "summed over classes" if class_index is None else f"class '{result.class_names[class_index]}'"
 
 
-def _importance_bars(names: Sequence[str], importance: np.ndarray, top: int) -> go.Bar:
-    """Horizontal bars of the ``top`` largest importances, largest at the top."""
+BAR_HEIGHT_PX = 26  #: height of one bar of a horizontal bar chart, so that every bar's label fits beside it
+BARS_MARGIN_PX = 170  #: the rest of such a chart: title, x axis and its title
+
+
+def _every_bar_labelled(figure: go.Figure, categories: Sequence[str], title: str) -> go.Figure:
+    """Label every category of a horizontal bar chart (plotly skips labels that do not fit; the figure grows
+    by `BAR_HEIGHT_PX` per bar instead), listed bottom to top as ``categories``."""
+    figure.update_layout(
+        height=BARS_MARGIN_PX + BAR_HEIGHT_PX * len(categories),
+        yaxis={"title": {"text": title}, "tickmode": "array", "tickvals": list(categories),
+               "ticktext": list(categories), "automargin": True},
+    )
+    return figure
+
+
+def _importance_bars(names: Sequence[str], importance: np.ndarray, top: int) -> tuple[go.Bar, list[str]]:
+    """Horizontal bars of the ``top`` largest importances, largest at the top, and their names bottom to top."""
     order = np.argsort(-importance, kind="stable")[:top][::-1]
-    return go.Bar(orientation="h", x=importance[order], y=[names[i] for i in order], marker_color="#1e88e5")
+    shown = [names[i] for i in order]
+    return go.Bar(orientation="h", x=importance[order], y=shown, marker_color="#1e88e5"), shown
 
 
 def mean_abs_bar_figure(result: ShapResult, class_index: int | None = None, top: int = 20) -> go.Figure:
@@ -509,25 +530,25 @@ def mean_abs_bar_figure(result: ShapResult, class_index: int | None = None, top:
     ``class_index`` None sums the per-class importances over classes.
     """
     importance = _importance(result.values, class_index, len(result.class_names))
-    figure = go.Figure(_importance_bars(result.feature_names, importance, top))
+    bars, shown = _importance_bars(feature_labels(result), importance, top)
+    figure = go.Figure(bars)
     figure.update_layout(
         title=f"Mean |SHAP value| per feature, {_scope(result, class_index)} ({len(result.values)} rows)",
         xaxis_title=f"mean |SHAP value| ({result.unit})",
-        yaxis_title="Feature",
     )
-    return figure
+    return _every_bar_labelled(figure, shown, "Feature")
 
 
 def family_bar_figure(result: ShapResult, class_index: int | None = None) -> go.Figure:
     """Importance of each feature family: mean |sum of the family's SHAP values| over the result's rows."""
     importance = _importance(grouped_values(result), class_index, len(result.class_names))
-    figure = go.Figure(_importance_bars(list(FEATURE_FAMILIES), importance, len(FEATURE_FAMILIES)))
+    bars, shown = _importance_bars(list(FEATURE_FAMILIES), importance, len(FEATURE_FAMILIES))
+    figure = go.Figure(bars)
     figure.update_layout(
         title=f"Feature families, {_scope(result, class_index)} ({len(result.values)} rows)",
         xaxis_title=f"mean |SHAP value summed over the family| ({result.unit})",
-        yaxis_title="Feature family",
     )
-    return figure
+    return _every_bar_labelled(figure, shown, "Feature family")
 
 
 def swarm_offsets(x: np.ndarray, half_width: float = 0.4, bins: int = 40, step: float = 0.08) -> np.ndarray:
@@ -559,13 +580,14 @@ def beeswarm_figure(
         raise InputError("feature values", f"expected shape {result.inputs.shape}, got {colours.shape}")
     values = result.values[:, :, class_index]
     order = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:top]
+    labels = feature_labels(result)
     x, y, colour, names = [], [], [], []
     for position, feature in enumerate(order):
         level = len(order) - 1 - position
         x.append(values[:, feature])
         y.append(level + swarm_offsets(values[:, feature]))
         colour.append(colours[:, feature])
-        names.extend([result.feature_names[feature]] * len(values))
+        names.extend([labels[feature]] * len(values))
     colour_limit = float(np.quantile(np.abs(np.concatenate(colour)), 0.95)) or 1.0
     figure = go.Figure(
         go.Scattergl(
@@ -591,7 +613,7 @@ def beeswarm_figure(
         yaxis={
             "title": {"text": "Feature"},
             "tickvals": list(range(len(order))),
-            "ticktext": [result.feature_names[f] for f in order[::-1]],
+            "ticktext": [labels[f] for f in order[::-1]],
             "range": [-0.6, len(order) - 0.4],
         },
         showlegend=False,

@@ -40,7 +40,6 @@ PREDICT_CHUNK_ROWS = 512  #: rows gathered per `ModelBundle.predict_proba` call 
 THUMBNAIL_HEIGHT = 220  #: px, height of a spectrogram thumbnail
 PROFILE_COLOUR = "#d62728"
 TEMPORAL_COLOUR = "#1f77b4"  #: musicnn's temporal branches, beside the timbral ones in `PROFILE_COLOUR`
-UNDERLAY_COLOURS = "gray"  #: colour scale of a spectrogram under a map, so that the map's reds stand out
 FREQUENCY_TICKS_HZ = (30, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)  #: labelled frequencies of profiles
 
 
@@ -133,6 +132,16 @@ def examples_of_rows(
         return [dataclasses.replace(item, row=int(rows[item.row])) for item in items]
 
     return {name: {kind: in_dataset(items) for kind, items in kinds.items()} for name, kinds in table.items()}
+
+
+def most_wrong_genre(dataset: Dataset, rows: np.ndarray, probabilities: np.ndarray) -> str:
+    """The true class with the most wrongly classified rows among the dataset rows ``rows`` (m,), whose
+    probabilities are ``probabilities`` (m, K); the first in class order on a tie (the first class when none
+    is wrong). Browse opens on it, so that the first gallery has mistakes to look at."""
+    rows = np.asarray(rows, dtype=np.int64)
+    labels = dataset.labels[rows]
+    wrong = labels[np.asarray(probabilities).argmax(axis=1) != labels] if len(rows) else labels
+    return dataset.class_names[int(np.argmax(np.bincount(wrong, minlength=dataset.n_classes)))]
 
 
 def track_segment_audio(path: str | Path, start_s: float, end_s: float, sample_rate: int) -> np.ndarray:
@@ -278,7 +287,8 @@ def trust_checks(
 def shap_background(
     bundle: ModelBundle, dataset: Dataset | None, size: int = BACKGROUND_SIZE, seed: int = 0
 ) -> tuple[np.ndarray, str]:
-    """Standardised background rows for SHAP of a summary bundle, and a sentence saying where they come from.
+    """Standardised background rows for SHAP of a summary bundle, and words for a student saying what they are
+    (what the base value averages over, e.g. ``"100 of the 140 segments the model was trained on"``).
 
     With a ``dataset`` the bundle can score (`genre_core.bundles.check_compatible`), ``size`` rows (see
     `shap_values.background_sample`) of the bundle's training tracks found in it: (b, F) float32. Otherwise
@@ -296,9 +306,9 @@ def shap_background(
         if len(rows):
             standardised = bundle.standardizer.transform(dataset.features[bundle.feature_kind][rows])
             background = background_sample(standardised, size=size, seed=seed)
-            return background, f"{len(background)} rows drawn from the model's {len(rows)} training rows"
+            return background, f"{len(background)} of the {len(rows)} segments the model was trained on"
     mean_row = np.zeros((1, bundle.standardizer.width), dtype=np.float32)
-    return mean_row, f"the model's training mean, one row ({reason})"
+    return mean_row, f"an average segment of the model's training data ({reason})"
 
 
 def concatenate_shap_results(parts: Sequence[ShapResult]) -> ShapResult:
@@ -330,7 +340,7 @@ def spectrogram_view(
 ) -> go.Figure:
     """`genre_core.figures.spectrogram_figure` of a (n_mels, frames) dB segment with the axes of ``config``
     (frame times in s, band centre frequencies in Hz); without a config (``.npy`` data) the axes are frame and
-    band numbers. Under a ``heatmap`` the spectrogram is drawn in grey, so that the map's colours stand out.
+    band numbers. Under a ``heatmap`` the spectrogram is drawn in grey (see `spectrogram_figure`).
     ``thumbnail`` gives a small figure without colour bars for galleries (pass shared ``zmin``/``zmax`` so that
     thumbnails compare)."""
     log_mel_db = np.asarray(log_mel_db)
@@ -341,10 +351,8 @@ def spectrogram_view(
         times, bands = np.arange(frames, dtype=np.float64), np.arange(n_mels, dtype=np.float64)
     figure = spectrogram_figure(
         log_mel_db, times_s=times, band_frequencies_hz=bands, heatmap=heatmap, opacity=opacity, title=title,
-        zmin=zmin, zmax=zmax,
+        zmin=zmin, zmax=zmax, unit="dB" if config is None else config.log_mel_unit,
     )
-    if heatmap is not None:
-        figure.update_traces(colorscale=UNDERLAY_COLOURS, selector={"name": "log-mel"})
     if config is None:
         figure.update_layout(xaxis_title_text="Frame", yaxis_title_text="Mel band (frequencies unknown)")
     if thumbnail:
