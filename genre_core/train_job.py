@@ -221,14 +221,20 @@ def saved_folder(job_folder: Path) -> str | None:
     return str(json.loads(path.read_text(encoding="utf-8"))["folder"]) if path.is_file() else None
 
 
-def save_result(job_folder: Path, name: str, models_dir: Path) -> Path:
-    """Copy the job's trained bundle into ``models_dir/name`` (atomically, named ``name`` in its metadata) and
-    remember it (`saved_folder`). InputError for a bad name or one already taken: nothing is overwritten."""
+def new_bundle_folder(name: str, models_dir: Path) -> Path:
+    """``models_dir/name`` for a new bundle; InputError for a bad name or one already taken."""
     if not BUNDLE_NAME.match(name):
         raise InputError("bundle name", f"'{name}' may hold only letters, digits, - and _ (1 to 64)")
     target = Path(models_dir) / name
     if target.exists():
         raise InputError("bundle name", f"a bundle '{name}' already exists in {models_dir}")
+    return target
+
+
+def save_result(job_folder: Path, name: str, models_dir: Path) -> Path:
+    """Copy the job's trained bundle into ``models_dir/name`` (atomically, named ``name`` in its metadata) and
+    remember it (`saved_folder`). InputError for a bad name or one already taken: nothing is overwritten."""
+    target = new_bundle_folder(name, models_dir)
     source = Path(job_folder) / BUNDLE_FOLDER
     metadata = finished_bundle(job_folder)
     with atomic_directory(target) as temporary:
@@ -241,7 +247,7 @@ def save_result(job_folder: Path, name: str, models_dir: Path) -> Path:
 
 
 def matching_bundle(metadata: dict[str, Any], candidates: list[Path]) -> str | None:
-    """The name of the first bundle folder in ``candidates`` that ``metadata`` (a trained bundle's
+    """The folder name of the first bundle in ``candidates`` that ``metadata`` (a trained bundle's
     ``bundle.json``) reproduces: same training settings, classes, features and split tracks, and the same
     curves (within float32 rounding). None when none does."""
 
@@ -259,5 +265,5 @@ def matching_bundle(metadata: dict[str, Any], candidates: list[Path]) -> str | N
                    for key in ("train_config", "class_names", "feature_kind", "feature_config", "input_shape"))
         same_split = (metadata.get("split") or {}).get("track_ids") == (other.get("split") or {}).get("track_ids")
         if same and same_split and same_history(metadata.get("history", {}), other.get("history", {})):
-            return str(other.get("name") or folder.name)
+            return folder.name
     return None
