@@ -11,9 +11,9 @@ import streamlit as st
 from pages import common
 
 st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
-common.configure_runtime()
 common.init_state()
 common.keep_upload_alive()
+common.user_id()  # keeps this browser's id in the URL, so its jobs are found again after a reload
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
@@ -60,4 +60,5 @@ def _sidebar() -> None:
 
 page = st.navigation(PAGES)
 _sidebar()
-page.run()
+with common.app_shell():
+    page.run()

@@ -287,8 +287,9 @@ def load_for(args: argparse.Namespace, config: FeatureConfig, kind: str, genres:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train a preset, evaluate it beside the baselines, and write the bundle (metrics inside)."""
-    from genre_core import bundles, training
+    """Train a preset, evaluate it beside the baselines, and write the bundle (metrics inside): the app's train
+    job (`train_job.train`), run in the foreground."""
+    from genre_core import train_job, training
     from genre_core.models import get_preset
 
     train_config = training.TrainConfig(
@@ -296,17 +297,20 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
     )
     preset = get_preset(args.preset)
-    config = preset.features or FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc)
-    dataset = load_for(args, config, preset.feature_kind, args.genres)
-    split = make_split(dataset, args.split, seed=args.seed, split_dir=args.split_dir)
-    result = training.train_model(dataset, split, train_config, progress=training.tqdm_progress())
-    bundle = bundles.bundle_from_training(result, dataset, name=args.out.name)
-    bundle.metrics = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed)
-    bundles.save_bundle(bundle, args.out)
-    stop = " (early stop, best weights kept)" if result.stopped_early else ""
-    print(f"trained {args.preset} on {dataset.source}: {result.epochs_run} epochs{stop}, {result.train_seconds:.0f} s")
-    print(describe_split(bundle.metrics["split"]))
-    print(format_comparison(bundle.metrics))
+    source = train_job.DatasetSource(
+        str(args.dataset), preset.features or FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc),
+        genres=None if args.genres is None else tuple(args.genres), kinds=(preset.feature_kind,),
+        cache_dir=None if args.cache is None else str(args.cache),
+    )
+    spec = train_job.TrainJobSpec(train_config.to_dict(), source, protocol=args.split,
+                                  split_dir=None if args.split_dir is None else str(args.split_dir), name=args.out.name)
+    skipped = lambda event: print_skipped(event["files"]) if event["type"] == "skipped" else None  # noqa: E731
+    outcome = train_job.train(spec, args.out, progress=training.tqdm_progress(), emit=skipped, n_jobs=args.jobs,
+                              show_bar=True)
+    stop = " (early stop, best weights kept)" if outcome.stopped_early else ""
+    print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, {outcome.train_seconds:.0f} s")
+    print(describe_split(outcome.metrics["split"]))
+    print(format_comparison(outcome.metrics))
     print(f"bundle written to {args.out}")
     return 0
 

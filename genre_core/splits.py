@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ NO_TRACKS_WARNING = (
 )
 #: Folds of the published artist-filtered GTZAN split.
 ARTIST_FILTERED_FOLDS = (1, 2, 3)
+#: Protocol names of `make_split` (the artist-filtered one takes its fold after a colon).
+PROTOCOLS = ("grouped", "artist-filtered", "leaky", "predefined")
+GTZAN_TRACK_ID = re.compile(r"^[a-z]+\.\d{5}$")  #: a GTZAN track id, e.g. ``blues.00012``
 
 
 @dataclass
@@ -265,3 +269,21 @@ def make_split(
             raise InputError("protocol", "artist-filtered needs the split folder (split_dir)")
         return artist_filtered_split(dataset, split_dir, int(argument), val_fraction=val_fraction, seed=seed)
     raise InputError("protocol", f"unknown '{protocol}'; choose grouped, artist-filtered:N, leaky or predefined")
+
+
+def unavailable_protocols(dataset: Dataset) -> dict[str, str]:
+    """The `PROTOCOLS` that cannot split ``dataset``, each with the reason in words (the others can).
+
+    The artist-filtered GTZAN folds need real GTZAN tracks (ids like ``blues.00012``); the leaky split needs
+    several windows per track (otherwise it is the grouped split); the predefined one needs a source that came
+    split."""
+    reasons = {}
+    if dataset.synthetic:
+        reasons["artist-filtered"] = "the synthetic demo has no artists, and the published folds list real GTZAN tracks"
+    elif not (dataset.track_ids_known and all(GTZAN_TRACK_ID.match(str(track)) for track in np.unique(dataset.track_ids))):
+        reasons["artist-filtered"] = "the published folds list real GTZAN tracks (ids like blues.00012), which this dataset does not name"
+    if dataset.track_ids_known and dataset.n_tracks == len(dataset):
+        reasons["leaky"] = "each track is one row here, so no windows of one song can leak across parts"
+    if dataset.predefined_split is None:
+        reasons["predefined"] = "the source did not come split into train and test"
+    return reasons

@@ -24,12 +24,12 @@ connection for a moment and then resumes the same session, which would find its 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
 import re
 import runpy
-import sys
 import threading
 import traceback
 import uuid
@@ -42,7 +42,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import archives, datasets, model_figures, paths
+from genre_core import archives, datasets, jobs, model_figures, paths, train_job
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -233,38 +233,31 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     return loaded
 
 
-# ===================================================================================== runtime ======
-def _close_matplotlib_figures() -> None:
-    """The part of Streamlit's after-run clean-up that GenreLens keeps: close pyplot figures."""
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
+# ===================================================================================== app shell ======
+_IN_APP = contextvars.ContextVar("genrelens_in_app", default=False)  #: True while app.py runs the page
 
 
-def configure_runtime() -> None:
-    """Process-wide Streamlit settings GenreLens needs (idempotent; app.py calls it on every run).
-
-    Streamlit calls ``keras.backend.clear_session()`` after every script run of every session, to keep layer
-    names short in apps that rebuild models on each run. Under a training thread that resets Keras' state
-    mid-fit (a 1 s training took 20 s) and every rerun pays ~1 s for it. GenreLens names its layers and
-    shares loaded models across sessions, so only the matplotlib part of that clean-up is kept.
-    """
-    from streamlit.runtime.scriptrunner import script_runner
-
-    script_runner._clean_problem_modules = _close_matplotlib_figures
+@contextlib.contextmanager
+def app_shell() -> Iterator[None]:
+    """app.py runs the chosen page inside this, so that `ensure_app_shell` knows the page runs in the app."""
+    token = _IN_APP.set(True)
+    try:
+        yield
+    finally:
+        _IN_APP.reset(token)
 
 
 def ensure_app_shell() -> None:
     """Run the page inside app.py's navigation and sidebar (every page calls this first).
 
-    Streamlit treats a ``pages/`` folder beside the main script as an old-style multipage app until
-    ``st.navigation`` has run once in the process, so a direct link to a page on a fresh server runs the page
-    alone. Then switch the process to app.py's navigation and run app.py in this same script run (a rerun
-    would drop the button click that started it), which runs the page again inside the app; stop here.
+    Streamlit treats a ``pages/`` folder beside the main script as a legacy multipage app, running
+    ``pages/<name>.py`` on its own, until some session has called ``st.navigation`` (Streamlit 1.67 decides this
+    from the folder's existence when the server starts; page functions registered with ``st.Page`` do not
+    change it). So a direct link to a page on a fresh server runs the page alone. Then run app.py here, in this
+    same script run (a rerun would drop a button click that started it): its ``st.navigation`` ends the legacy
+    mode for the whole server (documented behaviour) and runs this page inside the app; then stop.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if not _IN_APP.get():
         runpy.run_path(str(paths.PROJECT_ROOT / "app.py"), run_name="__main__")
         st.stop()
 
@@ -355,6 +348,12 @@ def show_synthetic_badge(container: DeltaGenerator | None = None) -> None:
 
 
 # =========================================================================================== bundles ======
+def role_of(feature_kind: str) -> str:
+    """The app slot a model of ``feature_kind`` fills: `CNN` for log-mel models, `FFN` for the summary and
+    MFCC feature models."""
+    return CNN if feature_kind == LOG_MEL else FFN
+
+
 @dataclass(frozen=True)
 class BundleInfo:
     """What the sidebar shows of a bundle, read from its ``bundle.json`` without loading the model."""
@@ -368,8 +367,7 @@ class BundleInfo:
 
     @property
     def role(self) -> str:
-        """`CNN` for log-mel models, `FFN` for the summary/MFCC feature models."""
-        return CNN if self.feature_kind == LOG_MEL else FFN
+        return role_of(self.feature_kind)
 
     @property
     def label(self) -> str:
@@ -526,6 +524,49 @@ def unpack_upload(uploaded: UploadedFile, part: str, max_bytes: int = archives.M
     folder = session_upload_dir()
     archives.remove_stale_folders(folder.parent, keep=folder.name, max_idle_s=UPLOAD_MAX_IDLE_S)
     return archives.unpack_zip(uploaded, folder / part, name=uploaded.name, max_bytes=max_bytes)
+
+
+# =============================================================================================== jobs ======
+USER_PARAM = "user"  #: URL query parameter holding this browser's user id (it owns the browser's jobs)
+USER_KEY = "genrelens.user"  #: the same id in the session, to put it back in a URL that lost it
+
+
+def user_id() -> str:
+    """This browser's user id: from the URL's ``?user=`` when it holds one (so a reload, or a second tab with
+    the same URL, is the same user), else this session's, else a new random one; always written back to the
+    URL (app.py calls this on every run). Whoever has the URL acts as this user: it is not a login."""
+    given = st.query_params.get(USER_PARAM, "")
+    if len(given) == 32 and all(char in "0123456789abcdef" for char in given):
+        user = given
+    else:
+        user = st.session_state.get(USER_KEY) or uuid.uuid4().hex
+    st.session_state[USER_KEY] = user
+    if given != user:
+        st.query_params[USER_PARAM] = user
+    return user
+
+
+@st.cache_resource(show_spinner=False)
+def _job_manager(root: str) -> jobs.JobManager:
+    """One job manager per server process and job folder (creating it marks an earlier server's unfinished
+    jobs as interrupted)."""
+    return jobs.JobManager(jobs.JobStore(root), jobs.JobLimits.from_env())
+
+
+def job_manager() -> jobs.JobManager:
+    """The server's `jobs.JobManager` over ``paths.DATA_DIR/jobs``."""
+    return _job_manager(str(paths.DATA_DIR / "jobs"))
+
+
+def job_dataset_source(spec: DatasetSpec) -> train_job.DatasetSource:
+    """Where a job's worker process finds the dataset of ``spec``: the same files, settings and feature cache
+    (so it loads what this page shows, from the cache)."""
+    demo = spec.kind == DEMO
+    return train_job.DatasetSource(
+        location="demo" if demo else spec.location, feature_config=spec.config, genres=spec.genres,
+        cache_dir=str(paths.CACHE_DIR), demo_folder=str(paths.DEMO_DIR) if demo else None,
+        demo_tracks=_demo_size().get("tracks_per_genre") if demo else None,
+    )
 
 
 # ================================================================================ progress and errors ======

@@ -1,30 +1,27 @@
-"""Train: choose a model preset, its hyper-parameters and a split, train with live curves (and a Cancel that
-works), then save the model as a bundle; or load a bundle from the shipped models, the workspace or a zip.
+"""Train: choose a model preset, its hyper-parameters and a split, train with live curves, stop or cancel, then
+save the model as a bundle; or load a bundle from the shipped models, the workspace or a zip.
 
-Training runs on a background thread owned by the session (`TrainingJob` in ``st.session_state``): a
-Streamlit rerun cannot interrupt the script thread, so the page only polls the job with an auto-refreshing
-fragment and the Cancel button sets the job's `threading.Event`. TensorFlow is imported inside the functions
-that need it, never when the page module is imported.
+Training runs as a background job (`genre_core.jobs`, kind ``"train"``) in a worker process, owned by this
+browser's user id (`common.user_id`, kept in the URL): the page only reads the job's folder, so a reload, a
+second tab or another page visit finds the same job with its live curves, and a finished result can still be
+saved. Cancel ends the worker process; Stop ends the training after the current batch and keeps the model.
+TensorFlow is imported inside the functions that need it, never when the page module is imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
-from genre_core import model_figures, paths, reports, splits
+from genre_core import jobs, model_figures, paths, reports, splits, train_job
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
-from genre_core.splits import Split
 from pages import common
 
 common.ensure_app_shell()
@@ -32,14 +29,12 @@ common.ensure_app_shell()
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
     from genre_core.models import Preset
-    from genre_core.training import TrainConfig, TrainingProgress
+    from genre_core.training import TrainConfig
 
-JOB_KEY = "train.job"  #: this session's `TrainingJob` (running or finished)
 UNPACKED_BUNDLE_KEY = "train.unpacked_bundle"  #: (file id of the uploaded zip, bundle folder it was unpacked to)
 KEPT_BUNDLE_KEY = "train.kept_bundle"  #: (file id of the uploaded zip, workspace folder it was copied to)
 #: The published artist-filtered GTZAN split beside the checkout, offered as the default split folder.
 DEFAULT_SPLIT_DIR = paths.PROJECT_ROOT.parent / "shared" / "data" / "splits" / "sturm_artist_filtered_3fold"
-BUNDLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BUNDLE_ZIP_BYTES = 512 * 1024**2  #: largest total size an uploaded bundle zip may unpack to
 POLL_SECONDS = 2.0  #: s between redraws of a running training's progress
 FAMILY_KINDS = {common.FFN: (SUMMARY, MFCC), common.CNN: (LOG_MEL,)}
@@ -47,7 +42,7 @@ FAMILY_LABELS = {
     common.FFN: "FFN: feature models (summary table, MFCC)",
     common.CNN: "CNN: spectrogram models (log-mel)",
 }
-GROUPED, ARTIST_FILTERED, LEAKY, PREDEFINED = "grouped", "artist-filtered", "leaky", "predefined"
+GROUPED, ARTIST_FILTERED, LEAKY, PREDEFINED = splits.PROTOCOLS
 PROTOCOL_LABELS = {
     GROUPED: "Grouped by track (recommended)",
     ARTIST_FILTERED: "Artist-filtered GTZAN fold",
@@ -55,78 +50,11 @@ PROTOCOL_LABELS = {
     PREDEFINED: "As the source came split",
 }
 ACTIVATIONS = ("relu", "elu", "gelu", "selu", "swish", "tanh", "sigmoid")
-RUNNING, EVALUATING, FINISHED, FAILED = "training", "evaluating", "finished", "failed"
-#: Table columns holding fractions, shown as percentages.
-def role_of(feature_kind: str) -> str:
-    """The app slot a model of ``feature_kind`` fills: `common.CNN` for log-mel, else `common.FFN`."""
-    return common.CNN if feature_kind == LOG_MEL else common.FFN
-
-
-# ============================================================================= background training ======
-@dataclass
-class TrainingJob:
-    """One training run of one session, on its own thread. The thread writes ``stage``, ``latest`` (the last
-    `TrainingProgress`), the outcome fields and ``bundle`` or ``error`` under ``lock``; the page reads them to
-    draw progress and results.
-
-    ``bundle`` is the trained model (named ``default_name``, not saved yet) whose ``metrics`` are its
-    `reports.evaluate_bundle` scores on ``split``; ``saved_folder`` is set once the user saves it.
-    """
-
-    config: TrainConfig
-    split: Split
-    dataset_title: str
-    default_name: str
-    role: str
-    cancel_requested: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stage: str = RUNNING
-    latest: TrainingProgress | None = None
-    bundle: ModelBundle | None = None
-    cancelled: bool = False
-    stopped_early: bool = False
-    epochs_run: int = 0
-    train_seconds: float = 0.0
-    error: BaseException | None = None
-    saved_folder: str | None = None
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-    @property
-    def active(self) -> bool:
-        """True while the thread trains or evaluates."""
-        with self.lock:
-            return self.stage in (RUNNING, EVALUATING)
-
-    def report(self, progress: TrainingProgress) -> None:
-        with self.lock:
-            self.latest = progress
-
-    def start(self, dataset: Dataset) -> None:
-        self.thread = threading.Thread(target=self._run, args=(dataset,), name="genrelens-training", daemon=True)
-        self.thread.start()
-
-    def _run(self, dataset: Dataset) -> None:
-        from genre_core import bundles, training
-
-        try:
-            result = training.train_model(
-                dataset, self.split, self.config, progress=self.report, cancel=self.cancel_requested.is_set
-            )
-            with self.lock:
-                self.stage = EVALUATING
-                self.cancelled, self.stopped_early = result.cancelled, result.stopped_early
-                self.epochs_run, self.train_seconds = result.epochs_run, result.train_seconds
-            bundle = bundles.bundle_from_training(result, dataset, name=self.default_name)
-            bundle.metrics = reports.evaluate_bundle(bundle, dataset, self.split, seed=self.config.seed)
-            with self.lock:
-                self.bundle, self.stage = bundle, FINISHED
-        except Exception as error:  # shown on the page by user_error; the thread must never die silently
-            with self.lock:
-                self.error, self.stage = error, FAILED
-
-
-def _session_job() -> TrainingJob | None:
-    return st.session_state.get(JOB_KEY)
+STAGE_TEXT = {
+    train_job.LOADING: "Loading the dataset and building the model…",
+    train_job.TRAINING: "Starting the first epoch…",
+    train_job.EVALUATING: "Training done: scoring the model and the baselines on every part of the split…",
+}
 
 
 # ============================================================================================ settings ======
@@ -206,11 +134,16 @@ def _training_settings(preset: Preset) -> dict[str, Any]:
     }
 
 
-def _choose_split(dataset: Dataset, seed: int) -> Split:
-    """The split protocol chosen on the page, made on ``dataset`` with ``seed`` (InputError when impossible)."""
-    protocols = [GROUPED, ARTIST_FILTERED, LEAKY] + ([PREDEFINED] if dataset.predefined_split is not None else [])
+def _choose_split(dataset: Dataset) -> tuple[str, str | None]:
+    """The split protocol chosen on the page (for `splits.make_split`) and its split folder, among the protocols
+    the dataset supports; the missing ones are named with the reason. InputError without a needed folder."""
+    missing = splits.unavailable_protocols(dataset)
+    protocols = [protocol for protocol in splits.PROTOCOLS if protocol not in missing]
     protocol = st.radio("Split protocol", protocols, format_func=PROTOCOL_LABELS.get, horizontal=True,
                         key="train.protocol")
+    if missing:
+        st.caption("Not offered for this dataset: " + "; ".join(
+            f"**{PROTOCOL_LABELS[name]}**, because {reason}" for name, reason in missing.items()) + ".")
     split_dir = None
     if protocol == ARTIST_FILTERED:
         fold_column, folder_column = st.columns([1, 3])
@@ -229,7 +162,7 @@ def _choose_split(dataset: Dataset, seed: int) -> Split:
             "high. Use it only to see how big this effect is, never to report a result.",
             icon=":material/warning:",
         )
-    return splits.make_split(dataset, protocol, seed=seed, split_dir=split_dir)
+    return protocol, split_dir
 
 
 def _show_architecture(preset: Preset, config: TrainConfig, dataset: Dataset) -> None:
@@ -254,78 +187,115 @@ def _default_bundle_name(preset: str) -> str:
     return f"{preset}_{number}"
 
 
-def _start_training(config: TrainConfig, split: Split, dataset: Dataset, title: str) -> None:
-    preset = _presets()[config.preset]
-    job = TrainingJob(config=config, split=split, dataset_title=title,
-                      default_name=_default_bundle_name(config.preset), role=role_of(preset.feature_kind))
-    st.session_state[JOB_KEY] = job
-    job.start(dataset)
+def _train_jobs() -> list[jobs.JobRecord]:
+    """This user's train jobs, oldest first."""
+    manager = common.job_manager()
+    manager.refresh()
+    return manager.store.list(owner=common.user_id(), kind=train_job.KIND)
 
 
-def _progress_line(progress: TrainingProgress) -> str:
-    line = (f"epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches} · "
-            f"loss {progress.loss:.3f} · accuracy {progress.accuracy:.1%}")
-    if progress.val_accuracy is not None:
-        line += f" · val loss {progress.val_loss:.3f} · val accuracy {progress.val_accuracy:.1%}"
-    return line + f" · {progress.elapsed_s:.0f} s elapsed, about {progress.eta_s:.0f} s left"
+def _progress_line(latest: dict[str, Any]) -> str:
+    line = (f"epoch {latest['epoch']}/{latest['epochs']} · batch {latest['batch']}/{latest['batches']} · "
+            f"loss {latest['loss']:.3f} · accuracy {latest['accuracy']:.1%}")
+    if latest.get("val_accuracy") is not None:
+        line += f" · val loss {latest['val_loss']:.3f} · val accuracy {latest['val_accuracy']:.1%}"
+    return line + f" · {latest['elapsed_s']:.0f} s elapsed, about {latest['eta_s']:.0f} s left"
+
+
+def _show_active(record: jobs.JobRecord) -> None:
+    """A queued job's place in the queue, or a running one's progress and live curves; Stop and Cancel."""
+    manager = common.job_manager()
+    spec = train_job.TrainJobSpec.from_dict(record.config)
+    preset = spec.train_config["preset"]
+    st.markdown(f"**{spec.name}** ({preset} on {spec.dataset_title})")
+    if record.status == jobs.QUEUED:
+        limits = manager.limits
+        st.info(f"Waiting for a free slot: place {manager.queue_position(record.id) or 1} in the queue. The server "
+                f"trains at most {limits.max_running} model(s) at once, {limits.max_per_user} per user.",
+                icon=":material/hourglass_top:")
+    else:
+        live = train_job.live_state(manager.store.events(record.id))
+        if live.stage == train_job.TRAINING and live.latest is not None:
+            st.progress(live.fraction, text=_progress_line(live.latest))
+        else:
+            st.progress(live.fraction, text=STAGE_TEXT[live.stage])
+        if live.history.get("loss"):
+            common.show_figure(model_figures.training_curves_figure(live.history, title="Live training curves"),
+                               key=f"train.live_curves.{record.id}", filename="training_curves")
+    stop_column, cancel_column = st.columns(2)
+    if (manager.store.folder(record.id) / jobs.STOP_FILE).exists():
+        stop_column.caption("Stopping after the current batch; the model so far is kept…")
+    elif record.status == jobs.RUNNING:
+        stop_column.button("Stop and keep the model", key=f"train.stop.{record.id}", icon=":material/stop_circle:",
+                           on_click=manager.store.request_stop, args=(record.id,),
+                           help="Ends the training after the current batch and scores the model trained so far.")
+    cancel_column.button("Cancel training", key=f"train.cancel.{record.id}", icon=":material/cancel:",
+                         on_click=manager.cancel, args=(record.id,),
+                         help="Ends the training's worker process at once; nothing is kept.")
 
 
 @st.fragment(run_every=POLL_SECONDS)
 def _monitor_training() -> None:
-    """Progress bar, live curves and Cancel of the running job; reruns the whole page once it is done."""
-    job = _session_job()
-    if job is None or not job.active:
+    """The user's queued and running trainings, redrawn every `POLL_SECONDS`; the whole page reruns once none
+    is left (to show the result)."""
+    active = [record for record in _train_jobs() if record.active]
+    if not active:
         st.rerun(scope="app")
-    with job.lock:
-        latest, stage = job.latest, job.stage
-    if stage == EVALUATING:
-        st.progress(1.0, text="Training done: scoring the model and the baselines on every part of the split…")
-    elif latest is None:
-        st.progress(0.0, text="Preparing the data and building the model…")
-    else:
-        st.progress(min(latest.fraction, 1.0), text=_progress_line(latest))
-        if latest.history.get("loss"):
-            common.show_figure(model_figures.training_curves_figure(latest.history, title="Live training curves"),
-                               key="train.live_curves", filename="training_curves")
-    if job.cancel_requested.is_set():
-        st.caption("Cancelling after the current batch…")
-    else:
-        st.button("Cancel training", key="train.cancel", icon=":material/cancel:", on_click=job.cancel_requested.set,
-                  disabled=stage != RUNNING)
+    for record in active:
+        with st.container(border=True):
+            _show_active(record)
 
 
-def _show_results(job: TrainingJob) -> None:
-    """Curves, scores against the baselines, and saving / activating the trained model."""
-    if job.error is not None:
-        st.error("Training failed.", icon=":material/error:")
-        common.user_error(job.error)
+def _show_outcome(record: jobs.JobRecord) -> None:
+    """How the user's last training ended: its curves, scores against the baselines and saving, or why none."""
+    manager = common.job_manager()
+    spec = train_job.TrainJobSpec.from_dict(record.config)
+    if record.status == jobs.CANCELLED:
+        st.warning(f"Training {spec.name} was cancelled: its worker process was ended and nothing was kept.",
+                   icon=":material/cancel:")
         return
-    bundle = job.bundle
-    outcome = ("cancelled" if job.cancelled else "stopped early (best weights kept)" if job.stopped_early
-               else "finished")
-    st.success(f"Training {outcome} after {job.epochs_run} epoch(s) in {job.train_seconds:.0f} s "
-               f"on {job.dataset_title}.", icon=":material/check_circle:")
-    if bundle.history.get("loss"):
-        common.show_figure(model_figures.training_curves_figure(bundle.history, title="Training curves"),
-                           key="train.final_curves", filename=f"training_curves_{job.default_name}")
-    common.show_headline_scores(bundle.metrics, model_name=job.config.preset, n_classes=len(bundle.class_names),
-                                key="train", tag=job.default_name)
-    _save_controls(job)
+    if record.status == jobs.INTERRUPTED:
+        st.warning(f"Training {spec.name} was interrupted ({record.message}): start it again.",
+                   icon=":material/warning:")
+        return
+    if record.status == jobs.FAILED:
+        st.error(f"Training {spec.name} failed: {record.message}", icon=":material/error:")
+        return
+    folder = manager.store.folder(record.id)
+    outcome = train_job.TrainOutcome.from_dict(manager.store.result(record.id))
+    metadata = train_job.finished_bundle(folder)
+    how = ("stopped on request (model kept)" if outcome.stopped else
+           "stopped early (best weights kept)" if outcome.stopped_early else "finished")
+    st.success(f"Training {how} after {outcome.epochs_run} epoch(s) in {outcome.train_seconds:.0f} s "
+               f"on {spec.dataset_title}.", icon=":material/check_circle:")
+    shipped = train_job.matching_bundle(metadata, sorted(paths.PRETRAINED_DIR.glob("*")))
+    if shipped is not None:
+        st.info(f"Training is deterministic: the same data, settings and seed give the same model. This run "
+                f"matches the shipped model **{shipped}** exactly (same curves and scores); change the seed or a "
+                "setting to train a different one.", icon=":material/replay:")
+    if metadata["history"].get("loss"):
+        common.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
+                           key="train.final_curves", filename=f"training_curves_{spec.name}")
+    common.show_headline_scores(metadata["metrics"], model_name=spec.train_config["preset"],
+                                n_classes=len(metadata["class_names"]), key="train", tag=spec.name)
+    _save_controls(folder, spec.name, common.role_of(metadata["feature_kind"]))
 
 
-def _save_controls(job: TrainingJob) -> None:
-    """Save the trained model into the workspace under a checked name, then offer to make it active."""
-    if job.saved_folder is None:
+def _save_controls(folder: Path, default_name: str, role: str) -> None:
+    """Keep the trained model in the workspace under a checked name, then offer to make it active."""
+    saved = train_job.saved_folder(folder)
+    if saved is None:
         name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
-        name = name_column.text_input("Bundle name (letters, digits, - and _)", value=job.default_name,
+        name = name_column.text_input("Bundle name (letters, digits, - and _)", value=default_name,
                                       key="train.bundle_name").strip()
         if button_column.button("Save as bundle", key="train.save", icon=":material/save:", type="primary"):
             with common.errors_shown():
-                job.saved_folder = str(_save_in_workspace(job.bundle, name))
+                with st.spinner(f"Saving {name}…"):
+                    train_job.save_result(folder, name, paths.WORKSPACE_MODELS_DIR)
                 st.rerun()
         return
-    st.success(f"Saved as {job.saved_folder}", icon=":material/save:")
-    _activate_button(job.role, job.saved_folder, key="train.activate")
+    st.success(f"Saved as {saved}", icon=":material/save:")
+    _activate_button(role, saved, key="train.activate")
 
 
 def _activate_button(role: str, folder: str, key: str) -> None:
@@ -335,6 +305,14 @@ def _activate_button(role: str, folder: str, key: str) -> None:
     if st.button(f"Make it the active {role} model", key=key, icon=":material/check:"):
         common.set_active_bundle(role, folder)
         st.rerun()
+
+
+def _submit(config: TrainConfig, protocol: str, split_dir: str | None) -> None:
+    """Queue a training of ``config`` on the active dataset as this user's job."""
+    spec = common.active_dataset_spec()
+    job = train_job.TrainJobSpec(config.to_dict(), common.job_dataset_source(spec), protocol=protocol,
+                                 split_dir=split_dir, name=_default_bundle_name(config.preset), dataset_title=spec.title)
+    common.job_manager().submit(train_job.KIND, common.user_id(), job.to_dict())
 
 
 def _train_tab(loaded: common.LoadedDataset) -> None:
@@ -350,8 +328,10 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
         "Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed",
         help="Fixes the split, the initial weights and the order of the batches.",
     ))
+    st.caption("Training is deterministic: the same dataset, settings and seed give the same model every time.")
     try:
-        split = _choose_split(dataset, seed)
+        protocol, split_dir = _choose_split(dataset)
+        split = splits.make_split(dataset, protocol, seed=seed, split_dir=split_dir)
         config = TrainConfig(**settings, seed=seed)
     except InputError as error:
         common.user_error(error)
@@ -363,16 +343,18 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
     st.subheader("Model")
     with common.errors_shown():
         _show_architecture(preset, config, dataset)
-    job = _session_job()
-    running = job is not None and job.active
-    if st.button("Train", key="train.start", type="primary", icon=":material/play_arrow:", disabled=running):
-        _start_training(config, split, dataset, common.active_dataset_spec().title)
-        st.rerun()  # redraw with the Train button disabled and the progress shown
-    if running:
-        _monitor_training()
-    elif job is not None:
+    if st.button("Train", key="train.start", type="primary", icon=":material/play_arrow:",
+                 help="Trains in the background: you may reload the page or visit others meanwhile."):
         with common.errors_shown():
-            _show_results(job)
+            _submit(config, protocol, split_dir)
+            st.rerun()  # redraw with the job's progress
+    records = _train_jobs()
+    if any(record.active for record in records):
+        _monitor_training()
+    finished = [record for record in records if not record.active]
+    if finished:
+        with common.errors_shown():
+            _show_outcome(finished[-1])
 
 
 # ======================================================================================= loading bundles ======
@@ -395,11 +377,7 @@ def _save_in_workspace(bundle: ModelBundle, name: str) -> Path:
     """Save ``bundle`` into the workspace as ``name`` (atomically); InputError for a bad or taken name."""
     from genre_core import bundles
 
-    if not BUNDLE_NAME.match(name):
-        raise InputError("bundle name", f"'{name}' may hold only letters, digits, - and _ (1 to 64)")
-    folder = paths.WORKSPACE_MODELS_DIR / name
-    if folder.exists():
-        raise InputError("bundle name", f"a bundle '{name}' already exists in {paths.WORKSPACE_MODELS_DIR}")
+    folder = train_job.new_bundle_folder(name, paths.WORKSPACE_MODELS_DIR)
     with st.spinner(f"Saving {name}…"):
         return bundles.save_bundle(dataclasses.replace(bundle, name=name), folder).resolve()
 
@@ -412,7 +390,7 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
     bundle = common.load_bundle(folder)
     split = bundle.split_description
     st.markdown(
-        f"**{bundle.name}** ({role_of(bundle.feature_kind)}, preset `{bundle.train_config.preset}`, "
+        f"**{bundle.name}** ({common.role_of(bundle.feature_kind)}, preset `{bundle.train_config.preset}`, "
         f"{bundle.feature_kind} features {' × '.join(map(str, bundle.feature_shape))}), {len(bundle.class_names)} "
         f"classes: {', '.join(bundle.class_names)}. Created {bundle.created or 'at an unknown time'}; split "
         f"protocol **{split.get('protocol', 'unknown')}**."
@@ -431,7 +409,7 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
     except InputError as error:
         st.warning(f"It cannot score the active dataset: {error}", icon=":material/warning:")
     if can_activate:
-        _activate_button(role_of(bundle.feature_kind), folder, key=f"{key}.activate")
+        _activate_button(common.role_of(bundle.feature_kind), folder, key=f"{key}.activate")
     return bundle
 
 
@@ -443,11 +421,11 @@ def _uploaded_bundle(uploaded: Any, dataset: Dataset) -> None:
     kept = st.session_state.get(KEPT_BUNDLE_KEY)
     if kept is not None and kept[0] == uploaded.file_id:
         st.success(f"Kept in the workspace as {kept[1]}.", icon=":material/save:")
-        _activate_button(role_of(bundle.feature_kind), kept[1], key="train.kept.activate")
+        _activate_button(common.role_of(bundle.feature_kind), kept[1], key="train.kept.activate")
         return
     name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
     name = name_column.text_input("Keep it in the workspace as", key="train.keep_name",
-                                  value=bundle.name if BUNDLE_NAME.match(bundle.name) else "uploaded_model").strip()
+                                  value=bundle.name if train_job.BUNDLE_NAME.match(bundle.name) else "uploaded_model").strip()
     if button_column.button("Keep", key="train.keep", icon=":material/save:",
                             help="Saves a copy under this name in the workspace; then it can be made active."):
         st.session_state[KEPT_BUNDLE_KEY] = (uploaded.file_id, str(_save_in_workspace(bundle, name)))

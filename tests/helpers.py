@@ -212,11 +212,12 @@ def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetS
     return spec
 
 
-def open_page(page: str, spec: common.DatasetSpec, **state: object) -> AppTest:
-    """The app switched to ``page`` (e.g. "pages/train.py") with ``spec`` loaded and ``state`` (session-state key ->
-    value) in its session. It runs as in a browser, inside app.py (navigation, sidebar, runtime settings), not as
+def open_page(page: str, spec: common.DatasetSpec, query: dict[str, str] | None = None, **state: object) -> AppTest:
+    """The app switched to ``page`` (e.g. "pages/train.py") with ``spec`` loaded, ``query`` in its URL's query
+    parameters and ``state`` (session-state key -> value) in its session. It runs as in a browser, inside app.py (navigation, sidebar, runtime settings), not as
     the page script alone: that would depend on whether an earlier test had already run app.py in the process."""
     app = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    app.query_params.update(query or {})
     app.session_state[common.DATASET_SPEC_KEY] = spec
     app.session_state[common.DATASET_READY_KEY] = True
     for key, value in state.items():

@@ -1,20 +1,27 @@
-"""The Train page driven through its widgets with AppTest: train a 1-epoch model (on generated tones and on the
-real Kaggle GTZAN table), see the curves and scores, cancel a run, save and activate the bundle, and load
-bundles from uploaded zips (a good one, a damaged one, one that is not a bundle)."""
+"""The Train page driven through its widgets with AppTest: train a 1-epoch model as a background job (on generated
+tones and on the real Kaggle GTZAN table), see the curves and scores, find the same job after a reload, stop and
+cancel runs (the worker process gone), save and activate the bundle, see that a rerun matches a shipped model, see
+only the splits the dataset supports, and load bundles from uploaded zips (a good one, a damaged one, one that
+is not a bundle)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import os
+import shutil
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import TIMEOUT_S, TONE_CONFIG, charts, make_tone_folder, messages, open_page
+from helpers import TIMEOUT_S, TONE_CONFIG, charts, make_tone_folder, messages, open_page, share_dataset
 from streamlit.testing.v1 import AppTest
 
-from genre_core import paths
+from genre_core import jobs, paths, train_job
 from pages import common
 
 PAGE = "pages/train.py"
@@ -24,41 +31,66 @@ def buttons(at: AppTest) -> list[str]:
     return [button.key for button in at.button]
 
 
-@pytest.fixture(autouse=True)
-def streamlit_cleanup_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """app.py replaces Streamlit's after-run clean-up process-wide; put it back after each test."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    monkeypatch.setattr(script_runner, "_clean_problem_modules", script_runner._clean_problem_modules)
+def button_starting(at: AppTest, prefix: str):  # noqa: ANN201
+    """The one button whose key starts with ``prefix`` (job buttons end with the job id)."""
+    (found,) = [button for button in at.button if button.key and button.key.startswith(prefix)]
+    return found
 
 
 @pytest.fixture(scope="module")
-def tones(workspace: Path) -> common.DatasetSpec:
-    return common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
+def tones(workspace: Path) -> Iterator[common.DatasetSpec]:
+    yield common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
+    common.job_manager().shutdown()  # never leave a worker behind
+
+
+def store() -> jobs.JobStore:
+    return jobs.JobStore(paths.DATA_DIR / "jobs")
+
+
+def latest_job(at: AppTest) -> jobs.JobRecord:
+    """The newest job of the page's user."""
+    return store().list(owner=at.session_state[common.USER_KEY])[-1]
+
+
+def wait_until(condition, what: str, timeout: float = TIMEOUT_S) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def train_once(at: AppTest, preset: str, **numbers: float) -> AppTest:
-    """Set ``numbers`` (widget key suffix -> value) of ``preset``, press Train and wait for the job."""
+    """Set ``numbers`` (widget key suffix -> value) of ``preset``, press Train and wait for the job to end."""
     for name, value in numbers.items():
         at.number_input(key=f"train.{preset}.{name}").set_value(value)
     at.button(key="train.start").click().run()
     assert not at.exception
-    job = at.session_state["train.job"]
-    job.thread.join(TIMEOUT_S)
-    assert not job.thread.is_alive()
+    record = latest_job(at)
+    wait_until(lambda: not store().get(record.id).active, "the training job")
+    assert store().get(record.id).status == jobs.DONE, store().get(record.id).message
     return at.run()
 
 
 @pytest.mark.slow
-def test_train_a_tiny_ffn_see_curves_and_scores_then_save_and_activate(tones: common.DatasetSpec) -> None:
+def test_train_a_tiny_ffn_see_curves_and_scores_then_save_activate_and_rerun(tones: common.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
     assert not at.exception and not at.error
     assert at.radio(key="train.family").value == common.FFN
     assert "parameters" in messages(at.markdown)
+    assert "Training is deterministic" in messages(at.caption)
 
     at = train_once(at, "ffn_mfcc", epochs=1)
     assert not at.exception and not at.error, messages(at.error)
     assert "Training finished after 1 epoch(s)" in messages(at.success)
+    assert "matches the shipped model" not in messages(at.info)
     figures = charts(at)
     curves = figures["train.final_curves"]
     assert [trace["name"] for trace in curves["data"]] == ["train", "validation"] * 2
@@ -81,12 +113,13 @@ def test_train_a_tiny_ffn_see_curves_and_scores_then_save_and_activate(tones: co
     assert at.session_state[common.BUNDLE_KEYS[common.FFN]] == str(folder.resolve())
     assert "active FFN model" in messages(at.caption)
 
+    shutil.copytree(folder, paths.PRETRAINED_DIR / "shipped_tiny")  # as if it were shipped
+    at = train_once(at, "ffn_mfcc", epochs=1)  # the same settings and seed again
+    assert "matches the shipped model **shipped_tiny** exactly" in messages(at.info)
+
 
 @pytest.mark.slow
-def test_cancel_stops_a_long_cnn_training(tones: common.DatasetSpec, monkeypatch: pytest.MonkeyPatch) -> None:
-    import keras
-    from streamlit.runtime.scriptrunner import script_runner
-
+def test_a_reload_finds_the_running_job_and_cancel_ends_its_process(tones: common.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
     at.radio(key="train.family").set_value(common.CNN).run()
     assert at.selectbox(key="train.preset.CNN").value.name == "cnn_small"
@@ -94,29 +127,49 @@ def test_cancel_stops_a_long_cnn_training(tones: common.DatasetSpec, monkeypatch
     at.number_input(key="train.cnn_small.epochs").set_value(500)
     at.number_input(key="train.cnn_small.batch").set_value(4)
     at.button(key="train.start").click().run()
-    job = at.session_state["train.job"]
+    record = latest_job(at)
     try:
-        assert job.active and at.button(key="train.start").disabled
-        cleared = []
-        monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: cleared.append(args))
-        script_runner._clean_problem_modules()  # what Streamlit runs after every script run of every session
-        assert not cleared  # it must not reset Keras under a running training
-        at.run()  # the progress fragment polls while the thread trains
-        (bar,) = at.get("progress")
-        assert bar.text.startswith(("epoch", "Preparing"))
-        at.button(key="train.cancel").click().run()
-        assert job.cancel_requested.is_set()
+        assert record.status == jobs.RUNNING and alive(record.pid)
+        wait_until(lambda: len(train_job.live_state(store().events(record.id)).history.get("loss", [])) >= 2,
+                   "two epochs")
+        reloaded = open_page(PAGE, tones, query={common.USER_PARAM: at.session_state[common.USER_KEY]})
+        assert not reloaded.exception
+        (bar,) = reloaded.get("progress")
+        assert bar.text.startswith("epoch")
+        live = charts(reloaded)[f"train.live_curves.{record.id}"]
+        assert len(live["data"][0]["y"]) >= 2  # the same job's curves, read back from its folder
+        button_starting(reloaded, "train.cancel.").click().run()
+        assert not alive(record.pid)  # the worker process is gone
     finally:
-        job.cancel_requested.set()  # never leave a training thread behind, even when an assertion fails
-        job.thread.join(TIMEOUT_S)
-    at.run()
-    assert not at.exception
-    assert job.cancelled and job.epochs_run < 500
-    assert "Training cancelled" in messages(at.success)
+        common.job_manager().cancel(record.id)  # never leave a worker behind, even when an assertion fails
+    assert store().get(record.id).status == jobs.CANCELLED
+    reloaded.run()
+    assert not reloaded.exception
+    assert "was cancelled: its worker process was ended" in messages(reloaded.warning)
 
 
 @pytest.mark.slow
-def test_leaky_split_is_explained_before_training(tones: common.DatasetSpec) -> None:
+def test_stop_keeps_the_model_trained_so_far(tones: common.DatasetSpec) -> None:
+    at = open_page(PAGE, tones)
+    at.toggle(key="train.ffn_mfcc.early").set_value(False)
+    at.number_input(key="train.ffn_mfcc.epochs").set_value(500)
+    at.number_input(key="train.ffn_mfcc.batch").set_value(1)
+    at.button(key="train.start").click().run()
+    record = latest_job(at)
+    try:
+        wait_until(lambda: train_job.live_state(store().events(record.id)).history.get("loss"), "one epoch")
+        at.run()
+        button_starting(at, "train.stop.").click().run()
+        wait_until(lambda: not store().get(record.id).active, "the stop")
+    finally:
+        common.job_manager().cancel(record.id)
+    at.run()
+    assert "Training stopped on request (model kept)" in messages(at.success)
+    assert "train.save" in buttons(at)
+
+
+@pytest.mark.slow
+def test_splits_the_dataset_cannot_use_are_explained(tones: common.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
     at.radio(key="train.protocol").set_value("leaky").run()
     assert not at.exception
@@ -125,6 +178,16 @@ def test_leaky_split_is_explained_before_training(tones: common.DatasetSpec) -> 
     at.text_input(key="train.split_dir").set_value(str(Path(tones.location) / "missing")).run()
     assert "no such folder" in messages(at.error)  # a readable line, not a traceback
     assert not at.exception
+
+    from genre_core import datasets
+
+    dataset, _ = datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
+    demo = share_dataset(dataclasses.replace(common.DatasetSpec(), config=TONE_CONFIG),
+                         dataclasses.replace(dataset, synthetic=True))
+    at = open_page(PAGE, demo)
+    assert "artist-filtered" not in at.radio(key="train.protocol").options
+    assert "the synthetic demo has no artists" in messages(at.caption)
+    assert not at.error and "train.start" in buttons(at)
 
 
 def zipped(folder: Path, prefix: str) -> bytes:

@@ -12,6 +12,8 @@ end (the app root's script state, the "running" status widget gone), never for f
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -45,6 +47,9 @@ GTZAN_PAIR = ("ffn_gtzan_features", "cnn_gtzan_mini")  #: the pretrained bundles
 VIEWPORT = {"width": 1400, "height": 1200}
 SERVER_START_S = 90.0
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'  #: the app root once a run has ended
+#: Opened on a page's own URL, Streamlit's frontend first tries that path as the server's base path: these probes
+#: answer 404 and are logged as console errors by Chromium; they are not errors of the app.
+DEEP_LINK_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
 RUN_TIMEOUT_MS = 240_000  #: a page run may load TensorFlow, models and the demo on 2 busy cores
 #: Screenshot name -> (sidebar link text, the page's title).
 PAGES = {
@@ -90,10 +95,17 @@ def wait_for_health(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"streamlit did not answer within {SERVER_START_S:.0f} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with a temporary workspace; stopped after the module."""
-    workspace = tmp_path_factory.mktemp("workspace")
+@dataclass
+class Server:
+    """A running ``streamlit run app.py``: its URL and the workspace (``GENRELENS_DATA``) it writes into."""
+
+    url: str
+    data: Path
+
+
+@contextlib.contextmanager
+def running_app(workspace: Path) -> Iterator[Server]:
+    """``streamlit run app.py`` on a free port with its workspace in ``workspace``; stopped afterwards."""
     log = workspace / "streamlit.log"
     port = free_port()
     env = {**os.environ, "GENRELENS_DATA": str(workspace / "data"), "GENRELENS_DEMO_TRACKS": "1"}
@@ -104,7 +116,7 @@ def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process, log)
-        yield url
+        yield Server(url, workspace / "data")
     finally:
         process.terminate()
         try:
@@ -112,6 +124,18 @@ def app_url(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def app_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app for the whole module, with a temporary workspace."""
+    with running_app(tmp_path_factory.mktemp("workspace")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app_url(app_server: Server) -> str:
+    return app_server.url
 
 
 @pytest.fixture(scope="module")
@@ -167,20 +191,31 @@ class Session:
             shutil.copyfile(target, SCREENSHOTS / f"{name}.png")
 
 
-@pytest.fixture
-def session(browser: Browser, app_url: str) -> Iterator[Session]:
-    """A fresh tab on the app's Start page, recording page errors and console errors."""
+@contextlib.contextmanager
+def new_tab(browser: Browser, url: str, title: str) -> Iterator[Session]:
+    """A fresh browser context (a new user) with one tab on ``url``, once the page titled ``title`` has run;
+    page errors and console errors are recorded."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     opened = Session(page)
     page.on("pageerror", lambda error: opened.errors.append(f"page error: {error}"))
-    page.on("console", lambda message: message.type == "error" and opened.errors.append(
+    page.on("console", lambda message: message.type == "error" and not DEEP_LINK_PROBE.search(
+        message.location.get("url", "")) and opened.errors.append(
         f"console error: {message.text} ({message.location.get('url', '')})"))
-    page.goto(app_url)
-    page.locator("h1", has_text="GenreLens").wait_for(timeout=RUN_TIMEOUT_MS)
-    opened.wait_until_idle()
-    yield opened
-    context.close()
+    try:
+        page.goto(url)
+        page.locator("h1", has_text=title).first.wait_for(timeout=RUN_TIMEOUT_MS)
+        opened.wait_until_idle()
+        yield opened
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def session(browser: Browser, app_url: str) -> Iterator[Session]:
+    """A fresh tab on the app's Start page, recording page errors and console errors."""
+    with new_tab(browser, app_url, "GenreLens") as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -248,3 +283,92 @@ def test_every_page_renders_with_the_demo_loaded(session: Session) -> None:
     assert page.locator(".js-plotly-plot", has_text="Grad-CAM at").count() == 1
     session.screenshot("browse")
     session.check_clean()
+
+
+#: Page name of `PAGES` -> its URL path.
+URL_PATHS = {"start": "", "data": "data", "train": "train", "evaluate": "evaluate", "browse": "browse",
+             "shap": "shap", "your_song": "your_song"}
+
+
+def test_direct_links_to_every_page_on_a_fresh_server(browser: Browser, tmp_path: Path) -> None:
+    """A link to a page is the first request of a fresh server (Streamlit's legacy ``pages/`` mode) and then to
+    every other page: each opens inside the app, with its navigation and sidebar."""
+    order = ["train", *(name for name in PAGES if name != "train")]
+    with running_app(tmp_path) as server:
+        for name in order:
+            _, title = PAGES[name]
+            with new_tab(browser, f"{server.url}/{URL_PATHS[name]}", title) as tab:
+                assert tab.page.locator('[data-testid="stSidebarNavLink"]').count() == len(PAGES), name
+                assert tab.page.get_by_text("Models", exact=True).first.is_visible(), name  # app.py's sidebar
+                assert tab.page.locator("h1", has_text=title).count() >= 1
+                tab.check_clean()
+
+
+def running_jobs(server: Server) -> dict[str, dict]:
+    """job id -> record of the server's running jobs, read from its workspace."""
+    records = [json.loads(path.read_text()) for path in (server.data / "jobs").glob("*/job.json")]
+    return {record["id"]: record for record in records if record["status"] == "running"}
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def live_epoch(tab: Session) -> int:
+    """The epoch the live progress bar shows, once the live training curves are drawn."""
+    tab.page.locator(".js-plotly-plot", has_text="Live training curves").first.wait_for(timeout=RUN_TIMEOUT_MS)
+    text = tab.page.locator('[data-testid="stProgress"]').first.inner_text()
+    found = re.search(r"epoch (\d+)/500", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def start_long_training(tab: Session) -> None:
+    """Epochs 500, early stopping off, batch size 1, then Train."""
+    page = tab.page
+    page.get_by_label("Epochs", exact=True).fill("500")
+    page.get_by_label("Epochs", exact=True).press("Enter")
+    page.get_by_label("Batch size", exact=True).fill("1")
+    page.get_by_label("Batch size", exact=True).press("Enter")
+    page.locator('[data-testid="stWidgetLabel"]', has_text="Early stopping").click()
+    tab.wait_until_idle()
+    page.get_by_role("button", name="Train", exact=True).click()
+
+
+def test_a_training_outlives_a_reload_runs_beside_another_users_and_cancels(browser: Browser,
+                                                                             app_server: Server) -> None:
+    with new_tab(browser, f"{app_server.url}/train", "Train") as first:
+        first.page.get_by_role("button", name="Train", exact=True).wait_for(timeout=RUN_TIMEOUT_MS)
+        start_long_training(first)
+        before = live_epoch(first)
+        (job,) = running_jobs(app_server).values()
+        assert "user=" + job["owner"] in first.page.url  # the owner id is in the URL, so a reload keeps it
+
+        first.page.reload()  # the browser tab is reloaded: a new Streamlit session
+        first.page.locator("h1", has_text="Train").first.wait_for(timeout=RUN_TIMEOUT_MS)
+        deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+        while live_epoch(first) <= before:  # the same job goes on: later epochs
+            assert time.monotonic() < deadline, "the curves did not continue after the reload"
+            time.sleep(1)
+        assert list(running_jobs(app_server)) == [job["id"]]
+
+        with new_tab(browser, f"{app_server.url}/train", "Train") as second:  # another user, at the same time
+            second.page.get_by_role("button", name="Train", exact=True).wait_for(timeout=RUN_TIMEOUT_MS)
+            start_long_training(second)
+            live_epoch(second)
+            both = running_jobs(app_server)
+            assert len(both) == 2 and len({record["owner"] for record in both.values()}) == 2
+            assert all(process_alive(record["pid"]) for record in both.values())
+            second.page.get_by_role("button", name="Cancel training").click()
+            second.page.get_by_text("was cancelled").wait_for(timeout=RUN_TIMEOUT_MS)
+            second.check_clean()
+
+        first.page.get_by_role("button", name="Cancel training").click()
+        first.page.get_by_text("was cancelled: its worker process was ended").wait_for(timeout=RUN_TIMEOUT_MS)
+        assert not running_jobs(app_server)
+        assert not any(process_alive(record["pid"]) for record in both.values())  # the worker processes are gone
+        first.check_clean()

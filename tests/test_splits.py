@@ -21,6 +21,7 @@ from genre_core.splits import (
     leaky_split,
     make_split,
     predefined_split,
+    unavailable_protocols,
 )
 
 
@@ -188,3 +189,12 @@ def test_make_split_names():
         make_split(dataset, "artist-filtered:1")
     with pytest.raises(InputError, match="protocol: unknown 'random'"):
         make_split(dataset, "random")
+
+
+def test_unavailable_protocols_say_why(gtzan_csv):
+    demo = dataclasses.replace(windowed_dataset(), synthetic=True)
+    reasons = unavailable_protocols(demo)
+    assert set(reasons) == {"artist-filtered", "predefined"} and "no artists" in reasons["artist-filtered"]
+    assert "blues.00012" in unavailable_protocols(windowed_dataset())["artist-filtered"]  # ids like c0.00001
+    table = load_kaggle_csv(gtzan_csv)
+    assert set(unavailable_protocols(table)) == {"leaky", "predefined"}  # one row per track: nothing to leak

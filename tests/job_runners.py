@@ -1,0 +1,25 @@
+"""Cheap job runners for the job-layer tests (imported by name in spawned worker processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from genre_core.errors import InputError
+from genre_core.jobs import JobContext
+
+
+def ticking(config: dict[str, Any], context: JobContext) -> dict[str, Any]:
+    """Emit a tick (with the worker's pid) every 20 ms for ``config["seconds"]`` or until asked to stop."""
+    deadline = time.monotonic() + config["seconds"]
+    ticks = 0
+    while time.monotonic() < deadline and not context.should_stop():
+        context.emit({"type": "tick", "n": ticks, "pid": os.getpid()})
+        ticks += 1
+        time.sleep(0.02)
+    return {"ticks": ticks, "stopped": context.should_stop()}
+
+
+def failing(config: dict[str, Any], context: JobContext) -> dict[str, Any]:
+    raise InputError("the config", "is wrong on purpose\nsecond line")
