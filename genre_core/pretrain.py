@@ -324,7 +324,9 @@ CNN_GTZAN_MINI_ABOUT = (
     "A small CNN (`cnn_small`: three 5×5 conv/max-pool blocks with 4, 8 and 16 channels, Dense 50 with L2) on "
     "log-mel spectrograms (128 bands × 130 frames) of 3 s windows of **70 real GTZAN tracks** "
     "(`gtzan_mini`: the first 7 tracks by number of each of the 10 genres, 22050 Hz mono). A song is "
-    "classified by the mean probability over its windows."
+    "classified by the mean probability over its windows. It stays in GenreLens as the **from-scratch "
+    "comparison** of `cnn_gtzan_transfer` (same tracks, same split, same seed): a CNN cannot learn genre from "
+    "70 songs, which is the lesson; use `cnn_gtzan_transfer` to classify real music."
 )
 #: Why ``cnn_small``: a development measurement on this bundle's split (validation windows only).
 CNN_PRESET_NOTE = (

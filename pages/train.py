@@ -81,6 +81,12 @@ def _choose_preset(dataset: Dataset) -> Preset | None:
                       key="train.family")
     kinds = [kind for kind in FAMILY_KINDS[family] if kind in dataset.features]
     presets = [preset for preset in _presets().values() if preset.feature_kind in kinds]
+    if not common.active_dataset_spec().has_audio:
+        transfer = [preset.name for preset in presets if preset.features is not None]
+        presets = [preset for preset in presets if preset.features is None]
+        if transfer:
+            st.caption(f"Not offered here: {', '.join(transfer)}. They reuse a pretrained network that needs its own "
+                       "input computed from the audio, and this dataset holds features only.")
     if not presets:
         held = ", ".join(dataset.features)
         st.info(f"The active dataset holds only {held} features, none of which a {family} preset eats: "
@@ -89,6 +95,13 @@ def _choose_preset(dataset: Dataset) -> Preset | None:
     preset = st.selectbox("Preset", presets, format_func=lambda p: f"{p.name} ({p.feature_kind})",
                           key=f"train.preset.{family}")
     st.caption(f"{preset.description}  \nSource: {preset.source}")
+    if preset.features is not None:
+        config = preset.features
+        st.info(f"Transfer learning: this preset reuses a pretrained network, so the songs are read the way it was "
+                f"trained: {config.sample_rate // 1000} kHz, {config.n_mels} mel bands, windows of "
+                f"{config.segment_seconds:.3f} s ({config.log_mel_unit}). The training computes those features "
+                "once (cached), then the network's output for every window once (cached), and trains only the "
+                "layers after the frozen part: a few seconds per epoch.", icon=":material/school:")
     return preset
 
 
@@ -166,8 +179,11 @@ def _choose_split(dataset: Dataset) -> tuple[str, str | None]:
 
 
 def _show_architecture(preset: Preset, config: TrainConfig, dataset: Dataset) -> None:
-    features = dataset.features[preset.feature_kind]
-    input_shape = tuple(features.shape[1:]) + ((1,) if preset.feature_kind == LOG_MEL else ())
+    if preset.features is not None:  # trained on its own features, computed by the job
+        input_shape = (preset.features.n_mels, preset.features.frames_per_segment, 1)
+    else:
+        features = dataset.features[preset.feature_kind]
+        input_shape = tuple(features.shape[1:]) + ((1,) if preset.feature_kind == LOG_MEL else ())
     count, layers = _architecture(preset.name, input_shape, dataset.n_classes, json.dumps(config.hyper, sort_keys=True))
     st.markdown(f"**{preset.name}**: {count:,} parameters, input {' × '.join(map(str, input_shape))}, "
                 f"{dataset.n_classes} outputs")
@@ -310,7 +326,11 @@ def _activate_button(role: str, folder: str, key: str) -> None:
 def _submit(config: TrainConfig, protocol: str, split_dir: str | None) -> None:
     """Queue a training of ``config`` on the active dataset as this user's job."""
     spec = common.active_dataset_spec()
-    job = train_job.TrainJobSpec(config.to_dict(), common.job_dataset_source(spec), protocol=protocol,
+    source = common.job_dataset_source(spec)
+    preset = _presets()[config.preset]
+    if preset.features is not None:  # a pretrained network's input, extracted by the job from the same audio
+        source = dataclasses.replace(source, feature_config=preset.features, kinds=(preset.feature_kind,))
+    job = train_job.TrainJobSpec(config.to_dict(), source, protocol=protocol,
                                  split_dir=split_dir, name=_default_bundle_name(config.preset), dataset_title=spec.title)
     common.job_manager().submit(train_job.KIND, common.user_id(), job.to_dict())
 
