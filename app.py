@@ -13,6 +13,7 @@ from pages import common
 st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
 common.configure_runtime()
 common.init_state()
+common.recover_workspace()
 common.keep_upload_alive()
 
 PAGES = [

@@ -177,10 +177,35 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
+def check_bundle_target(folder: str | Path) -> None:
+    """InputError (naming ``folder``) unless a bundle may be written there: nothing there yet, an empty folder,
+    or a bundle folder (a ``bundle.json`` beside only ``model.keras`` and ``.md`` notes). Anything else (a file,
+    a link, a folder of other things, a path below a file) is refused, so saving never deletes what a user keeps
+    there. Cheap: call it before training, not only when saving."""
+    folder = Path(folder)
+    for parent in folder.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(folder, f"cannot write a bundle here: {parent} is a file, not a folder")
+    if folder.is_symlink():
+        raise InputError(folder, "is a symbolic link; refusing to replace it with a bundle")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise InputError(folder, "is a file, not a model bundle folder; refusing to replace it")
+    entries = sorted(folder.iterdir())
+    foreign = [entry.name for entry in entries
+               if entry.name not in (MODEL_FILE, METADATA_FILE) and not (entry.suffix == ".md" and entry.is_file())]
+    if entries and (foreign or not (folder / METADATA_FILE).is_file()):
+        what = f"holds {foreign[0]!r}" if foreign else f"has no {METADATA_FILE}"
+        raise InputError(folder, f"is not a model bundle folder ({what}); refusing to replace it: choose another name")
+
+
 def save_bundle(bundle: ModelBundle, folder: str | Path, *, extra_files: dict[str, str] | None = None) -> Path:
     """Write ``bundle`` to ``folder`` (``model.keras`` + ``bundle.json`` + ``extra_files``, name -> UTF-8
-    text such as a model card), replacing an existing bundle atomically. Returns the folder."""
+    text such as a model card), replacing an existing bundle atomically (anything else there is refused,
+    see `check_bundle_target`). Returns the folder."""
     folder = Path(folder)
+    check_bundle_target(folder)
     text = json.dumps(_metadata(bundle), indent=2, default=_json_value)
     with atomic_directory(folder) as temporary:
         _inference_copy(bundle.model).save(temporary / MODEL_FILE)

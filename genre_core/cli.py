@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genre_core import paths, pretrain, reports
-from genre_core.atomic import write_text_atomic
+from genre_core.atomic import recover_leftovers, write_text_atomic
 from genre_core.baselines import BASELINES
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset, load_dataset
@@ -295,6 +296,7 @@ def run_train(args: argparse.Namespace) -> int:
         preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
     )
+    bundles.check_bundle_target(args.out)  # before any work: never train for nothing, never delete a user's files
     feature_kind = get_preset(args.preset).feature_kind
     config = FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc)
     dataset = load_for(args, config, feature_kind, args.genres)
@@ -504,10 +506,23 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     return parser
 
 
+class _NoteHandler(logging.Handler):
+    """Prints the ``genre_core`` logger's warnings (e.g. leftovers recovered after a crash) as ``note: ...`` lines
+    on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"note: {record.getMessage()}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return its exit status."""
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return its exit status. Leftovers of an
+    interrupted bundle save in the workspace are recovered first, with a note."""
     args = build_parser().parse_args(argv)
+    logger = logging.getLogger("genre_core")
+    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
+        logger.addHandler(_NoteHandler(logging.WARNING))
     try:
+        recover_leftovers(paths.WORKSPACE_MODELS_DIR)
         return args.run(args)
     except GenreLensError as error:
         print(f"error: {error}", file=sys.stderr)

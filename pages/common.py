@@ -41,7 +41,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import archives, datasets, model_figures, paths
+from genre_core import archives, atomic, datasets, model_figures, paths
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -242,6 +242,13 @@ def configure_runtime() -> None:
     from streamlit.runtime.scriptrunner import script_runner
 
     script_runner._clean_problem_modules = _close_matplotlib_figures
+
+
+@st.cache_resource(show_spinner=False)
+def recover_workspace() -> list[str]:
+    """Once per server: recover the leftovers of a bundle save that a crash interrupted in the workspace (a
+    stranded old bundle goes back under its name), each logged as a warning; returns those notes."""
+    return atomic.recover_leftovers(paths.WORKSPACE_MODELS_DIR)
 
 
 def ensure_app_shell() -> None:

@@ -234,3 +234,28 @@ def test_saved_model_carries_no_optimiser_state_and_versions_are_recorded(tmp_pa
                                rtol=1e-5)
     assert (folder / "MODEL_CARD.md").read_text() == "# card"
     assert "missing" not in library_versions().values()
+
+
+def test_check_bundle_target_accepts_only_a_new_name_an_empty_folder_or_a_bundle(saved_cnn: Path,
+                                                                                 tmp_path: Path) -> None:
+    bundles.check_bundle_target(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    bundles.check_bundle_target(tmp_path / "empty")
+    bundles.check_bundle_target(saved_cnn)
+    (tmp_path / "music").mkdir()
+    (tmp_path / "music" / "song.wav").write_text("x")
+    (tmp_path / "link").symlink_to(saved_cnn)
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "model.keras").write_text("x")
+    for name, reason in [("music", "holds 'song.wav'"), ("link", "is a symbolic link"), ("half", "has no bundle.json")]:
+        with pytest.raises(InputError, match=reason):
+            bundles.check_bundle_target(tmp_path / name)
+
+
+@pytest.mark.slow
+def test_save_bundle_refuses_to_replace_a_folder_that_is_not_a_bundle(cnn_bundle: ModelBundle, tmp_path: Path) -> None:
+    (tmp_path / "music").mkdir()
+    (tmp_path / "music" / "song.wav").write_text("x")
+    with pytest.raises(InputError, match="not a model bundle folder"):
+        bundles.save_bundle(cnn_bundle, tmp_path / "music")
+    assert (tmp_path / "music" / "song.wav").read_text() == "x"

@@ -258,3 +258,40 @@ def test_help_explains_every_flag(verb, flags, capsys):
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert all(flag in out for flag in flags)
+
+
+# --- train --out never deletes what is there (issue 14, defect 1) --------------------------------------------------
+@pytest.mark.parametrize(
+    ("make", "out", "reason"),
+    [
+        (lambda root: (root / "my_music").mkdir() or (root / "my_music" / "song.wav").write_text("hi"), "my_music",
+         "is not a model bundle folder (holds 'song.wav'); refusing to replace it"),
+        (lambda root: (root / "notes.txt").write_text("hi"), "notes.txt",
+         "is a file, not a model bundle folder; refusing to replace it"),
+        (lambda root: (root / "notes.txt").write_text("hi"), "notes.txt/x", "is a file, not a folder"),
+    ],
+    ids=["folder-of-songs", "file", "below-a-file"],
+)
+def test_train_refuses_an_out_that_is_not_a_bundle_before_training(tone_genres, tmp_path, capsys, monkeypatch, make,
+                                                                   out, reason):
+    from genre_core import training
+
+    make(tmp_path)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    monkeypatch.setattr(training, "train_model", lambda *args, **kwargs: pytest.fail("trained before refusing"))
+    monkeypatch.setattr(cli, "load_for", lambda *args, **kwargs: pytest.fail("loaded the dataset before refusing"))
+    status = cli.main(["train", "--dataset", str(tone_genres), "--out", str(tmp_path / out), *TRAIN_FLAGS])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ") and reason in err and err.count("\n") == 1
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+
+
+def test_leftovers_of_an_interrupted_save_are_recovered_at_start_with_a_note(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", tmp_path)
+    (tmp_path / ".my_cnn.abcd1234.old").mkdir()
+    (tmp_path / ".my_cnn.abcd1234.old" / "bundle.json").write_text("{}")
+    assert cli.main(["predict", "--bundle", str(tmp_path / "nope"), str(tmp_path / "a.wav")]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (f"note: {tmp_path / 'my_cnn'}: restored from .my_cnn.abcd1234.old, left by an "
+                                   "interrupted replacement")
+    assert (tmp_path / "my_cnn" / "bundle.json").is_file()
