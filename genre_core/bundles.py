@@ -99,6 +99,8 @@ class ModelBundle:
         shape = features_raw.shape[1:]
         if shape != self.feature_shape:
             raise InputError("features", f"rows have shape {shape}, model '{self.name}' expects {self.feature_shape}")
+        _require_finite(features_raw, "features", f"contain NaN or infinite values; model '{self.name}' cannot "
+                        "score them (is the audio damaged or far beyond full scale?)")
         inputs = prepare_inputs(features_raw, self.feature_kind, self.standardizer)
         outputs = [
             np.asarray(model.predict_on_batch(inputs[start : start + PREDICT_BATCH_ROWS]))
@@ -106,7 +108,10 @@ class ModelBundle:
         ]
         if not outputs:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        return np.concatenate(outputs).astype(np.float32, copy=False)
+        result = np.concatenate(outputs).astype(np.float32, copy=False)
+        _require_finite(result, f"model '{self.name}'", "gave NaN or infinite outputs (are its weights or its "
+                        "standardizer damaged?)")
+        return result
 
     def predict_proba(self, features_raw: np.ndarray) -> np.ndarray:
         """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1."""
@@ -117,6 +122,12 @@ class ModelBundle:
         if self._logits_model is None:
             self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
         return self._run(self._logits_model, features_raw)
+
+
+def _require_finite(values: np.ndarray, source: str, reason: str) -> None:
+    """InputError ``"<source>: <reason>"`` unless every value of ``values`` is finite."""
+    if not np.all(np.isfinite(values)):
+        raise InputError(source, reason)
 
 
 def bundle_from_training(

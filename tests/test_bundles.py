@@ -179,6 +179,17 @@ def test_predict_rejects_rows_of_the_wrong_shape(cnn_bundle: ModelBundle, datase
         cnn_bundle.predict_proba(dataset.features[LOG_MEL][0])
 
 
+def test_non_finite_features_and_outputs_are_refused_not_scored(cnn_bundle: ModelBundle, dataset: Dataset) -> None:
+    rows = dataset.features[LOG_MEL][:2].copy()
+    rows[1, 0, 0] = np.nan
+    with pytest.raises(InputError, match=r"^features: contain NaN or infinite values; model 'tiny-cnn' cannot"):
+        cnn_bundle.predict_proba(rows)
+    broken = dataclasses.replace(cnn_bundle, standardizer=dataclasses.replace(
+        cnn_bundle.standardizer, std=np.full_like(cnn_bundle.standardizer.std, np.nan)))
+    with pytest.raises(InputError, match=r"^model 'tiny-cnn': gave NaN or infinite outputs"):
+        broken.predict_proba(dataset.features[LOG_MEL][:2])
+
+
 def test_bundle_needs_a_name(cnn_bundle: ModelBundle, dataset: Dataset) -> None:
     result = training.TrainingResult(
         model=cnn_bundle.model,
