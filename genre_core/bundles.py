@@ -24,6 +24,7 @@ import keras  # noqa: E402
 
 import genre_core  # noqa: E402
 from genre_core.atomic import atomic_directory  # noqa: E402
+from genre_core.bundle_schema import METADATA_FILE, SCHEMA_VERSION, validate_metadata  # noqa: E402
 from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig  # noqa: E402
 from genre_core.datasets import Dataset  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
@@ -35,9 +36,7 @@ from genre_core.training import (  # noqa: E402
     prepare_inputs,
 )
 
-SCHEMA_VERSION = 1
 MODEL_FILE = "model.keras"
-METADATA_FILE = "bundle.json"
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
 
@@ -227,6 +226,7 @@ def save_bundle(bundle: ModelBundle, folder: str | Path, *, extra_files: dict[st
 
 
 def _read_metadata(folder: Path) -> dict[str, Any]:
+    """The validated ``bundle.json`` of ``folder`` (see `bundle_schema.validate_metadata`)."""
     if not folder.is_dir():
         raise InputError(folder, "no such bundle folder")
     path = folder / METADATA_FILE
@@ -236,26 +236,29 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(folder, f"{METADATA_FILE} is corrupt ({error})") from error
-    if not isinstance(values, dict):
-        raise InputError(folder, f"{METADATA_FILE} is not a JSON object")
-    if values.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(
-            folder, f"bundle schema version {values.get('schema_version')!r} is not the supported {SCHEMA_VERSION}"
-        )
-    return values
+    except RecursionError:
+        raise InputError(folder, f"{METADATA_FILE} is corrupt (nested too deeply)") from None
+    try:
+        return validate_metadata(values, TrainConfig)
+    except InputError as error:
+        raise InputError(folder, str(error)) from None
 
 
 def _load_model(folder: Path) -> keras.Model:
     path = folder / MODEL_FILE
     if not path.is_file():
-        raise InputError(folder, f"{MODEL_FILE} is missing")
+        raise InputError(path, "is missing")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # an untrusted file can fail in any layer of Keras: all are input errors
-        raise InputError(folder, f"{MODEL_FILE} cannot be loaded safely ({type(error).__name__}: {error})") from error
+        lines = str(error).replace(str(path), "the file").strip().splitlines()
+        reason = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        raise InputError(path, f"cannot be loaded safely ({reason[:300]})") from error
     layer_names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
     if not {"logits", "probabilities"} <= layer_names:
-        raise InputError(folder, f"{MODEL_FILE} is not a GenreLens classifier (no logits/probabilities layers)")
+        raise InputError(path, "is not a GenreLens classifier (no logits/probabilities layers)")
     return model
 
 
@@ -266,32 +269,33 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     folder = Path(folder)
     values = _read_metadata(folder)
     try:
-        class_names = [str(name) for name in values["class_names"]]
         feature_config = values["feature_config"]
-        bundle = ModelBundle(
-            model=_load_model(folder),
-            class_names=class_names,
-            feature_kind=str(values["feature_kind"]),
-            feature_config=None if feature_config is None else FeatureConfig.from_dict(feature_config),
-            standardizer=Standardizer.from_dict(values["standardizer"]),
-            train_config=TrainConfig.from_dict(values["train_config"]),
-            split_description=dict(values["split"]),
-            history={str(key): [float(v) for v in series] for key, series in values["history"].items()},
-            metrics=dict(values["metrics"]),
-            created=str(values["created"]),
-            versions={str(key): str(value) for key, value in values["versions"].items()},
-            name=str(values["name"]),
-            notes=str(values["notes"]),
-        )
+        metadata = {
+            "class_names": list(values["class_names"]),
+            "feature_kind": values["feature_kind"],
+            "feature_config": None if feature_config is None else FeatureConfig.from_dict(feature_config),
+            "standardizer": Standardizer.from_dict(values["standardizer"]),
+            "train_config": TrainConfig.from_dict(values["train_config"]),
+            "split_description": dict(values["split"]),
+            "history": {str(key): [float(v) for v in series] for key, series in values["history"].items()},
+            "metrics": dict(values["metrics"]),
+            "created": values["created"],
+            "versions": dict(values["versions"]),
+            "name": values["name"],
+            "notes": values["notes"],
+        }
     except InputError as error:
         raise InputError(folder, f"{METADATA_FILE}: {error}") from error
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (TypeError, ValueError) as error:
         raise InputError(folder, f"{METADATA_FILE} is malformed ({type(error).__name__}: {error})") from error
+    bundle = ModelBundle(model=_load_model(folder), **metadata)
     outputs = bundle.model.output_shape[-1]
     if outputs != len(bundle.class_names):
-        raise InputError(folder, f"model has {outputs} outputs but {len(bundle.class_names)} class names")
-    if list(bundle.input_shape) != values["input_shape"] or bundle.standardizer.feature_kind != bundle.feature_kind:
-        raise InputError(folder, f"{MODEL_FILE} does not match {METADATA_FILE} (input shape or feature kind)")
+        raise InputError(folder / MODEL_FILE, f"has {outputs} outputs but {METADATA_FILE} names "
+                         f"{len(bundle.class_names)} classes")
+    if list(bundle.input_shape) != values["input_shape"]:
+        raise InputError(folder / MODEL_FILE, f"takes inputs of shape {list(bundle.input_shape)}, {METADATA_FILE} "
+                         f"declares {values['input_shape']}")
     return bundle
 
 

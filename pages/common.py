@@ -406,7 +406,8 @@ def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> Bundl
             test_accuracy=_test_accuracy(values.get("metrics")),
             pretrained=pretrained,
         )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError,
+            RecursionError) as error:
         raise InputError(folder, f"{BUNDLE_METADATA_FILE} is unreadable ({type(error).__name__})") from None
 
 
