@@ -518,10 +518,12 @@ def unpack_upload(uploaded: UploadedFile, part: str, max_bytes: int = archives.M
     """Unpack the uploaded zip into the subfolder ``part`` (`UPLOADED_DATASET` or `UPLOADED_BUNDLE`) of this
     session's upload folder, replacing what it held, and return the folder that holds its contents (see
     `archives.unpack_zip`, which also says what ``max_bytes`` bounds). First removes the other sessions' upload
-    folders that have not been in use for `UPLOAD_MAX_IDLE_S`."""
+    folders that have not been in use for `UPLOAD_MAX_IDLE_S`; the server's upload quota bounds what it may add
+    (`archives.space_left`)."""
     folder = session_upload_dir()
     archives.remove_stale_folders(folder.parent, keep=folder.name, max_idle_s=UPLOAD_MAX_IDLE_S)
-    return archives.unpack_zip(uploaded, folder / part, name=uploaded.name, max_bytes=max_bytes)
+    left = archives.space_left(folder.parent, excluding=folder / part)
+    return archives.unpack_zip(uploaded, folder / part, name=uploaded.name, max_bytes=max_bytes, space_left=left)
 
 
 # ================================================================================ progress and errors ======
