@@ -92,7 +92,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"feature kinds to extract, comma-separated from {','.join(FEATURE_KINDS)} (default: all)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="worker processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N", help="worker processes (default -1: all cores)"
     )
 
 
@@ -108,6 +108,7 @@ def format_counts(dataset: Dataset) -> str:
 
 def run_extract(args: argparse.Namespace) -> int:
     """Extract (or load from the cache in ``--out``) and print per-genre counts and skipped files."""
+    require_writable_folder(args.out, "--out")
     config = FeatureConfig(
         sample_rate=args.sample_rate, segments_per_track=args.segments, n_mfcc=args.n_mfcc, n_mels=args.n_mels
     )
@@ -125,7 +126,44 @@ def print_skipped(errors: Sequence[str]) -> None:
     """List the files a dataset load skipped, one ``"<path>: <reason>"`` line each (nothing when none)."""
     if errors:
         print(f"skipped {len(errors)} file(s):")
-        print("\n".join(f"  {line}" for line in errors))
+        print("\n".join(f"  {one_line(line)}" for line in errors))
+
+
+def job_count(text: str) -> int:
+    """An argparse ``type`` for ``--jobs``: a number of processes >= 1, or negative for all cores but |N|-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 processes cannot work: give N >= 1, or -1 for all cores")
+    return value
+
+
+def shown(name: str | Path) -> str:
+    """A file name for one line of output: as it is, or quoted with escapes if it holds a newline or another
+    control character (so that it cannot split or forge a line)."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (``\\n``), so that it prints as one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def require_writable_folder(path: Path, flag: str) -> None:
+    """GenreLensError unless ``path`` is, or can become, a folder (checked before any long work)."""
+    blocker = next((part for part in (path, *path.parents) if part.exists() and not part.is_dir()), None)
+    if blocker is not None:
+        raise GenreLensError(f"{flag} {shown(path)}: {shown(blocker)} is a file, not a folder")
+
+
+def require_writable_file(path: Path, flag: str) -> None:
+    """GenreLensError unless a file can be written at ``path`` (checked before any long work)."""
+    if path.is_dir():
+        raise GenreLensError(f"{flag} {shown(path)}: is a folder, give a file name")
+    require_writable_folder(path.parent, flag)
 
 
 def positive_int(text: str) -> int:
@@ -159,7 +197,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         "a Kaggle features .csv, an MFCC .json, or a folder with train/ and test/ holding X.npy and labels.npy",
     )
     parser.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
     )
     parser.add_argument(
         "--cache", type=Path, default=paths.CACHE_DIR, metavar="DIR",
@@ -297,6 +335,7 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
     )
     bundles.check_bundle_target(args.out)  # before any work: never train for nothing, never delete a user's files
+    require_writable_folder(args.cache, "--cache")
     feature_kind = get_preset(args.preset).feature_kind
     config = FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc)
     dataset = load_for(args, config, feature_kind, args.genres)
@@ -327,6 +366,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Score a bundle on a dataset beside the baselines; print the metrics and optionally write the report."""
     from genre_core.bundles import load_bundle
 
+    if args.report is not None:
+        require_writable_file(args.report, "--report")
+    require_writable_folder(args.cache, "--cache")
     bundle = load_bundle(args.bundle)
     # a bundle trained on a whole-track table (Kaggle CSV) reads audio folders as whole 30 s tracks too
     config = bundle.feature_config or WHOLE_TRACK_CONFIG
@@ -426,11 +468,11 @@ def run_predict(args: argparse.Namespace) -> int:
     from genre_core.bundles import load_bundle
 
     models: list[ModelBundle] = [load_bundle(folder) for folder in args.bundle]
-    results = predict_many(models, args.files, names=[str(path) for path in args.files])
+    results = predict_many(models, args.files, names=[shown(path) for path in args.files])
     payload = []
     for result in results:
         if not result.ok:
-            print(f"error: {result.error}", file=sys.stderr)
+            print(f"error: {one_line(str(result.error))}", file=sys.stderr)
             payload.append({"file": result.name, "error": result.error})
             continue
         payload.append({"file": result.name, "predictions": [p.to_dict(top=args.top) for p in result.predictions]})
@@ -470,7 +512,7 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"rebuild only these, comma-separated from {','.join(pretrain.PRETRAINED_NAMES)} (default: all)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
     )
 
 
@@ -511,7 +553,7 @@ class _NoteHandler(logging.Handler):
     on the current stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"note: {record.getMessage()}", file=sys.stderr)
+        print(f"note: {one_line(record.getMessage())}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -525,5 +567,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         recover_leftovers(paths.WORKSPACE_MODELS_DIR)
         return args.run(args)
     except GenreLensError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the system refused a read or write (disk full, no permission): one line too
+        where = shown(error.filename) if error.filename is not None else "system"
+        print(f"error: {one_line(f'{where}: {error.strerror or error}')}", file=sys.stderr)
         return 1

@@ -295,3 +295,33 @@ def test_leftovers_of_an_interrupted_save_are_recovered_at_start_with_a_note(tmp
     assert err.splitlines()[0] == (f"note: {tmp_path / 'my_cnn'}: restored from .my_cnn.abcd1234.old, left by an "
                                    "interrupted replacement")
     assert (tmp_path / "my_cnn" / "bundle.json").is_file()
+
+
+# --- arguments checked before the work, one line each (issue 14, defects 5 and 7) ----------------------------------
+def test_unusable_outputs_are_refused_before_the_work(genre_folder, tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(cli, "load_dataset", lambda *args, **kwargs: pytest.fail("extracted before refusing"))
+    assert run_extract(genre_folder, tmp_path / "file") == 1
+    assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: {tmp_path / 'file'} is a file, not a folder\n"
+    assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--report", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: --report {tmp_path}: is a folder, give a file name\n"
+    with pytest.raises(SystemExit) as usage:
+        run_extract(genre_folder, tmp_path / "out", "--jobs", "0")
+    assert usage.value.code == 2 and "0 processes cannot work" in capsys.readouterr().err
+
+
+def test_names_with_newlines_are_quoted_so_each_message_stays_one_line(tmp_path, capsys):
+    odd = tmp_path / "evil\nerror: forged.wav"
+    odd.write_bytes(b"not audio at all" * 10)
+    status = cli.main(["predict", "--bundle", str(REPO_ROOT / "assets/models/ffn_demo"), str(odd)])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and err.startswith(f"error: {str(odd)!r}: cannot decode audio")
+
+
+def test_a_system_error_while_writing_is_one_line(tmp_path, capsys, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "out"))
+
+    monkeypatch.setattr(cli, "load_dataset", disk_full)
+    assert run_extract(tmp_path / "genres", tmp_path / "out") == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'out'}: No space left on device\n"
