@@ -547,7 +547,8 @@ def run_with_progress(label: str, task: Callable[[ProgressCallback], T]) -> T:
 
 def user_error(error: BaseException) -> None:
     """Show ``error`` on the page: a `GenreLensError` as its one-line message; anything else as a short
-    readable message with the technical details folded away in an expander."""
+    readable message, with the traceback folded away in an expander when ``client.showErrorDetails`` is "full"
+    (else printed to the server's console only)."""
     if isinstance(error, GenreLensError):
         lines = str(error).strip().splitlines()
         st.error(lines[0] if lines else type(error).__name__, icon=":material/error:")
@@ -556,8 +557,13 @@ def user_error(error: BaseException) -> None:
     summary = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     st.error(f"Something went wrong inside GenreLens ({summary}). This is not a problem with your input.",
              icon=":material/bug_report:")
-    with st.expander("Technical details"):
-        st.code("".join(traceback.format_exception(error)), language=None)
+    details = "".join(traceback.format_exception(error))
+    if st.get_option("client.showErrorDetails") in ("full", True):  # a developer's own server
+        with st.expander("Technical details"):
+            st.code(details, language=None)
+    else:  # a served class: the traceback goes to the server's console only
+        print(details, file=sys.stderr)
+        st.caption("The technical details are in the server's console.")
 
 
 @contextlib.contextmanager

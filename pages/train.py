@@ -221,6 +221,7 @@ def _choose_split(dataset: Dataset, seed: int) -> Split:
         ).strip()
         if not split_dir:
             raise InputError("split folder", "give the folder of the artist-filtered split files")
+        paths.confine(split_dir, "split folder")
         protocol = f"{ARTIST_FILTERED}:{fold}"
     if protocol == LEAKY:
         st.warning(
