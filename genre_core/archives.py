@@ -48,6 +48,8 @@ def _member_parts(name: str, member: zipfile.ZipInfo) -> tuple[str, ...]:
         raise InputError(name, f"member {shown} is a symbolic link")
     if member.flag_bits & 0x1:
         raise InputError(name, f"member {shown} is encrypted")
+    if not member.filename.isprintable():
+        raise InputError(name, f"member {shown} has control characters (e.g. a newline) in its name")
     if len(parts) > MAX_DEPTH:
         raise InputError(name, f"member {shown} is {len(parts)} levels deep (the limit is {MAX_DEPTH})")
     if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):

@@ -83,7 +83,8 @@ def decode_audio(source: str | Path | bytes, sample_rate: int = 22050, name: str
     ``name`` labels the input in messages (default: the path, or ``"audio bytes"``).
 
     Raises `InputError` for a missing, empty, undecodable or truncated file (truncation is detected in WAV and
-    AU headers; a cut OGG or MP3 decodes up to the cut), bytes over `MAX_SONG_BYTES`, an input rate outside
+    AU headers; a cut MP3 decodes up to the cut with a note, a cut OGG up to the cut without one: its length
+    is not in a header), bytes over `MAX_SONG_BYTES`, an input rate outside
     8-96 kHz, fewer than `MIN_SAMPLES` samples, silence, a level below `MIN_LEVEL_DBFS` ("too quiet to
     classify"), or NaN/infinite samples.
     """
@@ -149,11 +150,20 @@ def _decode_with_soundfile(file: Path | io.BytesIO, label: str,
     def blocks() -> Iterator[np.ndarray]:
         if isinstance(file, io.BytesIO):
             file.seek(0)
+        read = 0
         try:
             with soundfile.SoundFile(file) as reopened:
-                yield from reopened.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True)
+                while read < frames:  # not SoundFile.blocks: past an early end it yields stale buffer contents
+                    block = reopened.read(min(_BLOCK_FRAMES, frames - read), dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    read += len(block)
+                    yield block
         except soundfile.SoundFileError as error:
             raise InputError(label, _UNDECODABLE) from error
+        if frames - read > max(rate, 0.05 * frames) and not any("ends after" in note for note in notes):
+            notes.append(f"{label}: ends after {read / rate:.1f} s although its header announces {frames / rate:.1f} s "
+                         "(cut short?): the part present is used")
 
     return blocks, rate, notes
 

@@ -275,3 +275,16 @@ def test_uploaded_bytes_over_the_song_limit_are_refused(monkeypatch: pytest.Monk
     monkeypatch.setattr(audio, "MAX_SONG_BYTES", len(content) - 1)
     with pytest.raises(InputError, match=r"^song\.wav: is 0\.0 MB, more than the 0 MB limit per song$"):
         load_audio(content, name="song.wav")
+
+
+def test_a_cut_mp3_decodes_up_to_the_cut_with_a_note() -> None:
+    """A truncated WAV/AU is refused (its header says how long it is); a cut MP3 has no such field, but libsndfile
+    estimates its length: the part present is used, and a note says it ends early (issue 14, defect 9)."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(440.0, 20.0), 22050, format="MP3", subtype="MPEG_LAYER_III")
+    content = buffer.getvalue()
+    decoded = decode_audio(content[: len(content) // 3], name="cut.mp3")
+    assert 5.0 < len(decoded.samples) / 22050 < 8.0
+    assert len(decoded.notes) == 1 and decoded.notes[0].startswith("cut.mp3: ends after 6.")
+    assert decoded.notes[0].endswith("although its header announces 20.0 s (cut short?): the part present is used")
+    assert decode_audio(content, name="whole.mp3").notes == ()
