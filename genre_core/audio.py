@@ -51,6 +51,17 @@ LOG = logging.getLogger("genre_core")
 Blocks = Callable[[], Iterable[np.ndarray]]
 
 
+@dataclass
+class _Source:
+    """A decoder's output: its ``blocks``, input ``rate`` (Hz), at most ``max_frames`` frames in all, and the
+    ``notes`` gathered so far (the blocks may add one while they are read)."""
+
+    blocks: Blocks
+    rate: int
+    max_frames: int
+    notes: list[str]
+
+
 @dataclass(frozen=True)
 class DecodedAudio:
     """A decoded song: ``samples`` (samples,) float32 mono at ``sample_rate`` Hz, and ``notes``, one
@@ -105,11 +116,10 @@ def decode_audio(source: str | Path | bytes, sample_rate: int = 22050, name: str
         path = Path(source)
         label = name or str(path)
         decoded = _decode_path(path, label, max_seconds)
-    blocks, input_rate, notes = decoded
-    return _to_mono_at_rate(blocks, input_rate, sample_rate, label, notes)
+    return _to_mono_at_rate(decoded, sample_rate, label)
 
 
-def _decode_path(path: Path, label: str, max_seconds: float) -> tuple[Blocks, int, list[str]]:
+def _decode_path(path: Path, label: str, max_seconds: float) -> _Source:
     """The decoded blocks and rate of the file at ``path``, and notes (see `_decode_with_soundfile`)."""
     if not path.is_file():
         raise InputError(label, "file not found" if not path.exists() else "is not a file")
@@ -132,7 +142,7 @@ def _cut_note(label: str, max_seconds: float, total_seconds: float | None) -> st
 
 
 def _decode_with_soundfile(file: Path | io.BytesIO, label: str,
-                           max_seconds: float) -> tuple[Blocks, int, list[str]] | None:
+                           max_seconds: float) -> _Source | None:
     """Blocks of at most `_BLOCK_FRAMES` (frames, channels) float32 samples of the first ``max_seconds``, read
     by libsndfile as they are consumed, the rate, and a note if the file is longer; None if libsndfile cannot
     read the file."""
@@ -165,7 +175,7 @@ def _decode_with_soundfile(file: Path | io.BytesIO, label: str,
             notes.append(f"{label}: ends after {read / rate:.1f} s although its header announces {frames / rate:.1f} s "
                          "(cut short?): the part present is used")
 
-    return blocks, rate, notes
+    return _Source(blocks, rate, frames, notes)
 
 
 def _reject_truncated(decoder_log: str, label: str) -> None:
@@ -175,7 +185,7 @@ def _reject_truncated(decoder_log: str, label: str) -> None:
             raise InputError(label, f"is truncated: header declares {declared} bytes of audio, file holds {present}")
 
 
-def _decode_with_audioread(path: Path, label: str, max_seconds: float) -> tuple[Blocks, int, list[str]]:
+def _decode_with_audioread(path: Path, label: str, max_seconds: float) -> _Source:
     """The first ``max_seconds`` decoded by audioread (16-bit PCM blocks) as one (frames, channels) float32
     block, the rate, and a note if the file is longer."""
     import audioread
@@ -196,47 +206,56 @@ def _decode_with_audioread(path: Path, label: str, max_seconds: float) -> tuple[
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
     usable = len(samples) - len(samples) % max(n_channels, 1)
     block = samples[:usable].reshape(-1, max(n_channels, 1))
-    return (lambda: [block]), rate, notes
+    return _Source(lambda: [block], rate, len(block), notes)
 
 
 def _decibels(power: float) -> float:
     return 10.0 * math.log10(power) if power > 0 else -math.inf
 
 
-def _mix_down(blocks: Blocks, label: str, notes: list[str]) -> tuple[np.ndarray, float]:
+def _level_dbfs(samples: np.ndarray) -> float:
+    """RMS level of ``samples`` around their mean (a constant offset is no sound), dB re full scale; computed in
+    blocks, so no float64 copy of a long song is made."""
+    mean = float(np.mean(samples, dtype=np.float64))
+    power = sum(float(np.sum(np.square(samples[start : start + _BLOCK_FRAMES] - mean, dtype=np.float64)))
+                for start in range(0, len(samples), _BLOCK_FRAMES))
+    return _decibels(power / len(samples))
+
+
+def _mix_down(source: _Source, label: str) -> tuple[np.ndarray, float]:
     """Average the channels of ``blocks`` into (frames,) float32 and return it with its peak magnitude; if the
     channels cancel out (the average is over `CANCELLATION_DB` quieter than the loudest channel, e.g. antiphase
     stereo), the loudest channel alone is returned instead, with a note."""
-    parts, peak, frames = [], 0.0, 0
+    mono, peak, frames = np.empty(source.max_frames, dtype=np.float32), 0.0, 0
     channel_power: np.ndarray | None = None
-    for block in blocks():
+    for block in source.blocks():
         if not np.all(np.isfinite(block)):
             raise InputError(label, "contains NaN or infinite samples")
         peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
         power = np.sum(np.square(block, dtype=np.float64), axis=0)
         channel_power = power if channel_power is None else channel_power + power
-        parts.append(block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0])
+        mono[frames : frames + len(block)] = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
         frames += len(block)
-    mono = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    mono = mono[:frames] if frames == len(mono) else mono[:frames].copy()  # a file ending early: no spare buffer
     if channel_power is None or len(channel_power) < 2 or not frames:
         return mono, peak
     mixed_db = _decibels(float(np.sum(np.square(mono, dtype=np.float64))) / frames)
     loudest = int(np.argmax(channel_power))
     loudest_db = _decibels(float(channel_power[loudest]) / frames)
     if loudest_db - mixed_db > CANCELLATION_DB and loudest_db >= MIN_LEVEL_DBFS:
-        notes.append(f"{label}: its channels cancel out when averaged (antiphase stereo, {mixed_db:.0f} dBFS vs "
+        source.notes.append(f"{label}: its channels cancel out when averaged (antiphase stereo, {mixed_db:.0f} dBFS vs "
                      f"{loudest_db:.0f} dBFS): channel {loudest + 1} used alone")
-        mono = np.concatenate([block[:, loudest] for block in blocks()])
+        mono = np.concatenate([block[:, loudest] for block in source.blocks()])
     return np.ascontiguousarray(mono, dtype=np.float32), peak
 
 
-def _to_mono_at_rate(blocks: Blocks, input_rate: int, sample_rate: int, label: str,
-                     notes: list[str]) -> DecodedAudio:
+def _to_mono_at_rate(source: _Source, sample_rate: int, label: str) -> DecodedAudio:
     """Mix decoded blocks down, scale them if far beyond full scale, resample to ``sample_rate``, and check the
     result is long and loud enough to classify."""
+    input_rate, notes = source.rate, source.notes
     if not MIN_SAMPLE_RATE <= input_rate <= MAX_SAMPLE_RATE:
         raise InputError(label, f"sample rate {input_rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
-    mono, peak = _mix_down(blocks, label, notes)
+    mono, peak = _mix_down(source, label)
     if peak > MAX_PEAK:
         notes.append(f"{label}: samples reach {peak:.3g}, far beyond full scale (1): scaled down to peak 1")
         mono = (mono.astype(np.float64) / peak).astype(np.float32)
@@ -248,7 +267,7 @@ def _to_mono_at_rate(blocks: Blocks, input_rate: int, sample_rate: int, label: s
         raise InputError(label, f"too short: {len(mono)} samples, need at least {MIN_SAMPLES}")
     if not np.any(mono):
         raise InputError(label, "is silent")
-    level = _decibels(float(np.var(mono, dtype=np.float64)))
+    level = _level_dbfs(mono)
     if level < MIN_LEVEL_DBFS:
         what = "no sound besides a constant offset" if level == -math.inf else f"level {level:.0f} dBFS"
         raise InputError(label, f"too quiet to classify ({what}; the least is {MIN_LEVEL_DBFS:.0f} dBFS)")
