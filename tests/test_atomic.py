@@ -177,6 +177,8 @@ def test_sigkill_at_every_step_loses_nothing_and_the_next_start_recovers(tmp_pat
         if child.returncode == 0:
             break
     assert outcomes[-1] == (0, "new", False)  # the last run was not killed and left nothing to recover
+    # a kill before each call: exchange, delete the old; or exchange (unsupported), rename aside, rename in, delete
+    assert len(outcomes) - 1 == {"exchange": 2, "rename-aside": 4}[mode]
     assert any(killed == -9 and note for killed, _, note in outcomes)  # some kill did leave something to recover
 
 
