@@ -7,14 +7,19 @@ naming the input, never a decoder traceback.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import os
 import re
+import sys
+import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -102,21 +107,58 @@ def decode_audio(source: str | Path | bytes, sample_rate: int = 22050, name: str
     if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
         raise InputError("sample_rate", f"{sample_rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
     max_seconds = MAX_DECODE_SECONDS if max_seconds is None else max_seconds
-    if isinstance(source, (bytes, bytearray)):
-        label = name or "audio bytes"
-        if not source:
-            raise InputError(label, "is empty")
-        if len(source) > MAX_SONG_BYTES:
-            limit = MAX_SONG_BYTES / 1024**2
-            raise InputError(label, f"is {len(source) / 1024**2:,.1f} MB, more than the {limit:,.0f} MB limit per song")
-        decoded = _decode_with_soundfile(io.BytesIO(source), label, max_seconds)
-        if decoded is None:
-            raise InputError(label, _UNDECODABLE)
-    else:
-        path = Path(source)
-        label = name or str(path)
-        decoded = _decode_path(path, label, max_seconds)
-    return _to_mono_at_rate(decoded, sample_rate, label)
+    with _decoder_chatter_dropped():
+        if isinstance(source, (bytes, bytearray)):
+            label = name or "audio bytes"
+            if not source:
+                raise InputError(label, "is empty")
+            if len(source) > MAX_SONG_BYTES:
+                size, limit = len(source) / 1024**2, MAX_SONG_BYTES / 1024**2
+                raise InputError(label, f"is {size:,.1f} MB, more than the {limit:,.0f} MB limit per song")
+            decoded = _decode_with_soundfile(io.BytesIO(source), label, max_seconds)
+            if decoded is None:
+                raise InputError(label, _UNDECODABLE)
+        else:
+            path = Path(source)
+            label = name or str(path)
+            decoded = _decode_path(path, label, max_seconds)
+        return _to_mono_at_rate(decoded, sample_rate, label)
+
+
+#: Lines that libmpg123 (inside libsndfile) writes straight to the process's stderr while decoding an MP3.
+_DECODER_CHATTER = re.compile(rb"^(Note: |Warning: Xing|\[[^\]]*mpg123)")
+_CHATTER_LOCK = threading.Lock()
+_CHATTER_STATE: dict[str, Any] = {"depth": 0, "saved": None, "capture": None}
+
+
+@contextlib.contextmanager
+def _decoder_chatter_dropped() -> Iterator[None]:
+    """While decoding, send the process's stderr (file descriptor 2) to a temporary file, then write back every
+    line but libmpg123's notes ("Note: Illegal Audio-MPEG-Header", "Warning: Xing stream size off"), which say
+    nothing to a user beside the one-line error or note. Threads decoding at once share one capture (counted),
+    so the real stderr is always put back; what other threads wrote meanwhile comes out at the end."""
+    with _CHATTER_LOCK:
+        if _CHATTER_STATE["depth"] == 0:
+            sys.stderr.flush()
+            _CHATTER_STATE["saved"] = os.dup(2)
+            _CHATTER_STATE["capture"] = tempfile.TemporaryFile()
+            os.dup2(_CHATTER_STATE["capture"].fileno(), 2)
+        _CHATTER_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _CHATTER_LOCK:
+            _CHATTER_STATE["depth"] -= 1
+            if _CHATTER_STATE["depth"] == 0:
+                sys.stderr.flush()
+                saved, capture = _CHATTER_STATE["saved"], _CHATTER_STATE["capture"]
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                kept = [line for line in capture.read().splitlines(keepends=True) if not _DECODER_CHATTER.match(line)]
+                capture.close()
+                if kept:
+                    os.write(2, b"".join(kept))
 
 
 def _decode_path(path: Path, label: str, max_seconds: float) -> _Source:

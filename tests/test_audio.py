@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -288,3 +289,24 @@ def test_a_cut_mp3_decodes_up_to_the_cut_with_a_note() -> None:
     assert len(decoded.notes) == 1 and decoded.notes[0].startswith("cut.mp3: ends after 6.")
     assert decoded.notes[0].endswith("although its header announces 20.0 s (cut short?): the part present is used")
     assert decode_audio(content, name="whole.mp3").notes == ()
+
+
+def test_libmpg123_notes_do_not_reach_stderr_but_other_lines_do(capfd, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libmpg123 writes "Note: Illegal Audio-MPEG-Header" and "Warning: Xing ..." straight to file descriptor 2
+    beside GenreLens's one line; they are dropped, anything else written meanwhile is kept (issue 14, defect 7)."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(440.0, 20.0), 22050, format="MP3", subtype="MPEG_LAYER_III")
+    cut = buffer.getvalue()[: len(buffer.getvalue()) // 3]
+    real = audio._to_mono_at_rate
+
+    def also_writing(*args):
+        os.write(2, b"another thread's line\n")
+        return real(*args)
+
+    monkeypatch.setattr(audio, "_to_mono_at_rate", also_writing)
+    decode_audio(cut, name="cut.mp3")
+    with pytest.raises(InputError):
+        decode_audio(b"\xff\xfb" + bytes(3000), name="garbage.mp3")
+    assert capfd.readouterr().err == "another thread's line\n"
+    os.write(2, b"stderr is back\n")
+    assert capfd.readouterr().err == "stderr is back\n"
