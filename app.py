@@ -12,6 +12,7 @@ from pages import common
 
 st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
 common.init_state()
+common.recover_workspace()
 common.keep_upload_alive()
 common.user_id()  # keeps this browser's id in the URL, so its jobs are found again after a reload
 

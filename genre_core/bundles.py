@@ -24,6 +24,7 @@ import keras  # noqa: E402
 
 import genre_core  # noqa: E402
 from genre_core.atomic import atomic_directory  # noqa: E402
+from genre_core.bundle_schema import METADATA_FILE, SCHEMA_VERSION, validate_metadata  # noqa: E402
 from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig  # noqa: E402
 from genre_core.datasets import Dataset  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
@@ -35,9 +36,7 @@ from genre_core.training import (  # noqa: E402
     prepare_inputs,
 )
 
-SCHEMA_VERSION = 1
 MODEL_FILE = "model.keras"
-METADATA_FILE = "bundle.json"
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
 
@@ -99,6 +98,8 @@ class ModelBundle:
         shape = features_raw.shape[1:]
         if shape != self.feature_shape:
             raise InputError("features", f"rows have shape {shape}, model '{self.name}' expects {self.feature_shape}")
+        _require_finite(features_raw, "features", f"contain NaN or infinite values; model '{self.name}' cannot "
+                        "score them (is the audio damaged or far beyond full scale?)")
         inputs = prepare_inputs(features_raw, self.feature_kind, self.standardizer)
         outputs = [
             np.asarray(model.predict_on_batch(inputs[start : start + PREDICT_BATCH_ROWS]))
@@ -106,7 +107,10 @@ class ModelBundle:
         ]
         if not outputs:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        return np.concatenate(outputs).astype(np.float32, copy=False)
+        result = np.concatenate(outputs).astype(np.float32, copy=False)
+        _require_finite(result, f"model '{self.name}'", "gave NaN or infinite outputs (are its weights or its "
+                        "standardizer damaged?)")
+        return result
 
     def predict_proba(self, features_raw: np.ndarray) -> np.ndarray:
         """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1."""
@@ -117,6 +121,12 @@ class ModelBundle:
         if self._logits_model is None:
             self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
         return self._run(self._logits_model, features_raw)
+
+
+def _require_finite(values: np.ndarray, source: str, reason: str) -> None:
+    """InputError ``"<source>: <reason>"`` unless every value of ``values`` is finite."""
+    if not np.all(np.isfinite(values)):
+        raise InputError(source, reason)
 
 
 def bundle_from_training(
@@ -177,10 +187,35 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
+def check_bundle_target(folder: str | Path) -> None:
+    """InputError (naming ``folder``) unless a bundle may be written there: nothing there yet, an empty folder,
+    or a bundle folder (a ``bundle.json`` beside only ``model.keras`` and ``.md`` notes). Anything else (a file,
+    a link, a folder of other things, a path below a file) is refused, so saving never deletes what a user keeps
+    there. Cheap: call it before training, not only when saving."""
+    folder = Path(folder)
+    for parent in folder.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(folder, f"cannot write a bundle here: {parent} is a file, not a folder")
+    if folder.is_symlink():
+        raise InputError(folder, "is a symbolic link; refusing to replace it with a bundle")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise InputError(folder, "is a file, not a model bundle folder; refusing to replace it")
+    entries = sorted(folder.iterdir())
+    foreign = [entry.name for entry in entries
+               if entry.name not in (MODEL_FILE, METADATA_FILE) and not (entry.suffix == ".md" and entry.is_file())]
+    if entries and (foreign or not (folder / METADATA_FILE).is_file()):
+        what = f"holds {foreign[0]!r}" if foreign else f"has no {METADATA_FILE}"
+        raise InputError(folder, f"is not a model bundle folder ({what}); refusing to replace it: choose another name")
+
+
 def save_bundle(bundle: ModelBundle, folder: str | Path, *, extra_files: dict[str, str] | None = None) -> Path:
     """Write ``bundle`` to ``folder`` (``model.keras`` + ``bundle.json`` + ``extra_files``, name -> UTF-8
-    text such as a model card), replacing an existing bundle atomically. Returns the folder."""
+    text such as a model card), replacing an existing bundle atomically (anything else there is refused,
+    see `check_bundle_target`). Returns the folder."""
     folder = Path(folder)
+    check_bundle_target(folder)
     text = json.dumps(_metadata(bundle), indent=2, default=_json_value)
     with atomic_directory(folder) as temporary:
         _inference_copy(bundle.model).save(temporary / MODEL_FILE)
@@ -191,6 +226,7 @@ def save_bundle(bundle: ModelBundle, folder: str | Path, *, extra_files: dict[st
 
 
 def _read_metadata(folder: Path) -> dict[str, Any]:
+    """The validated ``bundle.json`` of ``folder`` (see `bundle_schema.validate_metadata`)."""
     if not folder.is_dir():
         raise InputError(folder, "no such bundle folder")
     path = folder / METADATA_FILE
@@ -200,26 +236,29 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(folder, f"{METADATA_FILE} is corrupt ({error})") from error
-    if not isinstance(values, dict):
-        raise InputError(folder, f"{METADATA_FILE} is not a JSON object")
-    if values.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(
-            folder, f"bundle schema version {values.get('schema_version')!r} is not the supported {SCHEMA_VERSION}"
-        )
-    return values
+    except RecursionError:
+        raise InputError(folder, f"{METADATA_FILE} is corrupt (nested too deeply)") from None
+    try:
+        return validate_metadata(values, TrainConfig)
+    except InputError as error:
+        raise InputError(folder, str(error)) from None
 
 
 def _load_model(folder: Path) -> keras.Model:
     path = folder / MODEL_FILE
     if not path.is_file():
-        raise InputError(folder, f"{MODEL_FILE} is missing")
+        raise InputError(path, "is missing")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # an untrusted file can fail in any layer of Keras: all are input errors
-        raise InputError(folder, f"{MODEL_FILE} cannot be loaded safely ({type(error).__name__}: {error})") from error
+        lines = str(error).replace(str(path), "the file").strip().splitlines()
+        reason = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        raise InputError(path, f"cannot be loaded safely ({reason[:300]})") from error
     layer_names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
     if not {"logits", "probabilities"} <= layer_names:
-        raise InputError(folder, f"{MODEL_FILE} is not a GenreLens classifier (no logits/probabilities layers)")
+        raise InputError(path, "is not a GenreLens classifier (no logits/probabilities layers)")
     return model
 
 
@@ -230,32 +269,33 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     folder = Path(folder)
     values = _read_metadata(folder)
     try:
-        class_names = [str(name) for name in values["class_names"]]
         feature_config = values["feature_config"]
-        bundle = ModelBundle(
-            model=_load_model(folder),
-            class_names=class_names,
-            feature_kind=str(values["feature_kind"]),
-            feature_config=None if feature_config is None else FeatureConfig.from_dict(feature_config),
-            standardizer=Standardizer.from_dict(values["standardizer"]),
-            train_config=TrainConfig.from_dict(values["train_config"]),
-            split_description=dict(values["split"]),
-            history={str(key): [float(v) for v in series] for key, series in values["history"].items()},
-            metrics=dict(values["metrics"]),
-            created=str(values["created"]),
-            versions={str(key): str(value) for key, value in values["versions"].items()},
-            name=str(values["name"]),
-            notes=str(values["notes"]),
-        )
+        metadata = {
+            "class_names": list(values["class_names"]),
+            "feature_kind": values["feature_kind"],
+            "feature_config": None if feature_config is None else FeatureConfig.from_dict(feature_config),
+            "standardizer": Standardizer.from_dict(values["standardizer"]),
+            "train_config": TrainConfig.from_dict(values["train_config"]),
+            "split_description": dict(values["split"]),
+            "history": {str(key): [float(v) for v in series] for key, series in values["history"].items()},
+            "metrics": dict(values["metrics"]),
+            "created": values["created"],
+            "versions": dict(values["versions"]),
+            "name": values["name"],
+            "notes": values["notes"],
+        }
     except InputError as error:
         raise InputError(folder, f"{METADATA_FILE}: {error}") from error
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (TypeError, ValueError) as error:
         raise InputError(folder, f"{METADATA_FILE} is malformed ({type(error).__name__}: {error})") from error
+    bundle = ModelBundle(model=_load_model(folder), **metadata)
     outputs = bundle.model.output_shape[-1]
     if outputs != len(bundle.class_names):
-        raise InputError(folder, f"model has {outputs} outputs but {len(bundle.class_names)} class names")
-    if list(bundle.input_shape) != values["input_shape"] or bundle.standardizer.feature_kind != bundle.feature_kind:
-        raise InputError(folder, f"{MODEL_FILE} does not match {METADATA_FILE} (input shape or feature kind)")
+        raise InputError(folder / MODEL_FILE, f"has {outputs} outputs but {METADATA_FILE} names "
+                         f"{len(bundle.class_names)} classes")
+    if list(bundle.input_shape) != values["input_shape"]:
+        raise InputError(folder / MODEL_FILE, f"takes inputs of shape {list(bundle.input_shape)}, {METADATA_FILE} "
+                         f"declares {values['input_shape']}")
     return bundle
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genre_core import paths, pretrain, reports
-from genre_core.atomic import write_text_atomic
+from genre_core.atomic import recover_leftovers, write_text_atomic
 from genre_core.baselines import BASELINES
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset, load_dataset
@@ -91,7 +92,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"feature kinds to extract, comma-separated from {','.join(FEATURE_KINDS)} (default: all)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="worker processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N", help="worker processes (default -1: all cores)"
     )
 
 
@@ -107,6 +108,7 @@ def format_counts(dataset: Dataset) -> str:
 
 def run_extract(args: argparse.Namespace) -> int:
     """Extract (or load from the cache in ``--out``) and print per-genre counts and skipped files."""
+    require_writable_folder(args.out, "--out")
     config = FeatureConfig(
         sample_rate=args.sample_rate, segments_per_track=args.segments, n_mfcc=args.n_mfcc, n_mels=args.n_mels
     )
@@ -124,7 +126,44 @@ def print_skipped(errors: Sequence[str]) -> None:
     """List the files a dataset load skipped, one ``"<path>: <reason>"`` line each (nothing when none)."""
     if errors:
         print(f"skipped {len(errors)} file(s):")
-        print("\n".join(f"  {line}" for line in errors))
+        print("\n".join(f"  {one_line(line)}" for line in errors))
+
+
+def job_count(text: str) -> int:
+    """An argparse ``type`` for ``--jobs``: a number of processes >= 1, or negative for all cores but |N|-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 processes cannot work: give N >= 1, or -1 for all cores")
+    return value
+
+
+def shown(name: str | Path) -> str:
+    """A file name for one line of output: as it is, or quoted with escapes if it holds a newline or another
+    control character (so that it cannot split or forge a line)."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (``\\n``), so that it prints as one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def require_writable_folder(path: Path, flag: str) -> None:
+    """GenreLensError unless ``path`` is, or can become, a folder (checked before any long work)."""
+    blocker = next((part for part in (path, *path.parents) if part.exists() and not part.is_dir()), None)
+    if blocker is not None:
+        raise GenreLensError(f"{flag} {shown(path)}: {shown(blocker)} is a file, not a folder")
+
+
+def require_writable_file(path: Path, flag: str) -> None:
+    """GenreLensError unless a file can be written at ``path`` (checked before any long work)."""
+    if path.is_dir():
+        raise GenreLensError(f"{flag} {shown(path)}: is a folder, give a file name")
+    require_writable_folder(path.parent, flag)
 
 
 def positive_int(text: str) -> int:
@@ -158,7 +197,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         "a Kaggle features .csv, an MFCC .json, or a folder with train/ and test/ holding X.npy and labels.npy",
     )
     parser.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
     )
     parser.add_argument(
         "--cache", type=Path, default=paths.CACHE_DIR, metavar="DIR",
@@ -289,13 +328,15 @@ def load_for(args: argparse.Namespace, config: FeatureConfig, kind: str, genres:
 def run_train(args: argparse.Namespace) -> int:
     """Train a preset, evaluate it beside the baselines, and write the bundle (metrics inside): the app's train
     job (`train_job.train`), run in the foreground."""
-    from genre_core import train_job, training
+    from genre_core import bundles, train_job, training
     from genre_core.models import get_preset
 
     train_config = training.TrainConfig(
         preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
     )
+    bundles.check_bundle_target(args.out)  # before any work: never train for nothing, never delete a user's files
+    require_writable_folder(args.cache, "--cache")
     preset = get_preset(args.preset)
     source = train_job.DatasetSource(
         str(args.dataset), preset.features or FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc),
@@ -329,6 +370,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Score a bundle on a dataset beside the baselines; print the metrics and optionally write the report."""
     from genre_core.bundles import load_bundle
 
+    if args.report is not None:
+        require_writable_file(args.report, "--report")
+    require_writable_folder(args.cache, "--cache")
     bundle = load_bundle(args.bundle)
     # a bundle trained on a whole-track table (Kaggle CSV) reads audio folders as whole 30 s tracks too
     config = bundle.feature_config or WHOLE_TRACK_CONFIG
@@ -430,12 +474,12 @@ def run_predict(args: argparse.Namespace) -> int:
     from genre_core.bundles import load_bundle
 
     models: list[ModelBundle] = [load_bundle(folder) for folder in args.bundle]
-    results = predict_many(models, args.files, names=[str(path) for path in args.files])
+    results = predict_many(models, args.files, names=[shown(path) for path in args.files])
     payload: list[dict[str, Any]] = []
     failed = False
     for result in results:
         if not result.ok:
-            print(f"error: {result.error}", file=sys.stderr)
+            print(f"error: {one_line(str(result.error))}", file=sys.stderr)
             payload.append({"file": result.name, "error": result.error})
             failed = True
             continue
@@ -486,7 +530,7 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"rebuild only these, comma-separated from {','.join(pretrain.PRETRAINED_NAMES)} (default: all)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
     )
 
 
@@ -547,11 +591,28 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     return parser
 
 
+class _NoteHandler(logging.Handler):
+    """Prints the ``genre_core`` logger's warnings (e.g. leftovers recovered after a crash) as ``note: ...`` lines
+    on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"note: {one_line(record.getMessage())}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return its exit status."""
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return its exit status. Leftovers of an
+    interrupted bundle save in the workspace are recovered first, with a note."""
     args = build_parser().parse_args(argv)
+    logger = logging.getLogger("genre_core")
+    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
+        logger.addHandler(_NoteHandler(logging.WARNING))
     try:
+        recover_leftovers(paths.WORKSPACE_MODELS_DIR)
         return args.run(args)
     except GenreLensError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the system refused a read or write (disk full, no permission): one line too
+        where = shown(error.filename) if error.filename is not None else "system"
+        print(f"error: {one_line(f'{where}: {error.strerror or error}')}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -151,9 +152,20 @@ def _audio_files(folder: Path) -> list[Path]:
 
 
 def _genre_subfolders(root: Path) -> dict[str, list[Path]]:
+    """Genre name -> its audio files. Links are followed (a genre folder or file may live elsewhere), but a
+    real file reached under two genres (a linked copy of another genre's folder) is refused, naming both."""
     folders = sorted(child for child in root.iterdir() if child.is_dir() and not child.name.startswith("."))
     found = {folder.name: _audio_files(folder) for folder in folders}
-    return {genre: files for genre, files in found.items() if files}
+    genres = {genre: files for genre, files in found.items() if files}
+    owner: dict[Path, Path] = {}
+    for files in genres.values():
+        for file in files:
+            real = file.resolve()
+            if real in owner and owner[real].parent != file.parent:
+                raise InputError(root, f"'{file.relative_to(root)}' and '{owner[real].relative_to(root)}' are the same "
+                                 "file (a linked folder?): a track can belong to one genre only")
+            owner.setdefault(real, file)
+    return genres
 
 
 def list_genre_files(root: str | Path) -> dict[str, list[Path]]:
@@ -309,20 +321,39 @@ def _split_folders(root: Path) -> dict[str, Path]:
     return found
 
 
+def _check_npy_header(path: Path, resave_advice: str) -> None:
+    """Read the header of the ``.npy`` file ``path`` and check, before anything is allocated, that it is one,
+    holds no Python objects, and that the file holds all the data its header declares."""
+    with path.open("rb") as file:
+        start = file.read(6)
+        file.seek(0)
+        if start[:2] == b"PK":
+            raise InputError(path, "holds an .npz archive, expected one array saved with np.save")
+        try:
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(file)
+        except (ValueError, EOFError, SyntaxError, TypeError) as error:
+            raise InputError(path, f"not a .npy file (no valid NumPy header: {_first_line(error)})") from None
+        if dtype.hasobject:
+            raise InputError(path, f"object array: re-save with {resave_advice}")
+        declared = math.prod(shape) * dtype.itemsize
+        present = path.stat().st_size - file.tell()
+        if declared > present:
+            raise InputError(path, f"is truncated: its header declares shape {shape} of {dtype} ({declared:,} bytes), "
+                             f"the file holds {present:,}")
+
+
 def _load_array(path: Path, resave_advice: str) -> np.ndarray:
-    """``np.load`` without pickle; an object array gets an `InputError` saying how to re-save it."""
+    """``np.load`` without pickle, after `_check_npy_header`; an object array gets an `InputError` saying how to
+    re-save it."""
     _require_file(path)
+    _check_npy_header(path, resave_advice)
     try:
         values = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise InputError(path, f"object array: re-save with {resave_advice}") from None
+    except (ValueError, OSError, EOFError) as error:
         raise InputError(path, f"not a readable .npy file ({_first_line(error)})") from None
-    except (OSError, EOFError) as error:
-        raise InputError(path, f"not a readable .npy file ({_first_line(error)})") from None
-    if not isinstance(values, np.ndarray):
-        values.close()
-        raise InputError(path, "holds an .npz archive, expected one array saved with np.save")
     return values
 
 
@@ -437,6 +468,8 @@ def load_mfcc_json(path: str | Path) -> Dataset:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, f"not valid JSON ({_first_line(error)})") from None
+    except RecursionError:
+        raise InputError(path, "not usable JSON (nested too deeply)") from None
     if not isinstance(data, dict) or any(key not in data for key in ("mapping", "labels", "mfcc")):
         raise InputError(path, "expected a JSON object with keys 'mapping', 'labels' and 'mfcc'")
     mapping, label_indices, rows = data["mapping"], data["labels"], data["mfcc"]

@@ -203,11 +203,22 @@ def _save_cache(result: ExtractionResult, target: Path) -> None:
         np.savez(temporary, **arrays)
 
 
+def _consistent(result: ExtractionResult) -> bool:
+    """Whether a cached result's arrays agree: one label, track, index and start per row, the same rows in every
+    feature kind, finite features, and a stored path for every track."""
+    rows = len(result.labels)
+    per_row = (result.track_ids, result.segment_index, result.start_seconds, *result.features.values())
+    return (all(len(values) == rows for values in per_row)
+            and all(np.all(np.isfinite(values)) for values in result.features.values())
+            and set(np.unique(result.track_ids).tolist()) <= set(result.audio_paths))
+
+
 def _load_cache(source: Path, kinds: Sequence[str]) -> ExtractionResult | None:
-    """Read a cached result; None when the file is missing or unreadable (then it is recomputed)."""
+    """Read a cached result; None when the file is missing, unreadable or inconsistent (then it is recomputed
+    and overwritten)."""
     try:
         with np.load(source, allow_pickle=False) as stored:
-            return ExtractionResult(
+            result = ExtractionResult(
                 labels=stored["labels"],
                 track_ids=stored["track_ids"],
                 segment_index=stored["segment_index"],
@@ -219,6 +230,7 @@ def _load_cache(source: Path, kinds: Sequence[str]) -> ExtractionResult | None:
             )
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None
+    return result if _consistent(result) else None
 
 
 def extract_files(

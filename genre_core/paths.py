@@ -14,3 +14,27 @@ WORKSPACE_MODELS_DIR = DATA_DIR / "models"
 PRETRAINED_DIR = PROJECT_ROOT / "assets" / "models"
 #: Pretrained networks converted from other projects (the musicnn taggers), with their licences.
 PRETRAINED_NETWORKS_DIR = PROJECT_ROOT / "assets" / "pretrained"
+#: Environment variable: more folders (separated by the OS path separator) whose contents the app may read
+#: from paths that users type.
+ALLOWED_ROOTS_ENV = "GENRELENS_ALLOWED_ROOTS"
+
+
+def allowed_roots() -> tuple[Path, ...]:
+    """The folders under which a path a user types into the app may lie: the workspace `DATA_DIR`, the
+    ``shared`` folder beside the checkout (where the real data sets live), and those in ``GENRELENS_ALLOWED_ROOTS``."""
+    extra = [Path(item).expanduser() for item in os.environ.get(ALLOWED_ROOTS_ENV, "").split(os.pathsep) if item]
+    return (DATA_DIR, PROJECT_ROOT.parent / "shared", *extra)
+
+
+def confine(text: str, what: str = "path") -> Path:
+    """The resolved path of ``text`` (a path a user typed) if it lies under one of `allowed_roots` (links resolved,
+    so neither ``..`` nor a link leads out); `InputError` naming the path otherwise."""
+    from genre_core.errors import InputError
+
+    resolved = Path(text).expanduser().resolve()
+    roots = allowed_roots()
+    if not any(resolved.is_relative_to(root.resolve()) for root in roots):
+        listed = ", ".join(str(root) for root in roots)
+        raise InputError(text, f"this {what} is outside the folders the server may read ({listed}); the teacher can "
+                         f"add folders with {ALLOWED_ROOTS_ENV}")
+    return resolved

@@ -42,7 +42,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import archives, datasets, jobs, model_figures, paths, train_job
+from genre_core import archives, atomic, datasets, jobs, model_figures, paths, train_job
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -247,6 +247,13 @@ def app_shell() -> Iterator[None]:
         _IN_APP.reset(token)
 
 
+@st.cache_resource(show_spinner=False)
+def recover_workspace() -> list[str]:
+    """Once per server: recover the leftovers of a bundle save that a crash interrupted in the workspace (a
+    stranded old bundle goes back under its name), each logged as a warning; returns those notes."""
+    return atomic.recover_leftovers(paths.WORKSPACE_MODELS_DIR)
+
+
 def ensure_app_shell() -> None:
     """Run the page inside app.py's navigation and sidebar (every page calls this first).
 
@@ -409,7 +416,8 @@ def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> Bundl
             test_accuracy=_test_accuracy(values.get("metrics")),
             pretrained=pretrained,
         )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError,
+            RecursionError) as error:
         raise InputError(folder, f"{BUNDLE_METADATA_FILE} is unreadable ({type(error).__name__})") from None
 
 
@@ -520,10 +528,12 @@ def unpack_upload(uploaded: UploadedFile, part: str, max_bytes: int = archives.M
     """Unpack the uploaded zip into the subfolder ``part`` (`UPLOADED_DATASET` or `UPLOADED_BUNDLE`) of this
     session's upload folder, replacing what it held, and return the folder that holds its contents (see
     `archives.unpack_zip`, which also says what ``max_bytes`` bounds). First removes the other sessions' upload
-    folders that have not been in use for `UPLOAD_MAX_IDLE_S`."""
+    folders that have not been in use for `UPLOAD_MAX_IDLE_S`; the server's upload quota bounds what it may add
+    (`archives.space_left`)."""
     folder = session_upload_dir()
     archives.remove_stale_folders(folder.parent, keep=folder.name, max_idle_s=UPLOAD_MAX_IDLE_S)
-    return archives.unpack_zip(uploaded, folder / part, name=uploaded.name, max_bytes=max_bytes)
+    left = archives.space_left(folder.parent, excluding=folder / part)
+    return archives.unpack_zip(uploaded, folder / part, name=uploaded.name, max_bytes=max_bytes, space_left=left)
 
 
 # =============================================================================================== jobs ======
@@ -604,7 +614,8 @@ def run_with_progress(label: str, task: Callable[[ProgressCallback], T]) -> T:
 
 def user_error(error: BaseException) -> None:
     """Show ``error`` on the page: a `GenreLensError` as its one-line message; anything else as a short
-    readable message with the technical details folded away in an expander."""
+    readable message, with the traceback folded away in an expander when ``client.showErrorDetails`` is "full"
+    (else printed to the server's console only)."""
     if isinstance(error, GenreLensError):
         lines = str(error).strip().splitlines()
         st.error(md(lines[0]) if lines else type(error).__name__, icon=":material/error:")
@@ -613,8 +624,13 @@ def user_error(error: BaseException) -> None:
     summary = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     st.error(f"Something went wrong inside GenreLens ({md(summary)}). This is not a problem with your input.",
              icon=":material/bug_report:")
-    with st.expander("Technical details"):
-        st.code("".join(traceback.format_exception(error)), language=None)
+    details = "".join(traceback.format_exception(error))
+    if st.get_option("client.showErrorDetails") in ("full", True):  # a developer's own server
+        with st.expander("Technical details"):
+            st.code(details, language=None)
+    else:  # a served class: the traceback goes to the server's console only
+        print(details, file=sys.stderr)
+        st.caption("The technical details are in the server's console.")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genre_core import archives, audio, audio_figures, datasets, features, musicnn, synth
+from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
 from pages import common
@@ -71,8 +71,10 @@ def _location(kind: str, active: common.DatasetSpec) -> str | None:
         return _uploaded_folder(active)
     label, placeholder = PATH_INPUTS[kind]
     default = active.location if active.kind == kind else ""
-    text = st.text_input(label, value=default, placeholder=placeholder, key=f"data.path.{kind}")
-    return text.strip() or None
+    text = st.text_input(label, value=default, placeholder=placeholder, key=f"data.path.{kind}").strip()
+    if text:
+        paths.confine(text, "dataset path")
+    return text or None
 
 
 def _feature_settings(base: FeatureConfig) -> FeatureConfig:

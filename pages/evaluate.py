@@ -186,6 +186,7 @@ def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
         st.caption("Give the folder of the artist-filtered split files (f1_train.txt, f1_evaluate.txt, ...).")
         return
     with common.errors_shown(), st.spinner("Fitting the baselines on 3 artist-filtered and 3 random folds…"):
+        paths.confine(split_dir, "split folder")
         comparison = _protocol_comparison(common.dataset_key(common.active_dataset_spec()), split_dir,
                                           common.source_stamp(Path(split_dir)), _dataset=dataset)
         common.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",

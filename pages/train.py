@@ -167,6 +167,7 @@ def _choose_split(dataset: Dataset) -> tuple[str, str | None]:
         ).strip()
         if not split_dir:
             raise InputError("split folder", "give the folder of the artist-filtered split files")
+        paths.confine(split_dir, "split folder")
         protocol = f"{ARTIST_FILTERED}:{fold}"
     if protocol == LEAKY:
         st.warning(

@@ -158,11 +158,11 @@ def _models(folders: dict[str, str]) -> list[_Model]:
 
 # --- one song --------------------------------------------------------------------------------------------------
 def _size_problem(upload: UploadedFile) -> str | None:
-    """``"<name>: <reason>"`` when the upload is over the server's per-file limit (`server.maxUploadSize`, MB)."""
-    limit_mb = int(st.get_option("server.maxUploadSize"))
-    if upload.size <= limit_mb * 1024 * 1024:
+    """``"<name>: <reason>"`` when the upload is over the limit per song (`audio.MAX_SONG_BYTES`)."""
+    if upload.size <= audio.MAX_SONG_BYTES:
         return None
-    return str(InputError(upload.name, f"is {upload.size / 1024**2:,.1f} MB, more than the {limit_mb} MB limit per file"))
+    limit_mb = audio.MAX_SONG_BYTES / 1024**2
+    return str(InputError(upload.name, f"is {upload.size / 1024**2:,.1f} MB, more than the {limit_mb:,.0f} MB limit per song"))
 
 
 def _player(upload: UploadedFile, data: bytes, digest: str) -> None:
@@ -362,7 +362,8 @@ chosen_folders = _chosen_folders()
 _require_models(chosen_folders)
 uploads = st.file_uploader(
     "Songs (WAV, MP3, OGG, FLAC or AU)", type=AUDIO_TYPES, accept_multiple_files=True, key=UPLOAD_KEY,
-    help=f"Up to {st.get_option('server.maxUploadSize')} MB per file. Kept in memory for this session only.",
+    help=f"Up to {audio.MAX_SONG_BYTES / 1024**2:,.0f} MB per song; the first {audio.MAX_DECODE_SECONDS / 60:g} minutes "
+         "are classified. Kept in memory for this session only.",
 )
 if not uploads:
     st.info("Upload one or more songs to see how the models classify them.", icon=":material/upload:")

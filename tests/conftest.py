@@ -19,6 +19,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("GENRELENS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def allow_test_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Let the app read the test's temporary folders and the shared real data from typed paths (the app confines
+    typed paths to `paths.allowed_roots`; servers the tests start inherit the variable)."""
+    before = os.environ.get(paths.ALLOWED_ROOTS_ENV)
+    os.environ[paths.ALLOWED_ROOTS_ENV] = os.pathsep.join([str(tmp_path_factory.getbasetemp()), str(SHARED_DATA)])
+    yield
+    if before is None:
+        os.environ.pop(paths.ALLOWED_ROOTS_ENV)
+    else:
+        os.environ[paths.ALLOWED_ROOTS_ENV] = before
+
+
 def require_shared(relative: str) -> Path:
     """Path of ``relative`` under the shared real data; fail in CI, skip elsewhere, when it is missing."""
     path = SHARED_DATA / relative

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from conftest import REPO_ROOT, tone, zip_bytes
 from helpers import APP, wav_bytes
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from genre_core import paths
@@ -159,13 +160,31 @@ def test_errors_show_as_one_line_or_with_folded_details() -> None:
         with common.errors_shown():
             raise RuntimeError("boom\nsecond line")
 
-    app = AppTest.from_function(script, default_timeout=60).run()
+    app = AppTest.from_function(script, default_timeout=60)
+    app.run()
     assert not app.exception
     assert app.error[0].value == "songs/a.wav: is silent"
     assert "RuntimeError: boom" in app.error[1].value and "second line" not in app.error[1].value
     assert "Traceback" not in app.error[1].value
+    assert not app.expander and "server's console" in app.caption[0].value  # served: no traceback in the browser
+    streamlit_config.set_option("client.showErrorDetails", "full")
+    try:
+        app.run()
+    finally:
+        streamlit_config.set_option("client.showErrorDetails", "none")
     (details,) = app.expander
     assert details.label == "Technical details" and "Traceback" in details.code[0].value
+
+
+def test_the_server_is_safe_by_default() -> None:
+    """Loopback only, XSRF protection on, no error details in the browser, a real upload cap (issue 14)."""
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1" and config["server"]["enableXsrfProtection"] is True
+    assert config["client"]["showErrorDetails"] == "none" and config["server"]["maxUploadSize"] <= 2048
+    assert "--server.address 127.0.0.1" in (REPO_ROOT / "Makefile").read_text()
+    assert streamlit_config.get_option("client.showErrorDetails") == "none"  # what this checkout's server reads
 
 
 # ------------------------------------------------------------------------------------------- data page ----
@@ -322,3 +341,19 @@ def test_dataset_key_follows_files_settings_and_demo_size(tmp_path: Path, monkey
     assert common.dataset_key(demo) != two_tracks
     assert common.source_stamp(tmp_path / "missing") == "missing"
     assert common.dataset_key(spec)[:4] == (common.CSV, str(table), None, FeatureConfig().fingerprint())
+
+
+def test_a_typed_path_outside_the_allowed_folders_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(paths.ALLOWED_ROOTS_ENV, str(tmp_path / "class"))
+    app = start_app(page=DATA_PAGE)
+    choose_source(app, common.FOLDER, "/etc")
+    assert not app.exception
+    (message,) = [error.value for error in app.error]
+    assert message.startswith("/etc: this dataset path is outside the folders the server may read (")
+    assert message.endswith("the teacher can add folders with GENRELENS_ALLOWED_ROOTS")
+    (tmp_path / "class").mkdir()
+    choose_source(app, common.FOLDER, str(tmp_path / "class" / ".." / ".." / ".."))  # no way out with ..
+    assert "is outside the folders" in app.error[0].value
+    choose_source(app, common.FOLDER, str(tmp_path / "class"))
+    assert [error.value for error in app.error] == [f"{tmp_path / 'class'}: no audio files (.wav, .au, .flac, .ogg, "
+                                                    ".mp3) found in genre subfolders <folder>/<genre>/<file>"]

@@ -23,10 +23,9 @@ from helpers import (
     wav_bytes,
     write_tone_genres,
 )
-from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from genre_core import datasets, paths, song_figures
+from genre_core import audio, datasets, paths, song_figures
 from genre_core.prediction import predict_file
 from pages import common
 
@@ -157,23 +156,19 @@ def test_grad_cam_explains_the_most_decisive_window_and_follows_the_slider(
 
 @pytest.mark.slow
 def test_a_file_over_the_upload_limit_is_named_and_an_au_file_still_runs(
-    tone_bundles: dict[str, Path], no_pretrained: Path
+    tone_bundles: dict[str, Path], no_pretrained: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = wav_bytes(np.random.default_rng(0).uniform(-0.5, 0.5, 400_000).astype(np.float32), 22050, subtype="FLOAT")
     small = wav_bytes(tone_song(), 22050, format="AU")  # browsers cannot play .au: the page decodes it for the player
     app = song_page(tone_bundles)
-    limit = streamlit_config.get_option("server.maxUploadSize")
-    streamlit_config.set_option("server.maxUploadSize", 1)
-    try:
-        app.file_uploader(key="your_song.files").set_value(
-            [("huge.wav", big, "audio/wav"), ("small.au", small, "audio/basic")]
-        ).run()
-    finally:
-        streamlit_config.set_option("server.maxUploadSize", limit)
+    monkeypatch.setattr(audio, "MAX_SONG_BYTES", 1024**2)
+    app.file_uploader(key="your_song.files").set_value(
+        [("huge.wav", big, "audio/wav"), ("small.au", small, "audio/basic")]
+    ).run()
 
     assert not app.exception
     (error,) = app.error
-    assert error.value == f"huge.wav: is {len(big) / 1024**2:.1f} MB, more than the 1 MB limit per file"
+    assert error.value == f"huge.wav: is {len(big) / 1024**2:.1f} MB, more than the 1 MB limit per song"
     (player,) = app.get("audio")
     assert "your_song.1.probabilities" in charts(app)
 

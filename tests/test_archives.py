@@ -65,3 +65,56 @@ def test_remove_stale_folders_deletes_idle_folders_and_crash_leftovers_only(tmp_
                                                                   "notes.txt"]
     assert (tmp_path / "mine" / "blues" / "a.wav").read_bytes() == b"a"
     assert archives.remove_stale_folders(tmp_path / "no-uploads-yet", keep="mine", max_idle_s=hour) == []
+
+
+def _deflated(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    return buffer.getvalue()
+
+
+def _corrupt_deflate() -> bytes:
+    content = bytearray(_deflated({"blues/a.wav": os.urandom(4000)}))
+    content[60:80] = bytes(20)  # inside the compressed data of the only member
+    return bytes(content)
+
+
+BAD_ZIPS = {  # name -> (archive bytes, a fragment of the one-line reason)
+    "file-and-folder": (zip_bytes({"blues": b"x", "blues/a.wav": b"a"}), "'blues' is both a file and the folder"),
+    "long-name": (zip_bytes({"x" * 300 + "/a.wav": b"a"}), "has a name longer than 255 bytes"),
+    "deep": (zip_bytes({"d/" * 3000 + "a.wav": b"a"}), "is 3001 levels deep (the limit is 16)"),
+    "corrupt-deflate": (_corrupt_deflate(), "member 'blues/a.wav' is damaged"),
+    "bomb": (_deflated({"blues/a.wav": bytes(64 * 1024**2)}), "times larger than it is (a zip bomb?)"),
+    "newline-name": (zip_bytes({"../a\nb.wav": b"a"}), "member '../a\\nb.wav' points outside"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ZIPS))
+def test_damaged_or_hostile_zips_are_one_line_errors(tmp_path: Path, case: str) -> None:
+    content, reason = BAD_ZIPS[case]
+    with pytest.raises(InputError) as refused:
+        archives.unpack_zip(io.BytesIO(content), tmp_path / "upload", name="up.zip")
+    assert reason in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "upload").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_member_count_and_the_servers_upload_space_are_capped(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(archives, "MAX_MEMBERS", 3)
+    many = zip_bytes({f"blues/{index}.wav": b"a" for index in range(4)})
+    with pytest.raises(InputError, match="holds 4 files, more than the limit of 3"):
+        archives.unpack_zip(io.BytesIO(many), tmp_path / "upload", name="many.zip")
+    uploads = tmp_path / "uploads"
+    (uploads / "session-a" / "dataset").mkdir(parents=True)
+    (uploads / "session-a" / "dataset" / "big.wav").write_bytes(bytes(900))
+    (uploads / "session-b" / "dataset").mkdir(parents=True)
+    (uploads / "session-b" / "dataset" / "old.wav").write_bytes(bytes(500))  # replaced by b's next unpack
+    left = archives.space_left(uploads, excluding=uploads / "session-b" / "dataset", quota=1000)
+    assert left == 100
+    content = zip_bytes({"blues/a.wav": bytes(150)})
+    with pytest.raises(InputError, match="the server's upload space has only 0 MB left"):
+        archives.unpack_zip(io.BytesIO(content), uploads / "session-b" / "dataset", name="a.zip", space_left=left)
+    assert (uploads / "session-b" / "dataset" / "old.wav").is_file()
+    archives.unpack_zip(io.BytesIO(zip_bytes({"blues/a.wav": bytes(90)})), uploads / "session-b" / "dataset",
+                        name="a.zip", space_left=left)

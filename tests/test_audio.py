@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import numpy as np
 import pytest
 import soundfile
 
+from genre_core import audio
 from genre_core.audio import (
     SUPPORTED_EXTENSIONS,
+    decode_audio,
     fit_width,
     load_audio,
     segment_audio,
@@ -80,7 +83,7 @@ def test_stereo_is_averaged_to_mono(tmp_path: Path) -> None:
 
 
 def test_24_bit_pcm_keeps_its_resolution(tmp_path: Path) -> None:
-    quiet = tone(440.0, 0.5, amplitude=1e-4)
+    quiet = tone(440.0, 0.5, amplitude=1e-2)
     samples = load_audio(write(tmp_path / "quiet.wav", quiet, 22050, subtype="PCM_24"))
     assert np.max(np.abs(samples - quiet)) < 2**-22  # 16-bit would be off by up to 2**-16
 
@@ -109,6 +112,9 @@ BAD_FILES = {  # file name -> (content, a fragment of the reason)
     "inf.wav": (float_wav_with(np.inf), "NaN or infinite"),
     "rate4000.wav": (wav_bytes(tone(440.0, 1.0, 4000), rate=4000), "sample rate 4000 Hz is outside"),
     "rate192000.wav": (wav_bytes(tone(440.0, 0.1, 192000), rate=192000), "sample rate 192000 Hz is outside"),
+    "noise1e-7.wav": (wav_bytes(1e-7 * np.random.default_rng(0).standard_normal(22050).astype(np.float32),
+                                subtype="FLOAT"), "too quiet to classify (level -140 dBFS; the least is -60 dBFS)"),
+    "dc.wav": (wav_bytes(np.full(22050, 0.5, dtype=np.float32)), "too quiet to classify (no sound besides a constant"),
 }
 
 
@@ -215,3 +221,92 @@ def test_fit_width_crops_from_the_end_and_pads_with_zeros_or_the_minimum() -> No
 def test_fit_width_rejects_a_zero_width() -> None:
     with pytest.raises(InputError, match="width"):
         fit_width(np.ones((2, 2)), 0)
+
+
+# --- levels, channels and length (issue 14, defects 3 and 6) -------------------------------------------------------
+def test_float_audio_far_beyond_full_scale_is_scaled_down_with_a_note(tmp_path: Path) -> None:
+    """A float WAV x1e30 is finite, but its log-mel overflowed to all NaN: it is scaled to peak 1 instead."""
+    from genre_core.features import log_mel
+
+    path = write(tmp_path / "loud.wav", tone(440.0, 1.0) * np.float32(1e30), 22050, subtype="FLOAT")
+    decoded = decode_audio(path)
+    np.testing.assert_allclose(decoded.samples, tone(440.0, 1.0) / 0.5, atol=1e-6)  # peak 0.5 -> 1
+    assert decoded.notes == (f"{path}: samples reach 5e+29, far beyond full scale (1): scaled down to peak 1",)
+    assert np.all(np.isfinite(log_mel(decoded.samples, FeatureConfig())))
+
+
+def test_antiphase_stereo_is_not_called_silent_and_says_what_was_done(tmp_path: Path) -> None:
+    left = tone(440.0, 1.0, amplitude=0.9)
+    path = write(tmp_path / "antiphase.wav", np.stack([left, -left], axis=1), 22050, subtype="FLOAT")
+    decoded = decode_audio(path)
+    np.testing.assert_allclose(decoded.samples, left, atol=1e-7)
+    assert len(decoded.notes) == 1 and "channels cancel out when averaged (antiphase stereo" in decoded.notes[0]
+    assert decoded.notes[0].endswith("channel 1 used alone")
+
+
+def test_only_the_first_minutes_are_decoded_with_a_note(tmp_path: Path, caplog) -> None:
+    path = write(tmp_path / "long.flac", tone(440.0, 6.0), 22050)
+    with caplog.at_level("WARNING", logger="genre_core"):
+        samples = load_audio(path, max_seconds=2.4)
+    assert len(samples) == int(2.4 * 22050)
+    assert caplog.messages == [f"{path}: only the first 0:02 (m:ss) of 0:06 decoded, the limit per song"]
+    assert audio.MAX_DECODE_SECONDS == 600.0  # the default: 10 minutes
+
+
+def test_a_long_file_is_decoded_in_bounded_memory(tmp_path: Path) -> None:
+    """100 s of 44.1 kHz float stereo (35 MB on disk) decoded up to 10 s: the peak of Python/NumPy allocations
+    stays far below the whole file (block-wise reading, mixed down block by block)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    block = (0.1 * rng.standard_normal((44100, 2))).astype(np.float32)
+    with soundfile.SoundFile(tmp_path / "long.wav", "w", 44100, 2, subtype="FLOAT") as sink:
+        for _ in range(100):
+            sink.write(block)
+    tracemalloc.start()
+    samples = load_audio(tmp_path / "long.wav", 22050, max_seconds=10.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(samples) == 220500
+    assert peak < 12e6, f"peak {peak / 1e6:.1f} MB"  # the file holds 35 MB; 10 s of it as stereo float is 3.5 MB
+
+
+def test_uploaded_bytes_over_the_song_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    content = wav_bytes(tone(440.0, 1.0))
+    monkeypatch.setattr(audio, "MAX_SONG_BYTES", len(content) - 1)
+    with pytest.raises(InputError, match=r"^song\.wav: is 0\.0 MB, more than the 0 MB limit per song$"):
+        load_audio(content, name="song.wav")
+
+
+def test_a_cut_mp3_decodes_up_to_the_cut_with_a_note() -> None:
+    """A truncated WAV/AU is refused (its header says how long it is); a cut MP3 has no such field, but libsndfile
+    estimates its length: the part present is used, and a note says it ends early (issue 14, defect 9)."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(440.0, 20.0), 22050, format="MP3", subtype="MPEG_LAYER_III")
+    content = buffer.getvalue()
+    decoded = decode_audio(content[: len(content) // 3], name="cut.mp3")
+    assert 5.0 < len(decoded.samples) / 22050 < 8.0
+    assert len(decoded.notes) == 1 and decoded.notes[0].startswith("cut.mp3: ends after 6.")
+    assert decoded.notes[0].endswith("although its header announces 20.0 s (cut short?): the part present is used")
+    assert decode_audio(content, name="whole.mp3").notes == ()
+
+
+def test_libmpg123_notes_do_not_reach_stderr_but_other_lines_do(capfd, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libmpg123 writes "Note: Illegal Audio-MPEG-Header" and "Warning: Xing ..." straight to file descriptor 2
+    beside GenreLens's one line; they are dropped, anything else written meanwhile is kept (issue 14, defect 7)."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(440.0, 20.0), 22050, format="MP3", subtype="MPEG_LAYER_III")
+    cut = buffer.getvalue()[: len(buffer.getvalue()) // 3]
+    real = audio._to_mono_at_rate
+
+    def also_writing(*args):
+        os.write(2, b"another thread's line\n")
+        return real(*args)
+
+    monkeypatch.setattr(audio, "_to_mono_at_rate", also_writing)
+    decode_audio(cut, name="cut.mp3")
+    with pytest.raises(InputError):
+        decode_audio(b"\xff\xfb" + bytes(3000), name="garbage.mp3")
+    assert capfd.readouterr().err == "another thread's line\n"
+    os.write(2, b"stderr is back\n")
+    assert capfd.readouterr().err == "stderr is back\n"

@@ -266,3 +266,70 @@ def test_help_explains_every_flag(verb, flags, capsys):
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert all(flag in out for flag in flags)
+
+
+# --- train --out never deletes what is there (issue 14, defect 1) --------------------------------------------------
+@pytest.mark.parametrize(
+    ("make", "out", "reason"),
+    [
+        (lambda root: (root / "my_music").mkdir() or (root / "my_music" / "song.wav").write_text("hi"), "my_music",
+         "is not a model bundle folder (holds 'song.wav'); refusing to replace it"),
+        (lambda root: (root / "notes.txt").write_text("hi"), "notes.txt",
+         "is a file, not a model bundle folder; refusing to replace it"),
+        (lambda root: (root / "notes.txt").write_text("hi"), "notes.txt/x", "is a file, not a folder"),
+    ],
+    ids=["folder-of-songs", "file", "below-a-file"],
+)
+def test_train_refuses_an_out_that_is_not_a_bundle_before_training(tone_genres, tmp_path, capsys, monkeypatch, make,
+                                                                   out, reason):
+    from genre_core import training
+
+    make(tmp_path)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    monkeypatch.setattr(training, "train_model", lambda *args, **kwargs: pytest.fail("trained before refusing"))
+    monkeypatch.setattr(cli, "load_for", lambda *args, **kwargs: pytest.fail("loaded the dataset before refusing"))
+    status = cli.main(["train", "--dataset", str(tone_genres), "--out", str(tmp_path / out), *TRAIN_FLAGS])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ") and reason in err and err.count("\n") == 1
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+
+
+def test_leftovers_of_an_interrupted_save_are_recovered_at_start_with_a_note(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", tmp_path)
+    (tmp_path / ".my_cnn.abcd1234.old").mkdir()
+    (tmp_path / ".my_cnn.abcd1234.old" / "bundle.json").write_text("{}")
+    assert cli.main(["predict", "--bundle", str(tmp_path / "nope"), str(tmp_path / "a.wav")]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (f"note: {tmp_path / 'my_cnn'}: restored from .my_cnn.abcd1234.old, left by an "
+                                   "interrupted replacement")
+    assert (tmp_path / "my_cnn" / "bundle.json").is_file()
+
+
+# --- arguments checked before the work, one line each (issue 14, defects 5 and 7) ----------------------------------
+def test_unusable_outputs_are_refused_before_the_work(genre_folder, tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(cli, "load_dataset", lambda *args, **kwargs: pytest.fail("extracted before refusing"))
+    assert run_extract(genre_folder, tmp_path / "file") == 1
+    assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: {tmp_path / 'file'} is a file, not a folder\n"
+    assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--report", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: --report {tmp_path}: is a folder, give a file name\n"
+    with pytest.raises(SystemExit) as usage:
+        run_extract(genre_folder, tmp_path / "out", "--jobs", "0")
+    assert usage.value.code == 2 and "0 processes cannot work" in capsys.readouterr().err
+
+
+def test_names_with_newlines_are_quoted_so_each_message_stays_one_line(tmp_path, capsys):
+    odd = tmp_path / "evil\nerror: forged.wav"
+    odd.write_bytes(b"not audio at all" * 10)
+    status = cli.main(["predict", "--bundle", str(REPO_ROOT / "assets/models/ffn_demo"), str(odd)])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and err.startswith(f"error: {str(odd)!r}: cannot decode audio")
+
+
+def test_a_system_error_while_writing_is_one_line(tmp_path, capsys, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "out"))
+
+    monkeypatch.setattr(cli, "load_dataset", disk_full)
+    assert run_extract(tmp_path / "genres", tmp_path / "out") == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'out'}: No space left on device\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from genre_core.datasets import (
     load_dataset,
     load_demo,
     load_kaggle_csv,
+    list_genre_files,
     load_mfcc_json,
     load_npy_folders,
     select_classes,
@@ -225,6 +227,34 @@ def test_npy_folders_errors(tmp_path):
         load_npy_folders(tmp_path)
 
 
+def test_npy_files_are_checked_before_anything_is_allocated(tmp_path):
+    """A 300-byte .npy declaring (1e9, 57) float64 (456 GB) and random bytes: one line each, no MemoryError."""
+    save_split(tmp_path, "train", np.zeros((2, 5)), np.array(["a", "b"]))
+    save_split(tmp_path, "test", np.zeros((1, 5)), np.array(["a"]))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**9, 57)})
+    (tmp_path / "train" / "X.npy").write_bytes(b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + bytes(200))
+    with pytest.raises(InputError, match=r"X.npy: is truncated: its header declares shape \(1000000000, 57\) of "
+                                         r"float64 \(456,000,000,000 bytes\), the file holds 200$"):
+        load_npy_folders(tmp_path)
+    (tmp_path / "train" / "X.npy").write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(InputError, match=r"X.npy: not a .npy file \(no valid NumPy header"):
+        load_npy_folders(tmp_path)
+
+
+def test_a_linked_genre_folder_is_not_a_new_genre(tmp_path):
+    root = tmp_path / "genres"
+    for genre in ("pop", "rock"):
+        (root / genre).mkdir(parents=True)
+        soundfile.write(root / genre / f"{genre}.00000.wav", tone(440.0, 1.0), 22050)
+    (root / "rock_again").symlink_to(root / "rock")
+    with pytest.raises(InputError, match=r"'rock_again/rock.00000.wav' and 'rock/rock.00000.wav' are the same file"):
+        list_genre_files(root)
+    (root / "rock_again").unlink()
+    (root / "elsewhere").symlink_to(tmp_path, target_is_directory=True)  # a linked folder without audio: ignored
+    assert list(list_genre_files(root)) == ["pop", "rock"]
+
+
 def mfcc_json(path: Path, **extra) -> Path:
     rows = np.arange(4 * 3 * 2, dtype=float).reshape(4, 3, 2)
     path.write_text(json.dumps({"mapping": ["rock", "blues"], "labels": [0, 1, 1, 0], "mfcc": rows.tolist(), **extra}))
@@ -245,6 +275,13 @@ def test_mfcc_json_with_file_names(tmp_path):
     assert dataset.segment_index.tolist() == [0, 0, 1, 1]
     given = load_mfcc_json(mfcc_json(tmp_path / "data.json", filenames=names, segment=[3, 4, 5, 6]))
     assert given.segment_index.tolist() == [3, 4, 5, 6]
+
+
+def test_mfcc_json_nested_too_deeply_is_one_line(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"mapping": ' + "[" * 6000 + "]" * 6000 + "}")
+    with pytest.raises(InputError, match=r"deep.json: not usable JSON \(nested too deeply\)$"):
+        load_mfcc_json(path)
 
 
 def test_mfcc_json_errors(tmp_path):

@@ -178,3 +178,22 @@ def test_bad_arguments_raise_input_error(tone_files, small_config):
         extract_files([], small_config, (MFCC,), cache_dir=None)
     with pytest.raises(InputError, match="chroma"):
         extract_files(tone_files, small_config, ("chroma",), cache_dir=None)
+
+
+@pytest.mark.parametrize("damage", ["rows", "nan"])
+def test_a_valid_cache_file_with_inconsistent_arrays_is_recomputed(tone_files, small_config, tmp_path, damage):
+    """A readable npz whose arrays disagree (one label too few) or hold NaN features is not trusted: recomputed."""
+    first = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
+    target = cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,))
+    with np.load(target) as stored:
+        arrays = dict(stored)
+    if damage == "rows":
+        arrays["labels"] = arrays["labels"][:-1]
+    else:
+        arrays["features.mfcc"][0, 0, 0] = np.nan
+    with target.open("wb") as file:
+        np.savez(file, **arrays)
+    again = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
+    assert not again.from_cache
+    np.testing.assert_array_equal(again.features[MFCC], first.features[MFCC])
+    assert extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache").from_cache
