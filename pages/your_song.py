@@ -329,10 +329,10 @@ def _tags_section(index: int, digest: str, name: str, data: bytes) -> None:
     st.markdown("#### A second opinion: the pretrained network's own tags")
     tags = _song_tags(digest, name, data, DEFAULT_TAGGER)
     st.markdown(
-        f"The real-music CNN is built on **{tags.trunk}**, a network trained on the {tags.collection} before "
-        "GenreLens taught it the ten GTZAN genres. These are the tags it was trained to give, in its own words: "
-        "genres, moods, voices and instruments, eras. Each tag is a separate yes/no guess, so they need not add "
-        "up to 100 %, and they are not a GenreLens verdict."
+        f"**{tags.trunk}**, a network of the same package as the one under the real-music CNN, was trained on the "
+        f"{tags.collection} to give these tags: genres, moods, voices and instruments, eras. This is its own "
+        "opinion in its own words, not a GenreLens verdict: each tag is a separate yes/no guess, so they need not "
+        "add up to 100 %."
     )
     common.show_figure(song_figures.tag_figure(tags), key=f"your_song.{index}.tags",
                        filename=f"tags_{Path(name).stem}")

@@ -12,7 +12,9 @@ from genre_core.config import LOG_MEL
 from genre_core.musicnn import FEATURES, MSD_TAG_KINDS
 from genre_core.musicnn import TRUNKS
 
-DEFAULT_TAGGER = "msd_vgg"  #: the network under the default real-music CNN
+#: The tagger of the second opinion: musicnn tags real tracks more aptly than the VGG under the real-music CNN
+#: (measured on GTZAN tracks: metal → rock, metal, punk, heavy metal; the VGG: rock, electronic, experimental).
+DEFAULT_TAGGER = "msd_musicnn"
 
 
 @dataclass(frozen=True)
