@@ -133,6 +133,86 @@ def bench_shap(rng: np.random.Generator) -> list[Result]:
     ]
 
 
+GTZAN_MINI = ROOT.parent / "shared" / "data" / "gtzan_mini" / "genres"
+TRANSFER_HEAD_GOAL_S = 60.0  #: frozen-trunk head on the 70 tracks, embeddings from a cold cache included
+VERDICT_GOAL_S = 5.0  #: a 3-minute mp3 through the transfer CNN and the FFN, warm
+TRANSFER_GRADCAM_GOAL_MS = 100.0
+PORT_SPEED_UP_GOAL = 10.0  #: the port's batched inference per track against the original code's
+LESSON_GOAL_POINTS = 25.0  #: transfer above cnn_small from scratch, grouped 5-fold CV on the 70 tracks
+
+
+def _three_minute_mp3(folder: Path) -> Path:
+    """Six real 30 s tracks of different genres joined into one 3-minute mp3 (written by libsndfile)."""
+    import soundfile
+
+    from genre_core.audio import load_audio
+
+    genres = ("classical", "metal", "hiphop", "jazz", "country", "disco")
+    samples = np.concatenate([load_audio(GTZAN_MINI / genre / f"{genre}.00004.wav", 22050) for genre in genres])
+    path = folder / "three_minutes.mp3"
+    soundfile.write(path, samples, 22050, format="MP3")
+    return path
+
+
+def bench_transfer(workspace: Path) -> list[Result]:
+    """The transfer CNN's goals (issue: a CNN that hears real music); needs ../shared/data/gtzan_mini."""
+    import json as json_module
+
+    from genre_core import lesson, musicnn, paths, pretrain, training
+    from genre_core.bundles import load_bundle
+    from genre_core.config import LOG_MEL
+    from genre_core.datasets import load_audio_folder
+    from genre_core.explain.gradcam import grad_cam
+    from genre_core.prediction import predict_file
+    from genre_core.splits import grouped_split
+    from genre_core.transfer import load_tagger
+
+    if not GTZAN_MINI.is_dir():
+        return [Result(f"transfer benchmarks: {GTZAN_MINI} is missing", 0.0, "-", "the real tracks", False)]
+    paths.CACHE_DIR = workspace / "transfer-cache"  # cold: features and frozen activations computed afresh
+
+    def head() -> None:
+        dataset, _ = load_audio_folder(GTZAN_MINI, musicnn.FEATURES, kinds=[LOG_MEL], cache_dir=paths.CACHE_DIR)
+        split = grouped_split(dataset, val_fraction=pretrain.VAL_FRACTION, test_fraction=pretrain.TEST_FRACTION)
+        training.train_model(dataset, split, pretrain.train_config(pretrain.TRANSFER_CONFIG))
+
+    head_seconds = timed(head)
+    bundles = [load_bundle(paths.PRETRAINED_DIR / name) for name in ("ffn_gtzan_features", "cnn_gtzan_transfer")]
+    song = _three_minute_mp3(workspace)
+    predict_file(bundles, song)  # warm: models traced, numba compiled
+    verdict = timed(lambda: predict_file(bundles, song), repeats=3)
+    cnn = bundles[1]
+    window = predict_file(cnn, song).features[:1]
+    inputs = cnn.standardizer.transform(window)[..., np.newaxis]
+    grad_cam(cnn.model, inputs)  # trace once
+    gradcam_ms = 1000 * timed(lambda: grad_cam(cnn.model, inputs), repeats=5)
+    reference = json_module.loads((ROOT / "tests" / "fixtures" / "musicnn_reference.json").read_text())
+    original = reference["original_seconds_per_30s_track"]
+    patches = np.random.default_rng(0).uniform(0, 3, size=(10, 96, 187, 1)).astype("float32")
+    results = [
+        Result("transfer_vgg head on 70 tracks, cold cache (features + embeddings + training)", head_seconds, "s",
+               f"<= {TRANSFER_HEAD_GOAL_S:g} s", head_seconds <= TRANSFER_HEAD_GOAL_S),
+        Result("3-minute mp3 to verdict, cnn_gtzan_transfer + ffn_gtzan_features (warm)", verdict, "s",
+               f"<= {VERDICT_GOAL_S:g} s", verdict <= VERDICT_GOAL_S),
+        Result("Grad-CAM of cnn_gtzan_transfer, one window (warm)", gradcam_ms, "ms",
+               f"<= {TRANSFER_GRADCAM_GOAL_MS:g} ms", gradcam_ms <= TRANSFER_GRADCAM_GOAL_MS),
+    ]
+    for trunk in ("msd_vgg", "msd_musicnn"):
+        tagger = load_tagger(trunk)
+        tagger.predict(patches, batch_size=32, verbose=0)
+        per_track = timed(lambda tagger=tagger: tagger.predict(patches, batch_size=32, verbose=0), repeats=3)
+        results.append(Result(f"port {trunk}: one 30 s track (10 patches, batched) vs the original's "
+                              f"{original:g} s (make musicnn-reference)", original / per_track, "x",
+                              f">= {PORT_SPEED_UP_GOAL:g}x", original / per_track >= PORT_SPEED_UP_GOAL))
+    measured = lesson.shipped_lesson()
+    if measured is not None:
+        results.append(Result(f"lesson (recorded by make pretrain): {measured.transfer.preset} minus "
+                              f"{measured.scratch.preset}, grouped {measured.folds}-fold, track accuracy",
+                              measured.gain_points, "points", f">= {LESSON_GOAL_POINTS:g}",
+                              measured.gain_points >= LESSON_GOAL_POINTS))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--skip-demo", action="store_true", help="skip demo generation and extraction (~40 s)")
@@ -142,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as workspace:
         if not args.skip_demo:
             results += bench_demo_and_cache(Path(workspace))
+        results += bench_transfer(Path(workspace))
     results += bench_cnn(rng)
     results += bench_shap(rng)
 

@@ -118,7 +118,7 @@ def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
     assert ffn.value == ffn_demo  # the demo bundle is preferred over the GTZAN one
     assert cnn.value == cnn_gtzan
     assert ffn.options == ["none", "ffn_demo (pretrained)", "ffn_gtzan_features (pretrained)"]
-    assert cnn.options == ["none", "cnn_gtzan_mini (pretrained)", "my_cnn (workspace)"]
+    assert cnn.options == ["none", "cnn_gtzan_mini (pretrained: from-scratch comparison)", "my_cnn (workspace)"]
     captions = [caption.value for caption in app.sidebar.caption]
     assert "summary model, 2 classes (disco, metal), test accuracy 75.0%" in captions
     assert "log_mel model, 2 classes (blues, rock), not evaluated" in captions

@@ -177,7 +177,7 @@ def test_a_file_over_the_upload_limit_is_named_and_an_au_file_still_runs(
 def test_the_gtzan_pair_is_the_default_on_the_demo_dataset(
     tone_bundles: dict[str, Path], no_pretrained: Path
 ) -> None:
-    for role, name in (("FFN", "ffn_gtzan_features"), ("CNN", "cnn_gtzan_mini")):
+    for role, name in (("FFN", "ffn_gtzan_features"), ("CNN", "cnn_gtzan_transfer")):
         copy = shutil.copytree(tone_bundles[role], no_pretrained / name)
         metadata = json.loads((copy / "bundle.json").read_text())
         (copy / "bundle.json").write_text(json.dumps({**metadata, "name": name}))
@@ -188,7 +188,7 @@ def test_the_gtzan_pair_is_the_default_on_the_demo_dataset(
     assert any("Real songs belong to real genres" in caption.value for caption in on_demo.caption)
     on_demo.file_uploader(key="your_song.files").set_value(("tone.wav", data, "audio/wav")).run()
     bars = charts(on_demo)["your_song.0.probabilities"]["data"]
-    assert [trace["name"] for trace in bars] == ["FFN (ffn_gtzan_features)", "CNN (cnn_gtzan_mini)"]
+    assert [trace["name"] for trace in bars] == ["FFN (ffn_gtzan_features)", "CNN (cnn_gtzan_transfer)"]
 
     on_demo.toggle(key="your_song.use_gtzan").set_value(False).run()
     bars = charts(on_demo)["your_song.0.probabilities"]["data"]
@@ -219,7 +219,7 @@ def test_short_clips_are_classified_by_each_model_that_can_with_a_note_per_colum
     (note,) = [info.value for info in app.info if "cannot classify" in info.value]
     assert note.startswith("**FFN (ffn\\_gtzan\\_features)** cannot classify this song: too short: 2.00 s")
     bars = figures["your_song.1.probabilities"]["data"]
-    assert [trace["name"] for trace in bars] == ["CNN (cnn_gtzan_mini)"]
+    assert [trace["name"] for trace in bars] == ["CNN (cnn_gtzan_transfer)"]
 
 
 def test_without_any_model_the_page_points_to_the_sidebar(no_pretrained: Path) -> None:
@@ -241,3 +241,30 @@ def test_the_page_imports_no_tensorflow_at_the_top() -> None:
         elif isinstance(node, ast.ImportFrom):
             top_level += [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
     assert not [name for name in top_level if name.startswith(heavy)]
+
+
+@pytest.mark.slow
+def test_real_songs_get_the_right_genre_from_the_default_cnn_and_its_tags(gtzan_mini: Path) -> None:
+    """A classical, a metal and a hip-hop track that the shipped transfer CNN never trained on (its test split),
+    uploaded on the demo dataset as a new user would: the CNN (cnn_gtzan_transfer by default) names each genre;
+    the Grad-CAM map and musicnn's own tags are shown."""
+    from genre_core.bundles import load_bundle
+
+    test_tracks = load_bundle(paths.PRETRAINED_DIR / "cnn_gtzan_transfer").split_description["track_ids"]["test"]
+    chosen = {genre: next(track for track in test_tracks if track.startswith(f"{genre}."))
+              for genre in ("classical", "metal", "hiphop")}
+    app = AppTest.from_file(APP, default_timeout=300)
+    app.run()
+    app = app.switch_page("pages/your_song.py").run()
+    assert app.toggle(key="your_song.use_gtzan").value  # the real-music pair by default on the demo dataset
+    uploads = [(f"{track}.wav", (gtzan_mini / genre / f"{track}.wav").read_bytes(), "audio/wav")
+               for genre, track in chosen.items()]
+    app.file_uploader(key="your_song.files").set_value(uploads).run()
+
+    assert not app.exception and not app.error, [error.value for error in app.error]
+    figures = charts(app)
+    for index, genre in enumerate(chosen):
+        bars = {trace["name"]: trace for trace in figures[f"your_song.{index}.probabilities"]["data"]}
+        cnn = bars["CNN (cnn_gtzan_transfer)"]
+        assert cnn["x"][int(np.argmax(plotly_array(cnn["y"])))] == genre, (genre, cnn)
+        assert f"your_song.{index}.tags" in figures

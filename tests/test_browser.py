@@ -43,7 +43,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 UPDATE_SCREENSHOTS_ENV = "GENRELENS_UPDATE_SCREENSHOTS"
-GTZAN_PAIR = ("ffn_gtzan_features", "cnn_gtzan_mini")  #: the pretrained bundles Your song uses on the demo
+GTZAN_PAIR = ("ffn_gtzan_features", "cnn_gtzan_transfer")  #: the pretrained bundles Your song uses on the demo
 VIEWPORT = {"width": 1400, "height": 1200}
 SERVER_START_S = 90.0
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'  #: the app root once a run has ended

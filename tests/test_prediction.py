@@ -19,7 +19,7 @@ from genre_core.errors import InputError
 from genre_core.extraction import extract_files
 from genre_core.training import Standardizer, TrainConfig
 
-SHIPPED = ("ffn_gtzan_features", "cnn_gtzan_mini", "ffn_demo", "cnn_demo")
+SHIPPED = ("ffn_gtzan_features", "cnn_gtzan_mini", "cnn_gtzan_transfer", "ffn_demo", "cnn_demo")
 PRESET_OF = {SUMMARY: "ffn_mfcc", LOG_MEL: "cnn_small", MFCC: "mlp_mfcc_seq"}
 
 
@@ -251,15 +251,16 @@ def shipped() -> list[ModelBundle]:
 
 @pytest.mark.slow
 def test_shipped_bundles_on_a_generated_tone(shipped, tmp_path, count_decodes):
-    """20 s of a 44.1 kHz stereo tone: one 20 s window for the whole-track FFN; for the others six 3 s windows
-    and the 2 s remainder, padded (it is more than half a window)."""
+    """20 s of a 44.1 kHz stereo tone, decoded once per rate (22050 Hz; 16 kHz for the transfer CNN): one 20 s
+    window for the whole-track FFN; for the others six 3 s (2.984 s) windows and the remainder, padded (it is
+    more than half a window)."""
     path = write_tone(tmp_path / "tone.wav", 20.0, 44100, channels=2)
 
     results = prediction.predict_file(shipped, path)
 
-    assert count_decodes == [22050]
+    assert sorted(count_decodes) == [16000, 22050]
     for bundle, result in zip(shipped, results, strict=True):
-        expected = (1, 30.0) if bundle.feature_config is None else (7, 3.0)
+        expected = (1, 30.0) if bundle.feature_config is None else (7, bundle.feature_config.segment_seconds)
         check_prediction(result, *expected)
         assert result.class_names == bundle.class_names
 
@@ -267,17 +268,17 @@ def test_shipped_bundles_on_a_generated_tone(shipped, tmp_path, count_decodes):
 @pytest.mark.slow
 def test_shipped_bundles_on_a_real_gtzan_track(shipped, gtzan_mini, gtzan_csv, count_decodes):
     """A real 30 s GTZAN track: the whole-track FFN's features reproduce the Kaggle row closely enough that
-    its prediction matches the prediction on that row; the others see ten 3 s windows."""
+    its prediction matches the prediction on that row; the others see ten 3 s (2.984 s) windows."""
     import pandas as pd
 
     path = gtzan_mini / "metal" / "metal.00002.wav"
     results = prediction.predict_file(shipped, path)
 
-    assert count_decodes == [22050]
+    assert sorted(count_decodes) == [16000, 22050]
     ffn = results[0]
     check_prediction(ffn, n_segments=1, segment_seconds=30.0)
-    for result in results[1:]:
-        check_prediction(result, n_segments=10, segment_seconds=3.0)
+    for bundle, result in zip(shipped[1:], results[1:], strict=True):
+        check_prediction(result, n_segments=10, segment_seconds=bundle.feature_config.segment_seconds)
     table = pd.read_csv(gtzan_csv)
     row = table.loc[table["filename"].to_numpy(dtype=str) == "metal.00002.wav", list(features.SUMMARY_NAMES)]
     on_row = shipped[0].predict_proba(row.to_numpy(dtype=np.float32))[0]
