@@ -256,7 +256,9 @@ def test_demo_is_generated_extracted_and_explored_track_by_track() -> None:
     assert metric_values(app)["Segments (rows)"] == "20"
     assert any("SYNTHETIC" in item.value for item in app.markdown)
     assert len(app.get("audio")) == 1
-    assert len(plotly_charts(app)) == 7  # genres, waveform, spectrum, STFT, mel filters, log-mel, MFCC
+    # genres, waveform, spectrum, STFT, mel filters, log-mel, MFCC, and the pretrained networks' input
+    assert len(plotly_charts(app)) == 8
+    assert any("what the pretrained networks hear" in item.value for item in app.markdown)
     assert len(app.caption) >= 6
     track = app.selectbox(key="data.track")
     assert track.options == ["classical.00000 (classical)", "disco.00000 (disco)", "metal.00000 (metal)",
@@ -277,7 +279,7 @@ def test_gtzan_folder_loads_the_chosen_genres(gtzan_mini: Path) -> None:
     assert app.success[0].value.endswith("2 classes, 14 tracks, 70 segments.")
     spec = app.session_state[common.DATASET_SPEC_KEY]
     assert spec.genres == ("blues", "rock") and spec.config == CHEAP
-    assert len(app.get("audio")) == 1 and len(plotly_charts(app)) == 7
+    assert len(app.get("audio")) == 1 and len(plotly_charts(app)) == 8
 
 
 @pytest.mark.slow

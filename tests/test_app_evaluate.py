@@ -158,3 +158,29 @@ def test_real_gtzan_table_with_its_artist_filtered_split_and_the_leakage_compari
     assert given["name"] == "artist-filtered folds"
     # the SVM gains from artist leakage on a random split
     assert plotly_array(random["y"])[2] > plotly_array(given["y"])[2] + 0.1
+
+
+def test_the_lesson_from_scratch_against_transfer_is_shown_from_the_shipped_bundle(
+    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+) -> None:
+    """The lesson measured when cnn_gtzan_transfer was built: the bar chart with each fold and both sides'
+    confusion matrices of tracks, read from its bundle.json (no model loaded)."""
+    from genre_core.lesson import LessonResult, SideResult
+
+    scratch = SideResult("cnn_small", [0.5, 0.6], [30.0, 32.0], [[3, 2], [1, 4]])
+    transfer = SideResult("transfer_vgg", [0.9, 1.0], [40.0, 5.0], [[5, 0], [1, 4]])
+    result = LessonResult(["blues", "jazz"], 2, 10, 0, scratch, transfer)
+    folder = paths.PRETRAINED_DIR / "cnn_gtzan_transfer"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bundle.json").write_text(json.dumps({"metrics": {"lesson": result.to_dict()}}))
+    try:
+        at = open_page(PAGE, tones, **with_models(tone_bundles["ffn"], None))
+    finally:
+        shutil.rmtree(folder)
+    figures = charts(at)
+    bars = [trace for trace in figures["evaluate.lesson"]["data"] if trace["type"] == "bar"]
+    assert [list(plotly_array(trace["y"])) for trace in bars] == [[pytest.approx(0.55)], [pytest.approx(0.95)]]
+    confusion = figures["evaluate.lesson.transfer_vgg"]["data"][0]
+    assert plotly_array(confusion["z"]).tolist() == [[5, 0], [1, 4]] and "tracks" in confusion["hovertemplate"]
+    assert "evaluate.lesson.cnn_small" in figures
+    assert any("+40 points" in item.value for item in at.markdown)

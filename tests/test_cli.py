@@ -333,3 +333,22 @@ def test_a_system_error_while_writing_is_one_line(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(cli, "load_dataset", disk_full)
     assert run_extract(tmp_path / "genres", tmp_path / "out") == 1
     assert capsys.readouterr().err == f"error: {tmp_path / 'out'}: No space left on device\n"
+
+
+def test_musicnn_weights_refuses_a_file_that_is_not_the_wheel(tmp_path, capsys):
+    bogus = tmp_path / "musicnn.whl"
+    bogus.write_text("not a wheel")
+    assert cli.main(["musicnn-weights", "--wheel", str(bogus), "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {bogus}: is not a wheel (zip) file\n"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_musicnn_weights_converts_the_pinned_wheel(tmp_path, capsys):
+    from conftest import musicnn_wheel
+
+    assert cli.main(["musicnn-weights", "--wheel", str(musicnn_wheel()), "--out", str(tmp_path)]) == 0
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert written == ["LICENSE-musicnn.md", "msd_musicnn.keras", "msd_vgg.keras", "mtt_musicnn.keras", "mtt_vgg.keras"]
+    assert capsys.readouterr().out.count("written ") == 5
