@@ -117,7 +117,8 @@ def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
     ffn, cnn = app.selectbox(key="sidebar.FFN_bundle"), app.selectbox(key="sidebar.CNN_bundle")
     assert ffn.value == ffn_demo  # the demo bundle is preferred over the GTZAN one
     assert cnn.value == cnn_gtzan
-    assert ffn.options == ["none", "ffn_demo (pretrained)", "ffn_gtzan_features (pretrained)"]
+    assert ffn.options == ["none", "ffn_demo (pretrained: synthetic demo)",
+                           "ffn_gtzan_features (pretrained: real music: Kaggle GTZAN table)"]
     assert cnn.options == ["none", "cnn_gtzan_mini (pretrained: from-scratch comparison)", "my_cnn (workspace)"]
     captions = [caption.value for caption in app.sidebar.caption]
     assert "summary model, 2 classes (disco, metal), test accuracy 75.0%" in captions
