@@ -23,6 +23,7 @@ import numpy as np
 
 from genre_core import datasets
 from genre_core.atomic import atomic_directory, write_text_atomic
+from genre_core.bundle_files import METADATA_FILE, list_bundles
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 KIND = "train"
 BUNDLE_FOLDER = "bundle"  #: the trained bundle inside a train job's folder
 SAVED_FILE = "saved.json"  #: ``{"folder": ...}`` once the job's bundle was kept in the workspace
-METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`
 BUNDLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LOADING, TRAINING, EVALUATING = "loading", "training", "evaluating"  #: stages a train job reports
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -246,8 +246,8 @@ def save_result(job_folder: Path, name: str, models_dir: Path) -> Path:
     return target.resolve()
 
 
-def matching_bundle(metadata: dict[str, Any], candidates: list[Path]) -> str | None:
-    """The folder name of the first bundle in ``candidates`` that ``metadata`` (a trained bundle's
+def matching_bundle(metadata: dict[str, Any], folder: Path) -> str | None:
+    """The folder name of the first bundle in ``folder`` that ``metadata`` (a trained bundle's
     ``bundle.json``) reproduces: same training settings, classes, features and split tracks, and the same
     curves (within float32 rounding). None when none does."""
 
@@ -256,14 +256,14 @@ def matching_bundle(metadata: dict[str, Any], candidates: list[Path]) -> str | N
             len(first[key]) == len(second[key]) and np.allclose(first[key], second[key], rtol=1e-5, atol=1e-7)
             for key in first)
 
-    for folder in candidates:
+    for candidate in list_bundles(folder):
         try:
-            other = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+            other = json.loads((candidate / METADATA_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         same = all(metadata.get(key) == other.get(key)
                    for key in ("train_config", "class_names", "feature_kind", "feature_config", "input_shape"))
         same_split = (metadata.get("split") or {}).get("track_ids") == (other.get("split") or {}).get("track_ids")
         if same and same_split and same_history(metadata.get("history", {}), other.get("history", {})):
-            return folder.name
+            return candidate.name
     return None

@@ -41,7 +41,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import archives, datasets, jobs, model_figures, paths, train_job
+from genre_core import archives, bundle_files, datasets, jobs, model_figures, paths, train_job
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -81,7 +81,7 @@ DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
 
 # --- bundles -------------------------------------------------------------------------------------------
-BUNDLE_METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`, read here without TensorFlow
+BUNDLE_METADATA_FILE = bundle_files.METADATA_FILE  #: the metadata file of a bundle, read without TensorFlow
 #: Role -> pretrained bundle names to use by default, in order of preference.
 DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_mini")}
 
@@ -407,13 +407,9 @@ def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
     found: list[BundleInfo] = []
     problems: list[str] = []
     for root, pretrained in ((paths.PRETRAINED_DIR, True), (paths.WORKSPACE_MODELS_DIR, False)):
-        if not root.is_dir():
-            continue
-        for folder in sorted(root.iterdir()):
-            metadata = folder / BUNDLE_METADATA_FILE
-            if folder.name.startswith(".") or not metadata.is_file():
-                continue
+        for folder in bundle_files.list_bundles(root):
             try:
+                metadata = folder / BUNDLE_METADATA_FILE
                 found.append(_bundle_info(str(folder.resolve()), metadata.stat().st_mtime_ns, pretrained))
             except (InputError, OSError) as error:
                 problems.append(str(error))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from genre_core import jobs, model_figures, paths, reports, splits, train_job
+from genre_core import inputs, jobs, model_figures, paths, reports, splits, train_job
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -167,7 +167,7 @@ def _choose_split(dataset: Dataset) -> tuple[str, str | None]:
 
 def _show_architecture(preset: Preset, config: TrainConfig, dataset: Dataset) -> None:
     features = dataset.features[preset.feature_kind]
-    input_shape = tuple(features.shape[1:]) + ((1,) if preset.feature_kind == LOG_MEL else ())
+    input_shape = inputs.input_shape(preset.feature_kind, tuple(features.shape[1:]))
     count, layers = _architecture(preset.name, input_shape, dataset.n_classes, json.dumps(config.hyper, sort_keys=True))
     st.markdown(f"**{preset.name}**: {count:,} parameters, input {' × '.join(map(str, input_shape))}, "
                 f"{dataset.n_classes} outputs")
@@ -268,7 +268,7 @@ def _show_outcome(record: jobs.JobRecord) -> None:
            "stopped early (best weights kept)" if outcome.stopped_early else "finished")
     st.success(f"Training {how} after {outcome.epochs_run} epoch(s) in {outcome.train_seconds:.0f} s "
                f"on {spec.dataset_title}.", icon=":material/check_circle:")
-    shipped = train_job.matching_bundle(metadata, sorted(paths.PRETRAINED_DIR.glob("*")))
+    shipped = train_job.matching_bundle(metadata, paths.PRETRAINED_DIR)
     if shipped is not None:
         st.info(f"Training is deterministic: the same data, settings and seed give the same model. This run "
                 f"matches the shipped model **{shipped}** exactly (same curves and scores); change the seed or a "
