@@ -32,6 +32,7 @@ from genre_core.records import from_dict_strict
 from genre_core.splits import make_split
 
 if TYPE_CHECKING:
+    from genre_core.reports import BundleEvaluation
     from genre_core.training import ProgressCallback, TrainingProgress
 
 KIND = "train"
@@ -105,18 +106,19 @@ class TrainJobSpec:
 @dataclass(frozen=True)
 class TrainOutcome:
     """How a training ended: epochs run, stopped on request (model kept), stopped early, seconds of training,
-    the dataset's source line. ``metrics`` (the `reports.evaluate_bundle` report) is also in the bundle."""
+    the dataset's source line; ``evaluation`` (`reports.evaluate_bundle`, None when read back from a job's
+    result) is also the bundle's ``metrics``."""
 
     epochs_run: int
     stopped: bool
     stopped_early: bool
     train_seconds: float
     source: str
-    metrics: dict[str, Any] = field(default_factory=dict, compare=False)
+    evaluation: BundleEvaluation | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON result of a job (without ``metrics``: the bundle holds them)."""
-        return {key: value for key, value in dataclasses.asdict(self).items() if key != "metrics"}
+        """The JSON result of a job (without ``evaluation``: the bundle holds it)."""
+        return {item.name: getattr(self, item.name) for item in dataclasses.fields(self) if item.name != "evaluation"}
 
     @classmethod
     def from_dict(cls, values: Any) -> TrainOutcome:
@@ -156,10 +158,11 @@ def train(
     result = training.train_model(dataset, split, config, progress=progress, cancel=should_stop)
     emit({"type": "stage", "stage": EVALUATING})
     bundle = bundles.bundle_from_training(result, dataset, name=spec.name)
-    bundle.metrics = reports.evaluate_bundle(bundle, dataset, split, seed=config.seed)
+    evaluation = reports.evaluate_bundle(bundle, dataset, split, seed=config.seed)
+    bundle.metrics = evaluation.to_dict()
     bundles.save_bundle(bundle, bundle_dir)
     return TrainOutcome(epochs_run=result.epochs_run, stopped=result.cancelled, stopped_early=result.stopped_early,
-                        train_seconds=result.train_seconds, source=dataset.source, metrics=bundle.metrics)
+                        train_seconds=result.train_seconds, source=dataset.source, evaluation=evaluation)
 
 
 def run_job(config: dict[str, Any], context: JobContext) -> dict[str, Any]:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
     from genre_core.bundles import ModelBundle
+    from genre_core.reports import BundleEvaluation
 
 T = TypeVar("T")
 
@@ -603,13 +604,13 @@ def percent_columns() -> dict[str, Any]:
     return {column: st.column_config.NumberColumn(format="percent") for column in model_figures.FRACTION_COLUMNS}
 
 
-def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_classes: int, key: str,
+def show_headline_scores(evaluation: BundleEvaluation, *, model_name: str, n_classes: int, key: str,
                          tag: str) -> tuple[EvaluationReport, dict[str, float]]:
     """The warnings of a `genre_core.reports.evaluate_bundle` result, its scores per part (table + CSV) and
     the test accuracy against the baselines; returns the report and the baseline scores for more views.
     ``key`` prefixes widget keys, ``tag`` names downloaded files."""
-    report, scores = EvaluationReport.from_dict(evaluation), evaluation.get("baselines") or {}
-    for line in evaluation.get("warnings", []):
+    report, scores = evaluation.report, evaluation.baselines or {}
+    for line in evaluation.warnings:
         st.warning(line, icon=":material/warning:")
     st.markdown("**Scores per part** (segment level unless the column says track)")
     table = model_figures.metrics_table(report)

@@ -276,7 +276,7 @@ def _show_outcome(record: jobs.JobRecord) -> None:
     if metadata["history"].get("loss"):
         common.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{spec.name}")
-    common.show_headline_scores(metadata["metrics"], model_name=spec.train_config["preset"],
+    common.show_headline_scores(reports.BundleEvaluation.from_dict(metadata["metrics"]), model_name=spec.train_config["preset"],
                                 n_classes=len(metadata["class_names"]), key="train", tag=spec.name)
     _save_controls(folder, spec.name, common.role_of(metadata["feature_kind"]))
 
@@ -339,7 +339,7 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
     if split.details.get("warning") and not split.leaky:
         st.warning(split.details["warning"], icon=":material/warning:")
     summary = reports.split_summary(dataset, split)
-    st.dataframe(pd.DataFrame({"segments": summary["rows"], "tracks": summary["tracks"]}).rename_axis("part"))
+    st.dataframe(pd.DataFrame({"segments": summary.rows, "tracks": summary.tracks}).rename_axis("part"))
     st.subheader("Model")
     with common.errors_shown():
         _show_architecture(preset, config, dataset)

@@ -49,7 +49,7 @@ def test_train_saves_the_scored_bundle_and_reports_stages_and_epochs(finished_jo
     assert live.stage == train_job.EVALUATING and live.fraction == 1.0
     metadata = train_job.finished_bundle(folder)
     assert live.history["loss"] == pytest.approx(metadata["history"]["loss"])
-    assert metadata["name"] == "tones" and metadata["metrics"]["test"]["accuracy"] == outcome.metrics["test"]["accuracy"]
+    assert metadata["name"] == "tones" and metadata["metrics"]["test"]["accuracy"] == outcome.evaluation.test.accuracy
     assert (folder / train_job.BUNDLE_FOLDER / "model.keras").is_file()
     assert json.loads(json.dumps(outcome.to_dict())) == train_job.TrainOutcome.from_dict(outcome.to_dict()).to_dict()
 
