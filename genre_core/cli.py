@@ -307,7 +307,8 @@ def run_train(args: argparse.Namespace) -> int:
     outcome = train_job.train(spec, args.out, progress=training.tqdm_progress(), emit=skipped, n_jobs=args.jobs,
                               show_bar=True)
     stop = " (early stop, best weights kept)" if outcome.stopped_early else ""
-    print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, {outcome.train_seconds:.0f} s")
+    print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, "
+          f"{outcome.train_seconds:.0f} s")
     print(describe_split(outcome.evaluation.split.to_dict()))
     print(format_comparison(outcome.evaluation.to_dict()))
     print(f"bundle written to {args.out}")

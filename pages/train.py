@@ -276,7 +276,8 @@ def _show_outcome(record: jobs.JobRecord) -> None:
     if metadata["history"].get("loss"):
         common.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{spec.name}")
-    common.show_headline_scores(reports.BundleEvaluation.from_dict(metadata["metrics"]), model_name=spec.train_config["preset"],
+    evaluation = reports.BundleEvaluation.from_dict(metadata["metrics"])
+    common.show_headline_scores(evaluation, model_name=spec.train_config["preset"],
                                 n_classes=len(metadata["class_names"]), key="train", tag=spec.name)
     _save_controls(folder, spec.name, common.role_of(metadata["feature_kind"]))
 
@@ -311,7 +312,8 @@ def _submit(config: TrainConfig, protocol: str, split_dir: str | None) -> None:
     """Queue a training of ``config`` on the active dataset as this user's job."""
     spec = common.active_dataset_spec()
     job = train_job.TrainJobSpec(config.to_dict(), common.job_dataset_source(spec), protocol=protocol,
-                                 split_dir=split_dir, name=_default_bundle_name(config.preset), dataset_title=spec.title)
+                                 split_dir=split_dir, name=_default_bundle_name(config.preset),
+                                 dataset_title=spec.title)
     common.job_manager().submit(train_job.KIND, common.user_id(), job.to_dict())
 
 
@@ -424,8 +426,8 @@ def _uploaded_bundle(uploaded: Any, dataset: Dataset) -> None:
         _activate_button(common.role_of(bundle.feature_kind), kept[1], key="train.kept.activate")
         return
     name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
-    name = name_column.text_input("Keep it in the workspace as", key="train.keep_name",
-                                  value=bundle.name if train_job.BUNDLE_NAME.match(bundle.name) else "uploaded_model").strip()
+    default = bundle.name if train_job.BUNDLE_NAME.match(bundle.name) else "uploaded_model"
+    name = name_column.text_input("Keep it in the workspace as", key="train.keep_name", value=default).strip()
     if button_column.button("Keep", key="train.keep", icon=":material/save:",
                             help="Saves a copy under this name in the workspace; then it can be made active."):
         st.session_state[KEPT_BUNDLE_KEY] = (uploaded.file_id, str(_save_in_workspace(bundle, name)))

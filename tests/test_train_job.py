@@ -29,7 +29,9 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished_job(tones: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], train_job.TrainOutcome]:
+def finished_job(
+    tones: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[dict], train_job.TrainOutcome]:
     """A job folder holding the bundle of a 2-epoch foreground training, and its events."""
     folder = tmp_path_factory.mktemp("job")
     events: list[dict] = []
@@ -80,7 +82,7 @@ def test_a_rerun_is_recognised_as_the_same_model(finished_job, tones: Path, tmp_
     shipped = folder  # its one bundle folder plays the shipped model
     train_job.train(spec_for(tones, tmp_path / "cache"), tmp_path / "again")
     again = json.loads((tmp_path / "again" / "bundle.json").read_text())
-    assert train_job.matching_bundle(again, shipped) == train_job.BUNDLE_FOLDER  # deterministic: same settings, same model
+    assert train_job.matching_bundle(again, shipped) == train_job.BUNDLE_FOLDER  # same settings: same model
     train_job.train(spec_for(tones, tmp_path / "cache", seed=4), tmp_path / "other")
     other = json.loads((tmp_path / "other" / "bundle.json").read_text())
     assert train_job.matching_bundle(other, shipped) is None
