@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from genre_core import datasets
 from genre_core.atomic import atomic_directory, write_text_atomic
@@ -250,23 +249,32 @@ def save_result(job_folder: Path, name: str, models_dir: Path) -> Path:
 
 
 def matching_bundle(metadata: dict[str, Any], folder: Path) -> str | None:
-    """The folder name of the first bundle in ``folder`` that ``metadata`` (a trained bundle's
-    ``bundle.json``) reproduces: same training settings, classes, features and split tracks, and the same
-    curves (within float32 rounding). None when none does."""
+    """The folder name of the first bundle in ``folder`` that a trained bundle (its ``bundle.json``
+    ``metadata``) reproduces: the same preset and model settings, classes, features and split tracks, and the
+    same scores on every part (accuracies within 1e-9, identical confusion matrices): the same model, even if
+    e.g. a shorter early-stopping patience ended the run sooner at the same best epoch. None when none does."""
 
-    def same_history(first: dict[str, list[float]], second: dict[str, list[float]]) -> bool:
-        return first.keys() == second.keys() and all(
-            len(first[key]) == len(second[key]) and np.allclose(first[key], second[key], rtol=1e-5, atol=1e-7)
-            for key in first)
+    def model(values: dict[str, Any]) -> tuple[Any, ...]:
+        config = values.get("train_config") or {}
+        return (config.get("preset"), config.get("hyper"), config.get("seed"), values.get("class_names"),
+                values.get("feature_kind"), values.get("feature_config"), values.get("input_shape"),
+                (values.get("split") or {}).get("track_ids"))
 
+    def scores(values: dict[str, Any]) -> dict[str, tuple[float, Any]] | None:
+        parts = (values.get("metrics") or {}).get("parts")
+        if not isinstance(parts, dict) or not parts:
+            return None
+        return {name: (float(part["segment_metrics"]["accuracy"]), part["confusion"]) for name, part in parts.items()}
+
+    mine = scores(metadata)
     for candidate in list_bundles(folder):
         try:
             other = json.loads((candidate / METADATA_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            theirs = scores(other)
+        except (OSError, ValueError, KeyError, TypeError):
             continue
-        same = all(metadata.get(key) == other.get(key)
-                   for key in ("train_config", "class_names", "feature_kind", "feature_config", "input_shape"))
-        same_split = (metadata.get("split") or {}).get("track_ids") == (other.get("split") or {}).get("track_ids")
-        if same and same_split and same_history(metadata.get("history", {}), other.get("history", {})):
+        if mine is None or theirs is None or model(metadata) != model(other) or mine.keys() != theirs.keys():
+            continue
+        if all(abs(mine[part][0] - theirs[part][0]) < 1e-9 and mine[part][1] == theirs[part][1] for part in mine):
             return candidate.name
     return None

@@ -271,8 +271,8 @@ def _show_outcome(record: jobs.JobRecord) -> None:
     shipped = train_job.matching_bundle(metadata, paths.PRETRAINED_DIR)
     if shipped is not None:
         st.info(f"Training is deterministic: the same data, settings and seed give the same model. This run "
-                f"matches the shipped model **{shipped}** exactly (same curves and scores); change the seed or a "
-                "setting to train a different one.", icon=":material/replay:")
+                f"reproduces the shipped model **{shipped}**: the same scores on every part of the same split. "
+                "Change the seed or a setting to train a different one.", icon=":material/replay:")
     if metadata["history"].get("loss"):
         common.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{spec.name}")
