@@ -2,6 +2,10 @@
 
 Sets up the page, the navigation and the sidebar (the active dataset and the active FFN and CNN models);
 each page under ``pages/`` draws the rest. Nothing here imports TensorFlow, so the first page appears fast.
+
+Streamlit runs this file as ``__main__``. A job's worker process (`genre_core.jobs`, spawn start method)
+imports the server's main script as ``__mp_main__``, so everything that draws is in `main`, behind the
+``__name__`` guard that Python's multiprocessing documentation asks for.
 """
 
 from __future__ import annotations
@@ -9,12 +13,6 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
-
-st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
-common.init_state()
-common.recover_workspace()
-common.keep_upload_alive()
-common.user_id()  # keeps this browser's id in the URL, so its jobs are found again after a reload
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
@@ -59,7 +57,17 @@ def _sidebar() -> None:
         st.sidebar.caption(f":red[Skipped {common.md(problem)}]")
 
 
-page = st.navigation(PAGES)
-_sidebar()
-with common.app_shell():
-    page.run()
+def main() -> None:
+    st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
+    common.init_state()
+    common.recover_workspace()
+    common.keep_upload_alive()
+    common.user_id()  # keeps this browser's id in the URL, so its jobs are found again after a reload
+    page = st.navigation(PAGES)
+    _sidebar()
+    with common.app_shell():
+        page.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -13,11 +13,11 @@ import types
 import typing
 from typing import Any
 
+from genre_core.bundle_files import METADATA_FILE
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
 
 SCHEMA_VERSION = 1
-METADATA_FILE = "bundle.json"
 #: Index in ``input_shape`` of the axis a standardizer of each kind has one mean/std per entry of.
 _STANDARDIZED_AXIS = {SUMMARY: 0, LOG_MEL: 0, MFCC: 1}
 _OBJECTS = ("split", "metrics")

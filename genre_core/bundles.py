@@ -23,9 +23,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 import genre_core  # noqa: E402
+from genre_core import inputs  # noqa: E402
 from genre_core.atomic import atomic_directory  # noqa: E402
-from genre_core.bundle_schema import METADATA_FILE, SCHEMA_VERSION, validate_metadata  # noqa: E402
-from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig  # noqa: E402
+from genre_core.bundle_files import METADATA_FILE, MODEL_FILE, list_bundles  # noqa: E402, F401 (re-exported)
+from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata  # noqa: E402
+from genre_core.config import SUMMARY, FeatureConfig  # noqa: E402
 from genre_core.datasets import Dataset  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
 from genre_core.training import (  # noqa: E402
@@ -36,7 +38,6 @@ from genre_core.training import (  # noqa: E402
     prepare_inputs,
 )
 
-MODEL_FILE = "model.keras"
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
 
@@ -90,8 +91,7 @@ class ModelBundle:
     @property
     def feature_shape(self) -> tuple[int, ...]:
         """Shape of one row of raw features the bundle accepts (log-mel without the channel axis)."""
-        shape = self.input_shape
-        return shape[:-1] if self.feature_kind == LOG_MEL else shape
+        return inputs.feature_shape(self.feature_kind, self.input_shape)
 
     def _run(self, model: keras.Model, features_raw: np.ndarray) -> np.ndarray:
         features_raw = np.asarray(features_raw)
@@ -317,14 +317,3 @@ def check_compatible(bundle: ModelBundle, dataset: Dataset) -> None:
         shape, expected = features.shape[1:], bundle.feature_shape
         reason = f"{bundle.feature_kind} rows have shape {shape}, model '{bundle.name}' expects {expected}"
         raise InputError(dataset.source, reason)
-
-
-def list_bundles(folder: str | Path) -> list[Path]:
-    """Bundle folders (holding a ``bundle.json``) directly inside ``folder``, sorted by name; hidden
-    (temporary) folders are skipped and a missing ``folder`` gives []."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return sorted(
-        child for child in folder.iterdir() if not child.name.startswith(".") and (child / METADATA_FILE).is_file()
-    )

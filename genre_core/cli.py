@@ -349,9 +349,10 @@ def run_train(args: argparse.Namespace) -> int:
     outcome = train_job.train(spec, args.out, progress=training.tqdm_progress(), emit=skipped, n_jobs=args.jobs,
                               show_bar=True)
     stop = " (early stop, best weights kept)" if outcome.stopped_early else ""
-    print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, {outcome.train_seconds:.0f} s")
-    print(describe_split(outcome.metrics["split"]))
-    print(format_comparison(outcome.metrics))
+    print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, "
+          f"{outcome.train_seconds:.0f} s")
+    print(describe_split(outcome.evaluation.split.to_dict()))
+    print(format_comparison(outcome.evaluation.to_dict()))
     print(f"bundle written to {args.out}")
     return 0
 
@@ -381,7 +382,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         split = reports.split_from_description(dataset, bundle.split_description)
     else:
         split = make_split(dataset, args.split, seed=args.seed, split_dir=args.split_dir)
-    report = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed)
+    report = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed).to_dict()
     print(format_report(report))
     if args.report is not None:
         write_text_atomic(args.report, json.dumps(report, indent=2))

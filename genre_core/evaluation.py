@@ -220,16 +220,6 @@ def right_and_wrong(
     }
 
 
-def right_and_wrong_all(
-    y_true: np.ndarray, y_pred: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str], n: int = 6
-) -> dict[str, dict[str, list[int]]]:
-    """`right_and_wrong` for every class, keyed by class name."""
-    return {
-        name: right_and_wrong(y_true, y_pred, probabilities, class_index, n)
-        for class_index, name in enumerate(class_names)
-    }
-
-
 @dataclass
 class PartEvaluation:
     """Scores of one part of a split (e.g. ``"test"``).

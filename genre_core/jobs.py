@@ -37,7 +37,8 @@ from genre_core.atomic import write_text_atomic
 from genre_core.errors import GenreLensError, InputError
 from genre_core.records import from_dict_strict
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = "queued", "running", "done", "failed", "cancelled", "interrupted"
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+CANCELLED, INTERRUPTED = "cancelled", "interrupted"
 STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED)
 ACTIVE = (QUEUED, RUNNING)  #: statuses of a job that is not finished
 RECORD_FILE, EVENTS_FILE, RESULT_FILE, ERROR_FILE = "job.json", "events.jsonl", "result.json", "error.json"

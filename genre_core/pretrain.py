@@ -116,7 +116,7 @@ def train_bundle(dataset: Dataset, split: Split, config: TrainConfig, name: str,
 
     result = train_model(dataset, split, config)
     bundle = bundle_from_training(result, dataset, name=name, notes=notes)
-    bundle.metrics = evaluate_bundle(bundle, dataset, split, seed=config.seed)
+    bundle.metrics = evaluate_bundle(bundle, dataset, split, seed=config.seed).to_dict()
     bundle.metrics["training"] = {
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,

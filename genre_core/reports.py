@@ -1,9 +1,9 @@
 """Glue between bundles and evaluation: score a bundle on a split beside the baselines, cross-validate a
 training configuration over folds, and rebuild the split a bundle was trained on.
 
-Every report is a JSON-serialisable dict. Its ``class_names`` and ``parts`` keys are an
-`evaluation.EvaluationReport` (``EvaluationReport.from_dict(report)`` reads them back), so a report can be
-stored as a bundle's ``metrics``. Baselines are fitted on every non-test row of the split (train and val:
+`evaluate_bundle` returns a frozen `BundleEvaluation`; its ``to_dict()`` is the JSON stored as a bundle's
+``metrics`` and written as report files (``class_names`` and ``parts`` there are an `evaluation.EvaluationReport`),
+and `BundleEvaluation.from_dict` reads one back. Baselines are fitted on every non-test row of the split (train and val:
 they need no validation part) and scored on the test rows, per segment; the network trains on the train
 rows only, so the comparison favours the baselines.
 
@@ -12,7 +12,9 @@ TensorFlow is imported only inside the functions that train or check models (via
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +22,8 @@ import numpy as np
 from genre_core.baselines import BASELINE_METRICS, BASELINES, baseline_scores
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
-from genre_core.evaluation import MEAN_PROBABILITY, cross_validation_summary, evaluate_predictions
+from genre_core.evaluation import MEAN_PROBABILITY, EvaluationReport, cross_validation_summary, evaluate_predictions
+from genre_core.records import from_dict_strict
 from genre_core.splits import Split
 
 if TYPE_CHECKING:
@@ -33,17 +36,95 @@ PARTS = ("train", "val", "test")
 BASELINE_KEYS = tuple(f"{name}_{metric}" for name in BASELINES for metric in BASELINE_METRICS)
 
 
-def split_summary(dataset: Dataset, split: Split) -> dict[str, Any]:
-    """How ``split`` divides ``dataset``: protocol, seed, details, rows and tracks per part, and whether
-    it leaks (``leaky``, with the warning in ``details``)."""
-    return {
-        "protocol": split.protocol,
-        "seed": split.seed,
-        "details": split.details,
-        "leaky": split.leaky,
-        "rows": {part: int(len(getattr(split, part))) for part in PARTS},
-        "tracks": {part: int(len(np.unique(dataset.track_ids[getattr(split, part)]))) for part in PARTS},
-    }
+@dataclass(frozen=True)
+class SplitSummary:
+    """How a split divides a dataset: protocol, seed, details (JSON), whether it leaks, rows and tracks per part."""
+
+    protocol: str
+    seed: int | None
+    details: dict[str, Any]
+    leaky: bool
+    rows: dict[str, int]
+    tracks: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Any) -> SplitSummary:
+        return from_dict_strict(cls, values, "split summary")
+
+
+def split_summary(dataset: Dataset, split: Split) -> SplitSummary:
+    """How ``split`` divides ``dataset`` (the leaky split's warning is in ``details``)."""
+    return SplitSummary(
+        protocol=split.protocol,
+        seed=split.seed,
+        details=split.details,
+        leaky=split.leaky,
+        rows={part: int(len(getattr(split, part))) for part in PARTS},
+        tracks={part: int(len(np.unique(dataset.track_ids[getattr(split, part)]))) for part in PARTS},
+    )
+
+
+@dataclass(frozen=True)
+class HeadlineScores:
+    """Headline test scores: segment ``accuracy`` and ``macro_f1``, and ``track_accuracy`` (mean probability
+    over a track's windows), fractions in [0, 1]."""
+
+    accuracy: float
+    macro_f1: float
+    track_accuracy: float
+
+    def to_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class BundleEvaluation:
+    """A bundle scored on a split of a dataset: the scores per part (``report``), the headline test scores
+    (None without test rows), the baselines' test scores (None when not asked for or without test rows), the
+    split, the warnings a reader must see, and the model's and dataset's names."""
+
+    model: str
+    dataset: str
+    report: EvaluationReport
+    test: HeadlineScores | None
+    baselines: dict[str, float] | None
+    split: SplitSummary
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``model``, ``dataset``, ``class_names``, ``parts``, ``test``, ``baselines``, ``split``,
+        ``warnings``."""
+        return {
+            "model": self.model,
+            "dataset": self.dataset,
+            **self.report.to_dict(),
+            "test": None if self.test is None else self.test.to_dict(),
+            "baselines": None if self.baselines is None else dict(self.baselines),
+            "split": self.split.to_dict(),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> BundleEvaluation:
+        """Read `to_dict`'s form back (other keys, e.g. the sections `pretrain` adds to a bundle's metrics,
+        are left aside); InputError when it is malformed."""
+        try:
+            test = values["test"]
+            return cls(
+                model=str(values["model"]),
+                dataset=str(values["dataset"]),
+                report=EvaluationReport.from_dict(values),
+                test=None if test is None else from_dict_strict(HeadlineScores, test, "headline scores"),
+                baselines=None if values["baselines"] is None else {
+                    str(name): float(score) for name, score in values["baselines"].items()},
+                split=SplitSummary.from_dict(values["split"]),
+                warnings=tuple(str(line) for line in values["warnings"]),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise InputError("evaluation", f"malformed ({type(error).__name__}: {error})") from None
 
 
 def _warnings(dataset: Dataset, split: Split) -> list[str]:
@@ -79,28 +160,23 @@ def split_baselines(
     )
 
 
-def headline_scores(report: dict[str, Any]) -> dict[str, float] | None:
-    """Headline test scores of a report: segment ``accuracy`` and ``macro_f1``, and ``track_accuracy``
-    (mean probability over a track's windows); None when the report has no test part."""
-    test = report["parts"].get("test")
+def headline_scores(report: EvaluationReport) -> HeadlineScores | None:
+    """The headline scores of the report's test part; None when it has no test part."""
+    test = report.parts.get("test")
     if test is None:
         return None
-    return {
-        "accuracy": float(test["segment_metrics"]["accuracy"]),
-        "macro_f1": float(test["segment_metrics"]["macro_f1"]),
-        "track_accuracy": float(test["track_metrics"][MEAN_PROBABILITY]["accuracy"]),
-    }
+    return HeadlineScores(
+        accuracy=float(test.segment_metrics["accuracy"]),
+        macro_f1=float(test.segment_metrics["macro_f1"]),
+        track_accuracy=float(test.track_metrics[MEAN_PROBABILITY]["accuracy"]),
+    )
 
 
 def evaluate_bundle(
     bundle: ModelBundle, dataset: Dataset, split: Split, *, with_baselines: bool = True, seed: int = 0
-) -> dict[str, Any]:
-    """Score ``bundle`` on every part of ``split`` of ``dataset``, beside the baselines.
+) -> BundleEvaluation:
+    """Score ``bundle`` on every part of ``split`` of ``dataset``, beside the baselines (`split_baselines`).
 
-    Returns a JSON-serialisable dict: ``class_names`` and ``parts`` (segment- and track-level metrics,
-    per-class reports and confusion matrices per part, see `evaluation.EvaluationReport`), ``test``
-    (`headline_scores`), ``baselines`` (`split_baselines`, None when not asked for or without test rows),
-    ``split`` (`split_summary`), ``warnings`` (leakage, synthetic data), ``model`` and ``dataset`` names.
     Raises `InputError` when the bundle cannot score the dataset (`bundles.check_compatible`).
     """
     from genre_core.bundles import check_compatible
@@ -111,18 +187,17 @@ def evaluate_bundle(
         raise InputError("split", "has no rows to evaluate")
     probabilities = bundle.predict_proba(dataset.features[bundle.feature_kind][used])
     parts = {part: np.searchsorted(used, getattr(split, part)).astype(np.int64) for part in PARTS}
-    report = evaluate_predictions(
-        probabilities, dataset.labels[used], dataset.track_ids[used], dataset.class_names, parts
-    ).to_dict()
-    return {
-        "model": bundle.name,
-        "dataset": dataset.source,
-        **report,
-        "test": headline_scores(report),
-        "baselines": split_baselines(dataset, split, bundle.feature_kind, seed=seed) if with_baselines else None,
-        "split": split_summary(dataset, split),
-        "warnings": _warnings(dataset, split),
-    }
+    report = evaluate_predictions(probabilities, dataset.labels[used], dataset.track_ids[used], dataset.class_names,
+                                  parts)
+    return BundleEvaluation(
+        model=bundle.name,
+        dataset=dataset.source,
+        report=report,
+        test=headline_scores(report),
+        baselines=split_baselines(dataset, split, bundle.feature_kind, seed=seed) if with_baselines else None,
+        split=split_summary(dataset, split),
+        warnings=tuple(_warnings(dataset, split)),
+    )
 
 
 def cross_validate(
@@ -156,16 +231,16 @@ def cross_validate(
             fold_progress = lambda state, number=number: progress(number, len(splits), state)  # noqa: E731
         result = train_model(dataset, split, train_config, progress=fold_progress)
         bundle = bundle_from_training(result, dataset, name=f"fold {number}")
-        report = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed)
-        val = report["parts"].get("val")
+        scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed)
+        val = scored.report.parts.get("val")
         folds.append(
             {
                 "fold": number,
                 "epochs_run": result.epochs_run,
-                "val_accuracy": None if val is None else float(val["segment_metrics"]["accuracy"]),
-                "test": report["test"],
-                "baselines": report["baselines"],
-                "split": report["split"],
+                "val_accuracy": None if val is None else float(val.segment_metrics["accuracy"]),
+                "test": scored.test.to_dict(),
+                "baselines": scored.baselines,
+                "split": scored.split.to_dict(),
             }
         )
     test_keys = ("accuracy", "macro_f1", "track_accuracy")

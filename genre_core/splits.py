@@ -279,9 +279,12 @@ def unavailable_protocols(dataset: Dataset) -> dict[str, str]:
     split."""
     reasons = {}
     if dataset.synthetic:
-        reasons["artist-filtered"] = "the synthetic demo has no artists, and the published folds list real GTZAN tracks"
-    elif not (dataset.track_ids_known and all(GTZAN_TRACK_ID.match(str(track)) for track in np.unique(dataset.track_ids))):
-        reasons["artist-filtered"] = "the published folds list real GTZAN tracks (ids like blues.00012), which this dataset does not name"
+        reasons["artist-filtered"] = ("the synthetic demo has no artists, and the published folds list real "
+                                      "GTZAN tracks")
+    elif not (dataset.track_ids_known
+              and all(GTZAN_TRACK_ID.match(str(track)) for track in np.unique(dataset.track_ids))):
+        reasons["artist-filtered"] = ("the published folds list real GTZAN tracks (ids like blues.00012), which "
+                                      "this dataset does not name")
     if dataset.track_ids_known and dataset.n_tracks == len(dataset):
         reasons["leaky"] = "each track is one row here, so no windows of one song can leak across parts"
     if dataset.predefined_split is None:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from genre_core import datasets
 from genre_core.atomic import atomic_directory, write_text_atomic
+from genre_core.bundle_files import METADATA_FILE, list_bundles
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -31,12 +31,12 @@ from genre_core.records import from_dict_strict
 from genre_core.splits import make_split
 
 if TYPE_CHECKING:
+    from genre_core.reports import BundleEvaluation
     from genre_core.training import ProgressCallback, TrainingProgress
 
 KIND = "train"
 BUNDLE_FOLDER = "bundle"  #: the trained bundle inside a train job's folder
 SAVED_FILE = "saved.json"  #: ``{"folder": ...}`` once the job's bundle was kept in the workspace
-METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`
 BUNDLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LOADING, TRAINING, EVALUATING = "loading", "training", "evaluating"  #: stages a train job reports
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -105,18 +105,19 @@ class TrainJobSpec:
 @dataclass(frozen=True)
 class TrainOutcome:
     """How a training ended: epochs run, stopped on request (model kept), stopped early, seconds of training,
-    the dataset's source line. ``metrics`` (the `reports.evaluate_bundle` report) is also in the bundle."""
+    the dataset's source line; ``evaluation`` (`reports.evaluate_bundle`, None when read back from a job's
+    result) is also the bundle's ``metrics``."""
 
     epochs_run: int
     stopped: bool
     stopped_early: bool
     train_seconds: float
     source: str
-    metrics: dict[str, Any] = field(default_factory=dict, compare=False)
+    evaluation: BundleEvaluation | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON result of a job (without ``metrics``: the bundle holds them)."""
-        return {key: value for key, value in dataclasses.asdict(self).items() if key != "metrics"}
+        """The JSON result of a job (without ``evaluation``: the bundle holds it)."""
+        return {item.name: getattr(self, item.name) for item in dataclasses.fields(self) if item.name != "evaluation"}
 
     @classmethod
     def from_dict(cls, values: Any) -> TrainOutcome:
@@ -156,10 +157,11 @@ def train(
     result = training.train_model(dataset, split, config, progress=progress, cancel=should_stop)
     emit({"type": "stage", "stage": EVALUATING})
     bundle = bundles.bundle_from_training(result, dataset, name=spec.name)
-    bundle.metrics = reports.evaluate_bundle(bundle, dataset, split, seed=config.seed)
+    evaluation = reports.evaluate_bundle(bundle, dataset, split, seed=config.seed)
+    bundle.metrics = evaluation.to_dict()
     bundles.save_bundle(bundle, bundle_dir)
     return TrainOutcome(epochs_run=result.epochs_run, stopped=result.cancelled, stopped_early=result.stopped_early,
-                        train_seconds=result.train_seconds, source=dataset.source, metrics=bundle.metrics)
+                        train_seconds=result.train_seconds, source=dataset.source, evaluation=evaluation)
 
 
 def run_job(config: dict[str, Any], context: JobContext) -> dict[str, Any]:
@@ -246,24 +248,33 @@ def save_result(job_folder: Path, name: str, models_dir: Path) -> Path:
     return target.resolve()
 
 
-def matching_bundle(metadata: dict[str, Any], candidates: list[Path]) -> str | None:
-    """The folder name of the first bundle in ``candidates`` that ``metadata`` (a trained bundle's
-    ``bundle.json``) reproduces: same training settings, classes, features and split tracks, and the same
-    curves (within float32 rounding). None when none does."""
+def matching_bundle(metadata: dict[str, Any], folder: Path) -> str | None:
+    """The folder name of the first bundle in ``folder`` that a trained bundle (its ``bundle.json``
+    ``metadata``) reproduces: the same preset and model settings, classes, features and split tracks, and the
+    same scores on every part (accuracies within 1e-9, identical confusion matrices): the same model, even if
+    e.g. a shorter early-stopping patience ended the run sooner at the same best epoch. None when none does."""
 
-    def same_history(first: dict[str, list[float]], second: dict[str, list[float]]) -> bool:
-        return first.keys() == second.keys() and all(
-            len(first[key]) == len(second[key]) and np.allclose(first[key], second[key], rtol=1e-5, atol=1e-7)
-            for key in first)
+    def model(values: dict[str, Any]) -> tuple[Any, ...]:
+        config = values.get("train_config") or {}
+        return (config.get("preset"), config.get("hyper"), config.get("seed"), values.get("class_names"),
+                values.get("feature_kind"), values.get("feature_config"), values.get("input_shape"),
+                (values.get("split") or {}).get("track_ids"))
 
-    for folder in candidates:
+    def scores(values: dict[str, Any]) -> dict[str, tuple[float, Any]] | None:
+        parts = (values.get("metrics") or {}).get("parts")
+        if not isinstance(parts, dict) or not parts:
+            return None
+        return {name: (float(part["segment_metrics"]["accuracy"]), part["confusion"]) for name, part in parts.items()}
+
+    mine = scores(metadata)
+    for candidate in list_bundles(folder):
         try:
-            other = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            other = json.loads((candidate / METADATA_FILE).read_text(encoding="utf-8"))
+            theirs = scores(other)
+        except (OSError, ValueError, KeyError, TypeError):
             continue
-        same = all(metadata.get(key) == other.get(key)
-                   for key in ("train_config", "class_names", "feature_kind", "feature_config", "input_shape"))
-        same_split = (metadata.get("split") or {}).get("track_ids") == (other.get("split") or {}).get("track_ids")
-        if same and same_split and same_history(metadata.get("history", {}), other.get("history", {})):
-            return folder.name
+        if mine is None or theirs is None or model(metadata) != model(other) or mine.keys() != theirs.keys():
+            continue
+        if all(abs(mine[part][0] - theirs[part][0]) < 1e-9 and mine[part][1] == theirs[part][1] for part in mine):
+            return candidate.name
     return None

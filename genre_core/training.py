@@ -26,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY  # noqa: E402
 from genre_core.datasets import Dataset  # noqa: E402
 from genre_core.errors import InputError  # noqa: E402
+from genre_core.inputs import with_channel_axis  # noqa: E402
 from genre_core.models import build_model, check_hyper, get_preset  # noqa: E402
 from genre_core.splits import Split  # noqa: E402
 
@@ -255,7 +256,7 @@ def prepare_inputs(
             raise InputError("standardizer", f"is for {standardizer.feature_kind}, not {feature_kind}")
         features = standardizer.transform(features)
     features = features.astype(np.float32, copy=False)
-    return features[..., None] if feature_kind == LOG_MEL else features
+    return with_channel_axis(features, feature_kind)
 
 
 def dataset_features(dataset: Dataset, feature_kind: str) -> np.ndarray:

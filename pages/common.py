@@ -42,7 +42,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import archives, atomic, datasets, jobs, model_figures, paths, train_job
+from genre_core import archives, atomic, bundle_files, datasets, jobs, model_figures, paths, train_job
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
     from genre_core.bundles import ModelBundle
+    from genre_core.reports import BundleEvaluation
 
 T = TypeVar("T")
 
@@ -82,7 +83,7 @@ DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
 
 # --- bundles -------------------------------------------------------------------------------------------
-BUNDLE_METADATA_FILE = "bundle.json"  #: `genre_core.bundles.METADATA_FILE`, read here without TensorFlow
+BUNDLE_METADATA_FILE = bundle_files.METADATA_FILE  #: the metadata file of a bundle, read without TensorFlow
 #: Role -> pretrained bundle names to use by default, in order of preference.
 DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_transfer", "cnn_gtzan_mini")}
 #: What the sidebar says of a shipped bundle besides its name.
@@ -427,13 +428,9 @@ def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
     found: list[BundleInfo] = []
     problems: list[str] = []
     for root, pretrained in ((paths.PRETRAINED_DIR, True), (paths.WORKSPACE_MODELS_DIR, False)):
-        if not root.is_dir():
-            continue
-        for folder in sorted(root.iterdir()):
-            metadata = folder / BUNDLE_METADATA_FILE
-            if folder.name.startswith(".") or not metadata.is_file():
-                continue
+        for folder in bundle_files.list_bundles(root):
             try:
+                metadata = folder / BUNDLE_METADATA_FILE
                 found.append(_bundle_info(str(folder.resolve()), metadata.stat().st_mtime_ns, pretrained))
             except (InputError, OSError) as error:
                 problems.append(str(error))
@@ -663,13 +660,13 @@ def show_score_table(table: pd.DataFrame, name: str) -> None:
     table_download(table, name)
 
 
-def show_headline_scores(evaluation: dict[str, Any], *, model_name: str, n_classes: int, key: str,
+def show_headline_scores(evaluation: BundleEvaluation, *, model_name: str, n_classes: int, key: str,
                          tag: str) -> tuple[EvaluationReport, dict[str, float]]:
     """The warnings of a `genre_core.reports.evaluate_bundle` result, its scores per part (table + CSV) and
     the test accuracy against the baselines; returns the report and the baseline scores for more views.
     ``key`` prefixes widget keys, ``tag`` names downloaded files."""
-    report, scores = EvaluationReport.from_dict(evaluation), evaluation.get("baselines") or {}
-    for line in evaluation.get("warnings", []):
+    report, scores = evaluation.report, evaluation.baselines or {}
+    for line in evaluation.warnings:
         st.warning(line, icon=":material/warning:")
     st.markdown("**Scores per part** (segment level unless the column says track)")
     show_score_table(model_figures.metrics_table(report), f"metrics_{tag}")

@@ -83,7 +83,7 @@ def _warn_about_split(bundle: ModelBundle, dataset: Dataset, split: Split) -> No
 def _evaluation(
     folder: str, metadata_mtime_ns: int, dataset_id: tuple[Any, ...], split_key: str,
     _bundle: ModelBundle, _dataset: Dataset, _split: Split,
-) -> dict[str, Any]:
+) -> reports.BundleEvaluation:
     """`reports.evaluate_bundle` of the bundle in ``folder`` on the dataset and split the other keys name."""
     return reports.evaluate_bundle(_bundle, _dataset, _split)
 
@@ -105,7 +105,7 @@ def _mismatch_advice(bundle: ModelBundle, dataset: Dataset) -> str:
             "the Data page, or train a model on this dataset on the Train page.")
 
 
-def _show_scores(bundle: ModelBundle, evaluation: dict[str, Any], n_classes: int, key: str) -> None:
+def _show_scores(bundle: ModelBundle, evaluation: reports.BundleEvaluation, n_classes: int, key: str) -> None:
     """Metrics table, baselines, confusion matrix, per-class report and segment- vs track-level accuracy.
     ``key`` prefixes the widget keys; its last part (role or side) ends the names of downloaded files."""
     tag = f"{bundle.name}_{key.rsplit('.', 1)[-1]}"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from genre_core import jobs, model_figures, paths, reports, splits, train_job
+from genre_core import inputs, jobs, model_figures, paths, reports, splits, train_job
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -181,10 +181,10 @@ def _choose_split(dataset: Dataset) -> tuple[str, str | None]:
 
 def _show_architecture(preset: Preset, config: TrainConfig, dataset: Dataset) -> None:
     if preset.features is not None:  # trained on its own features, computed by the job
-        input_shape = (preset.features.n_mels, preset.features.frames_per_segment, 1)
+        input_shape = inputs.input_shape(preset.feature_kind, (preset.features.n_mels, preset.features.frames_per_segment))
     else:
         features = dataset.features[preset.feature_kind]
-        input_shape = tuple(features.shape[1:]) + ((1,) if preset.feature_kind == LOG_MEL else ())
+        input_shape = inputs.input_shape(preset.feature_kind, tuple(features.shape[1:]))
     count, layers = _architecture(preset.name, input_shape, dataset.n_classes, json.dumps(config.hyper, sort_keys=True))
     st.markdown(f"**{preset.name}**: {count:,} parameters, input {' × '.join(map(str, input_shape))}, "
                 f"{dataset.n_classes} outputs")
@@ -285,15 +285,16 @@ def _show_outcome(record: jobs.JobRecord) -> None:
            "stopped early (best weights kept)" if outcome.stopped_early else "finished")
     st.success(f"Training {how} after {outcome.epochs_run} epoch(s) in {outcome.train_seconds:.0f} s "
                f"on {spec.dataset_title}.", icon=":material/check_circle:")
-    shipped = train_job.matching_bundle(metadata, sorted(paths.PRETRAINED_DIR.glob("*")))
+    shipped = train_job.matching_bundle(metadata, paths.PRETRAINED_DIR)
     if shipped is not None:
         st.info(f"Training is deterministic: the same data, settings and seed give the same model. This run "
-                f"matches the shipped model **{shipped}** exactly (same curves and scores); change the seed or a "
-                "setting to train a different one.", icon=":material/replay:")
+                f"reproduces the shipped model **{shipped}**: the same scores on every part of the same split. "
+                "Change the seed or a setting to train a different one.", icon=":material/replay:")
     if metadata["history"].get("loss"):
         common.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{spec.name}")
-    common.show_headline_scores(metadata["metrics"], model_name=spec.train_config["preset"],
+    evaluation = reports.BundleEvaluation.from_dict(metadata["metrics"])
+    common.show_headline_scores(evaluation, model_name=spec.train_config["preset"],
                                 n_classes=len(metadata["class_names"]), key="train", tag=spec.name)
     _save_controls(folder, spec.name, common.role_of(metadata["feature_kind"]))
 
@@ -360,7 +361,7 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
     if split.details.get("warning") and not split.leaky:
         st.warning(split.details["warning"], icon=":material/warning:")
     summary = reports.split_summary(dataset, split)
-    st.dataframe(pd.DataFrame({"segments": summary["rows"], "tracks": summary["tracks"]}).rename_axis("part"))
+    st.dataframe(pd.DataFrame({"segments": summary.rows, "tracks": summary.tracks}).rename_axis("part"))
     st.subheader("Model")
     with common.errors_shown():
         _show_architecture(preset, config, dataset)
@@ -445,8 +446,8 @@ def _uploaded_bundle(uploaded: Any, dataset: Dataset) -> None:
         _activate_button(common.role_of(bundle.feature_kind), kept[1], key="train.kept.activate")
         return
     name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
-    name = name_column.text_input("Keep it in the workspace as", key="train.keep_name",
-                                  value=bundle.name if train_job.BUNDLE_NAME.match(bundle.name) else "uploaded_model").strip()
+    default = bundle.name if train_job.BUNDLE_NAME.match(bundle.name) else "uploaded_model"
+    name = name_column.text_input("Keep it in the workspace as", key="train.keep_name", value=default).strip()
     if button_column.button("Keep", key="train.keep", icon=":material/save:",
                             help="Saves a copy under this name in the workspace; then it can be made active."):
         st.session_state[KEPT_BUNDLE_KEY] = (uploaded.file_id, str(_save_in_workspace(bundle, name)))

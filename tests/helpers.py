@@ -12,6 +12,7 @@ import base64
 import functools
 import io
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,6 +205,16 @@ def wav_bytes(samples: np.ndarray, rate: int, format: str = "WAV", subtype: str 
     return buffer.getvalue()
 
 
+# --- processes ------------------------------------------------------------------------------------------------
+def process_alive(pid: int) -> bool:
+    """Whether a process with id ``pid`` exists (a finished worker that was joined does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 # --- AppTest ----------------------------------------------------------------------------------------------------
 def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetSpec:
     """Put ``dataset`` into the app's shared dataset store under ``spec``, as the Data page does after loading,
@@ -214,8 +225,9 @@ def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetS
 
 def open_page(page: str, spec: common.DatasetSpec, query: dict[str, str] | None = None, **state: object) -> AppTest:
     """The app switched to ``page`` (e.g. "pages/train.py") with ``spec`` loaded, ``query`` in its URL's query
-    parameters and ``state`` (session-state key -> value) in its session. It runs as in a browser, inside app.py (navigation, sidebar, runtime settings), not as
-    the page script alone: that would depend on whether an earlier test had already run app.py in the process."""
+    parameters and ``state`` (session-state key -> value) in its session. It runs as in a browser, inside app.py
+    (navigation, sidebar), not as the page script alone: that would depend on whether an earlier test had already
+    run app.py in the process."""
     app = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     app.query_params.update(query or {})
     app.session_state[common.DATASET_SPEC_KEY] = spec

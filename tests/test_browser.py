@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import soundfile as sf
+from helpers import process_alive
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -308,14 +309,6 @@ def running_jobs(server: Server) -> dict[str, dict]:
     """job id -> record of the server's running jobs, read from its workspace."""
     records = [json.loads(path.read_text()) for path in (server.data / "jobs").glob("*/job.json")]
     return {record["id"]: record for record in records if record["status"] == "running"}
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def live_epoch(tab: Session) -> int:

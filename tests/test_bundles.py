@@ -224,15 +224,6 @@ def test_bundle_needs_a_name(cnn_bundle: ModelBundle, dataset: Dataset) -> None:
         bundles.bundle_from_training(result, dataset, name="  ")
 
 
-def test_list_bundles_finds_bundle_folders_only(saved_cnn: Path, tmp_path: Path) -> None:
-    for name in ("b-model", "a-model", ".a-model.123.tmp"):
-        shutil.copytree(saved_cnn, tmp_path / name)
-    (tmp_path / "not-a-bundle").mkdir()
-    (tmp_path / "stray.json").write_text("{}")
-    assert bundles.list_bundles(tmp_path) == [tmp_path / "a-model", tmp_path / "b-model"]
-    assert bundles.list_bundles(tmp_path / "missing") == []
-
-
 def test_saved_model_carries_no_optimiser_state_and_versions_are_recorded(tmp_path):
     import keras
 

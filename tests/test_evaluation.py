@@ -19,7 +19,6 @@ from genre_core.evaluation import (
     evaluate_predictions,
     index_tracks,
     right_and_wrong,
-    right_and_wrong_all,
     track_level,
 )
 
@@ -158,9 +157,8 @@ def test_right_and_wrong_orders_examples() -> None:
         "most_confident_wrong": [4, 7, 2],
         "least_confident_right": [5, 0, 8],  # 0 and 8 tie at 0.5: row order
     }
-    everything = right_and_wrong_all(y_true, y_pred, probabilities, ["a", "b", "c"])
-    assert everything["b"]["right"] == [0, 3, 5, 8]
-    assert everything["c"] == {"right": [], "wrong": [6], "most_confident_wrong": [6], "least_confident_right": []}
+    assert right_and_wrong(y_true, y_pred, probabilities, class_index=2) == {
+        "right": [], "wrong": [6], "most_confident_wrong": [6], "least_confident_right": []}
     with pytest.raises(InputError, match="class index"):
         right_and_wrong(y_true, y_pred, probabilities, class_index=3)
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import process_alive
 
 from genre_core import jobs
 from genre_core.errors import InputError
@@ -43,14 +44,6 @@ def status(manager: jobs.JobManager, job_id: str) -> str:
     return manager.store.get(job_id).status
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_a_job_runs_in_its_own_process_and_leaves_events_and_result(manager: jobs.JobManager) -> None:
     record = manager.submit("tick", "alice", {"seconds": 0.3})
     assert record.status == jobs.RUNNING and record.pid not in (None, os.getpid())
@@ -60,7 +53,7 @@ def test_a_job_runs_in_its_own_process_and_leaves_events_and_result(manager: job
     assert [event["n"] for event in events] == list(range(len(events)))
     assert manager.store.result(record.id) == {"ticks": len(events), "stopped": False}
     done = manager.store.get(record.id)
-    assert done.started <= done.finished and done.pid is None and not alive(record.pid)
+    assert done.started <= done.finished and done.pid is None and not process_alive(record.pid)
     folder = manager.store.folder(record.id)
     assert json.loads((folder / jobs.RECORD_FILE).read_text())["status"] == jobs.DONE
 
@@ -75,9 +68,9 @@ def test_a_failing_job_is_failed_with_its_one_line_reason(manager: jobs.JobManag
 def test_cancel_ends_the_worker_process(manager: jobs.JobManager) -> None:
     record = manager.submit("tick", "alice", {"seconds": 600})
     wait_for(lambda: manager.store.events(record.id), "the first event")
-    assert alive(record.pid)
+    assert process_alive(record.pid)
     cancelled = manager.cancel(record.id)
-    assert cancelled.status == jobs.CANCELLED and not alive(record.pid)
+    assert cancelled.status == jobs.CANCELLED and not process_alive(record.pid)
     count = len(manager.store.events(record.id))
     time.sleep(0.2)
     assert len(manager.store.events(record.id)) == count  # nothing runs on

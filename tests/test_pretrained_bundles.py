@@ -64,8 +64,8 @@ def test_ffn_fold_1_test_accuracy_is_the_documented_one(gtzan_csv, sturm_split_d
 
     assert set(dataset.track_ids[split.test]) == listed == set(bundle.split_description["track_ids"]["test"])
     assert set(dataset.track_ids[split.train]) == set(bundle.split_description["track_ids"]["train"])
-    assert report["test"]["accuracy"] == pytest.approx(documented("ffn_gtzan_features")["test"]["accuracy"], abs=0.01)
-    assert report["baselines"] == pytest.approx(documented("ffn_gtzan_features")["baselines"])
+    assert report.test.accuracy == pytest.approx(documented("ffn_gtzan_features")["test"]["accuracy"], abs=0.01)
+    assert report.baselines == pytest.approx(documented("ffn_gtzan_features")["baselines"])
 
 
 @pytest.mark.slow

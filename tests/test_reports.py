@@ -33,7 +33,10 @@ def bundle(dataset: Dataset) -> bundles.ModelBundle:
 
 def test_evaluate_bundle_scores_every_part_beside_the_baselines(bundle, dataset):
     split = tiny_split(60)
-    report = json.loads(json.dumps(reports.evaluate_bundle(bundle, dataset, split, seed=3)))
+    evaluation = reports.evaluate_bundle(bundle, dataset, split, seed=3)
+    report = json.loads(json.dumps(evaluation.to_dict()))
+    assert reports.BundleEvaluation.from_dict(report).to_dict() == report  # the JSON form reads back
+    assert evaluation.test.accuracy == report["test"]["accuracy"] and evaluation.split.tracks["test"] == 5
 
     assert report["model"] == "tiny-ffn" and report["dataset"] == dataset.source and report["warnings"] == []
     assert {part: values["rows"] for part, values in report["parts"].items()} == {"train": 40, "val": 10, "test": 10}
@@ -57,14 +60,17 @@ def test_rows_outside_the_split_are_not_scored_and_warnings_are_given(bundle, da
 
     report = reports.evaluate_bundle(bundle, synthetic, split, with_baselines=False)
 
-    assert list(report["parts"]) == ["train", "test"] and report["parts"]["test"]["rows"] == 6
-    assert report["baselines"] is None
-    assert report["warnings"] == ["synthetic data: scores on generated audio say nothing about real music"]
+    assert list(report.report.parts) == ["train", "test"] and report.report.parts["test"].rows == 6
+    assert report.baselines is None
+    assert report.warnings == ("synthetic data: scores on generated audio say nothing about real music",)
     leaky = reports.evaluate_bundle(bundle, dataset, leaky_split(dataset, seed=1))
-    assert leaky["split"]["leaky"] is True and leaky["warnings"][0].startswith("leaky split: segment-level random")
+    assert leaky.split.leaky is True and leaky.warnings[0].startswith("leaky split: segment-level random")
     no_test = Split(train=np.arange(40), val=np.arange(40, 50), test=np.array([], dtype=np.int64), protocol="grouped")
     empty = reports.evaluate_bundle(bundle, dataset, no_test)
-    assert empty["test"] is None and empty["baselines"] is None and "no test rows" in empty["warnings"][0]
+    assert empty.test is None and empty.baselines is None and "no test rows" in empty.warnings[0]
+    assert reports.BundleEvaluation.from_dict(empty.to_dict()).to_dict() == empty.to_dict()
+    with pytest.raises(InputError, match="evaluation: malformed"):
+        reports.BundleEvaluation.from_dict({**empty.to_dict(), "split": {"protocol": "grouped"}})
 
 
 def test_a_bundle_cannot_score_a_dataset_with_other_classes(bundle, dataset):

@@ -29,7 +29,9 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished_job(tones: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], train_job.TrainOutcome]:
+def finished_job(
+    tones: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[dict], train_job.TrainOutcome]:
     """A job folder holding the bundle of a 2-epoch foreground training, and its events."""
     folder = tmp_path_factory.mktemp("job")
     events: list[dict] = []
@@ -49,7 +51,7 @@ def test_train_saves_the_scored_bundle_and_reports_stages_and_epochs(finished_jo
     assert live.stage == train_job.EVALUATING and live.fraction == 1.0
     metadata = train_job.finished_bundle(folder)
     assert live.history["loss"] == pytest.approx(metadata["history"]["loss"])
-    assert metadata["name"] == "tones" and metadata["metrics"]["test"]["accuracy"] == outcome.metrics["test"]["accuracy"]
+    assert metadata["name"] == "tones" and metadata["metrics"]["test"]["accuracy"] == outcome.evaluation.test.accuracy
     assert (folder / train_job.BUNDLE_FOLDER / "model.keras").is_file()
     assert json.loads(json.dumps(outcome.to_dict())) == train_job.TrainOutcome.from_dict(outcome.to_dict()).to_dict()
 
@@ -77,10 +79,10 @@ def test_the_result_is_kept_under_a_checked_name_never_overwriting(finished_job,
 @pytest.mark.slow
 def test_a_rerun_is_recognised_as_the_same_model(finished_job, tones: Path, tmp_path: Path) -> None:
     folder, _, _ = finished_job
-    shipped = [folder / train_job.BUNDLE_FOLDER]
+    shipped = folder  # its one bundle folder plays the shipped model
     train_job.train(spec_for(tones, tmp_path / "cache"), tmp_path / "again")
     again = json.loads((tmp_path / "again" / "bundle.json").read_text())
-    assert train_job.matching_bundle(again, shipped) == train_job.BUNDLE_FOLDER  # deterministic: same settings, same model
+    assert train_job.matching_bundle(again, shipped) == train_job.BUNDLE_FOLDER  # same settings: same model
     train_job.train(spec_for(tones, tmp_path / "cache", seed=4), tmp_path / "other")
     other = json.loads((tmp_path / "other" / "bundle.json").read_text())
     assert train_job.matching_bundle(other, shipped) is None
