@@ -8,7 +8,6 @@ versions). Nothing is pickled. Saving is atomic: a crash leaves either the old o
 from __future__ import annotations
 
 import json
-import os
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,16 +17,14 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
-
-import genre_core  # noqa: E402
-from genre_core.atomic import atomic_directory  # noqa: E402
-from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig  # noqa: E402
-from genre_core.datasets import Dataset  # noqa: E402
-from genre_core.errors import InputError  # noqa: E402
-from genre_core.training import (  # noqa: E402
+import genre_core
+from genre_core.atomic import atomic_directory
+from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.training import (
     Standardizer,
     TrainConfig,
     TrainingResult,

@@ -12,17 +12,14 @@ preset then has one output contract, and code that reads logits or probabilities
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
-
-from genre_core.config import LOG_MEL, MFCC, SUMMARY  # noqa: E402
-from genre_core.errors import InputError  # noqa: E402
+from genre_core.config import LOG_MEL, MFCC, SUMMARY
+from genre_core.errors import InputError
 
 #: Rank of one model input (without the batch axis) for each feature kind.
 INPUT_RANKS = {SUMMARY: 1, LOG_MEL: 3, MFCC: 2}

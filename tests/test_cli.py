@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,17 @@ def test_help_explains_every_flag(verb, flags, capsys):
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert all(flag in out for flag in flags)
+
+
+@pytest.mark.slow
+def test_predict_prints_verdicts_without_tensorflow_log_lines(trained_bundle, tone_genres):
+    """No absl, oneDNN or CPU-instruction lines from TensorFlow before the verdicts: stderr stays empty."""
+    folder, _ = trained_bundle
+    song = tone_genres / "bass" / "bass.00002.wav"
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "genre_core", "predict", "--bundle", str(folder), str(song)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False, env=environment,
+    )
+    assert result.returncode == 0 and result.stdout.startswith(f"{song}: ")
+    assert result.stderr == ""
