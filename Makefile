@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STREAMLIT_FLAGS := --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-.PHONY: run test test-fast bench pretrain chromium clean
+.PHONY: run demo test test-fast bench pretrain chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.runtime
+# The demo dataset and its features, made in the workspace (data/) as part of the install, so that the app's
+# first use reads them from the cache instead of generating and extracting them (a few seconds once made).
+demo: $(VENV)/.runtime
+	$(BIN)/python -m genre_core demo
+
+run: demo
 	$(BIN)/streamlit run app.py $(STREAMLIT_FLAGS)
 
 # Chromium for the browser tests: installed with apt when CI is set; elsewhere those tests skip and say how.

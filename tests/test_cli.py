@@ -259,6 +259,7 @@ def test_choices_match_the_training_module():
         ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--jobs", "--cache")),
         ("predict", ("--bundle", "FILE", "--segments", "--json", "--top")),
         ("pretrain", ("--gtzan-csv", "--gtzan-audio", "--splits", "--out", "--only", "--jobs")),
+        ("demo", ("--jobs",)),
     ],
 )
 def test_help_explains_every_flag(verb, flags, capsys):
@@ -281,3 +282,24 @@ def test_predict_prints_verdicts_without_tensorflow_log_lines(trained_bundle, to
     )
     assert result.returncode == 0 and result.stdout.startswith(f"{song}: ")
     assert result.stderr == ""
+
+
+def test_demo_verb_builds_what_the_apps_first_use_reads_from_the_cache(tmp_path, monkeypatch, capsys):
+    """``make run`` runs ``python -m genre_core demo`` before the server: afterwards the app's load of the default
+    demo (`pages.common` calls `datasets.load_demo` with the default settings) generates and extracts nothing."""
+    from conftest import isolate_workspace
+
+    from genre_core import datasets
+    from genre_core.config import FeatureConfig
+
+    isolate_workspace(monkeypatch, tmp_path)
+    monkeypatch.setenv(datasets.DEMO_TRACKS_ENV, "1")
+    assert cli.main(["demo", "--jobs", "2"]) == 0
+    assert f"demo dataset ready in {paths.DATA_DIR}: 4 genres, 4 tracks, 40 segments" in capsys.readouterr().out
+
+    phases, progress = [], []
+    dataset, _ = datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
+                                    phase=phases.append, progress=lambda done, total: progress.append((done, total)),
+                                    **datasets.demo_size_from_environment())
+    assert phases == [datasets.EXTRACTING_PHASE] and progress == [(4, 4)]  # no generation, one cache read
+    assert len(dataset) == 40 and dataset.synthetic
