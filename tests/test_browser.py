@@ -54,6 +54,7 @@ DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"  #: the app's demo size (tracks per ge
 FIRST_USE_TRACKS_ENV = "GENRELENS_FIRST_USE_TRACKS"
 FIRST_USE_RECORD = "first_use.json"  #: where the first-use walk records its times (in ARTIFACTS)
 GENERATING_PHASE = "Generating the demo's audio"  #: the start of `genre_core.datasets.GENERATING_PHASE`
+COLD_TIMEOUT_MS_PER_TRACK = 40_000  #: more wait per track per genre when the page generates and extracts the demo
 #: Screenshot name -> (sidebar link text, the page's title).
 PAGES = {
     "start": ("Start here", "GenreLens"),
@@ -234,7 +235,7 @@ def test_your_song_classifies_an_uploaded_mp3_and_explains_it(session: Session, 
     gradcam.locator(".heatmaplayer").first.wait_for(timeout=RUN_TIMEOUT_MS)  # plotly draws after the page settles
     assert gradcam.count() == 1
     assert page.locator(".js-plotly-plot").count() >= 5  # bars, two timelines, Grad-CAM, SHAP waterfall
-    labels = waterfall.locator(".ytick").all_inner_texts()
+    labels = waterfall.locator(".ytick").all_text_contents()
     assert "output f(x)" in labels and not any("_" in label for label in labels)  # every bar named, readably
     session.screenshot("your_song")
     session.check_clean()
@@ -308,7 +309,8 @@ def test_first_use_from_a_fresh_workspace_reaches_a_usable_train_page(
         if not prepared:  # while it loads: the phase on the bar, and the truth in the sidebar
             page.get_by_text(re.compile(f"^{GENERATING_PHASE}")).first.wait_for(timeout=RUN_TIMEOUT_MS)
             page.locator('[data-testid="stSidebar"]').get_by_text("loading now").wait_for(timeout=RUN_TIMEOUT_MS)
-        page.get_by_role("button", name=re.compile(r"Train$")).wait_for(timeout=RUN_TIMEOUT_MS)
+        usable = RUN_TIMEOUT_MS if prepared else RUN_TIMEOUT_MS + COLD_TIMEOUT_MS_PER_TRACK * int(tracks)
+        page.get_by_role("button", name=re.compile(r"Train$")).wait_for(timeout=usable)
         session.wait_until_idle()
         seconds = time.monotonic() - started
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
