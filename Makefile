@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 MUSICNN_WHEEL := $(VENV)/musicnn-0.1.0-py3-none-any.whl
 STREAMLIT_FLAGS := --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-.PHONY: run test test-fast bench pretrain chromium clean musicnn-wheel musicnn-weights musicnn-reference
+.PHONY: run demo test test-fast bench pretrain chromium clean musicnn-wheel musicnn-weights musicnn-reference
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,12 @@ musicnn-reference:
 	$(MUSICNN_REFERENCE_VENV)/bin/python scripts/musicnn_reference.py --gtzan ../shared/data/gtzan_mini/genres \
 		--out tests/fixtures/musicnn_reference.json
 
-run: $(VENV)/.runtime
+# The demo dataset and its features, made in the workspace (data/) as part of the install, so that the app's
+# first use reads them from the cache instead of generating and extracting them (a few seconds once made).
+demo: $(VENV)/.runtime
+	$(BIN)/python -m genre_core demo
+
+run: demo
 	$(BIN)/streamlit run app.py $(STREAMLIT_FLAGS)
 
 # Chromium for the browser tests: installed with apt when CI is set; elsewhere those tests skip and say how.

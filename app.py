@@ -46,7 +46,9 @@ def _sidebar() -> None:
     """The active dataset (with a SYNTHETIC badge for the demo) and the active FFN and CNN models."""
     st.sidebar.subheader("Dataset")
     common.show_synthetic_badge(st.sidebar)
-    st.sidebar.markdown(common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset()))
+    slot = st.sidebar.empty()  # a page that loads the dataset says so here while it loads (common.load_dataset)
+    slot.markdown(common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset()))
+    st.session_state[common.SIDEBAR_DATASET_KEY] = slot
     st.sidebar.subheader("Models")
     bundles, problems = common.scan_bundles()
     if not bundles:

@@ -8,7 +8,6 @@ versions). Nothing is pickled. Saving is atomic: a crash leaves either the old o
 from __future__ import annotations
 
 import json
-import os
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,19 +17,19 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
+import keras
 
-import genre_core  # noqa: E402
-from genre_core import inputs  # noqa: E402
-from genre_core.atomic import atomic_directory  # noqa: E402
-from genre_core.bundle_files import METADATA_FILE, MODEL_FILE, list_bundles  # noqa: E402, F401 (re-exported)
-from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata  # noqa: E402
-from genre_core.config import SUMMARY, FeatureConfig  # noqa: E402
-from genre_core.datasets import Dataset  # noqa: E402
-from genre_core.errors import InputError  # noqa: E402
-from genre_core.training import (  # noqa: E402
+import genre_core
+from genre_core import inputs
+from genre_core.atomic import atomic_directory
+from genre_core.bundle_files import METADATA_FILE, MODEL_FILE, list_bundles  # noqa: F401 (re-exported)
+from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata
+from genre_core.config import SUMMARY, FeatureConfig
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.training import (
     Standardizer,
     TrainConfig,
     TrainingResult,

@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from genre_core import paths, pretrain, reports
+from genre_core import datasets, paths, pretrain, reports
 from genre_core.atomic import recover_leftovers, write_text_atomic
 from genre_core.baselines import BASELINES
 from genre_core.config import FEATURE_KINDS, FeatureConfig
@@ -506,6 +507,27 @@ def run_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# --- demo ---------------------------------------------------------------------------------------------
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs", type=int, default=-1, metavar="N", help="processes for generation and extraction (default -1: all cores)"
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Generate the built-in demo and extract its features into the workspace (`paths.DATA_DIR`), exactly as
+    the app's first use would; instant when both are already there. ``make run`` runs it before the server."""
+    start = time.perf_counter()
+    dataset, skipped = datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
+                                          n_jobs=args.jobs, show_bar=True, **datasets.demo_size_from_environment())
+    print_skipped(skipped)
+    print(f"demo dataset ready in {paths.DATA_DIR}: {dataset.n_classes} genres, {dataset.n_tracks} tracks, "
+          f"{len(dataset)} segments, features cached ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
 # --- pretrain -----------------------------------------------------------------------------------------
 
 
@@ -577,6 +599,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("pretrain", "rebuild the pretrained bundles and their model cards", add_pretrain_arguments, run_pretrain),
     Command("musicnn-weights", "convert the pretrained musicnn networks from their wheel to Keras",
             add_musicnn_weights_arguments, run_musicnn_weights),
+    Command("demo", "generate the demo dataset and cache its features, as the app's first use needs",
+            add_demo_arguments, run_demo),
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -518,12 +519,29 @@ def load_mfcc_json(path: str | Path) -> Dataset:
     )
 
 
+DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"  #: environment: tracks per genre of the generated demo (tests use 1)
+GENERATING_PHASE = "Generating the demo's audio (first use only)"  #: `load_demo`'s first pass, when it runs
+EXTRACTING_PHASE = "Extracting features (then read from the cache)"  #: `load_demo`'s second pass
+
+
+def demo_size_from_environment() -> dict[str, int]:
+    """``{"tracks_per_genre": n}`` from `DEMO_TRACKS_ENV` (read at each call), or {} for synth's default (25).
+    Raises `InputError` naming the variable for anything but a positive whole number."""
+    text = os.environ.get(DEMO_TRACKS_ENV, "").strip()
+    if not text:
+        return {}
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(DEMO_TRACKS_ENV, f"must be a positive whole number, got {text!r}")
+    return {"tracks_per_genre": int(text)}
+
+
 def load_demo(
     config: FeatureConfig = FeatureConfig(),
     *,
     genres: Sequence[str] | None = None,
     kinds: Sequence[str] = FEATURE_KINDS,
     progress: ProgressCallback | None = None,
+    phase: Callable[[str], None] | None = None,
     n_jobs: int = -1,
     cache_dir: Path | None = paths.CACHE_DIR,
     show_bar: bool = False,
@@ -533,12 +551,21 @@ def load_demo(
     """The synthetic demo: generate its WAV folder once (`synth.ensure_demo_dataset`), then extract it.
 
     ``folder`` defaults to `paths.DEMO_DIR`, ``tracks_per_genre`` to synth's default (25).
-    ``progress`` sees two passes, generation then extraction, each as ``(done, total)``.
+    ``progress`` sees two passes, generation (only when the folder is made) then extraction, each as
+    ``(done, total)``; ``phase`` is called with `GENERATING_PHASE` and `EXTRACTING_PHASE` as each starts.
     """
     from genre_core import synth  # scipy.signal is costly to import: only when the demo is asked for
 
+    def generation(done: int, total: int) -> None:
+        if done == 0 and phase is not None:
+            phase(GENERATING_PHASE)
+        if progress is not None:
+            progress(done, total)
+
     size = {} if tracks_per_genre is None else {"tracks_per_genre": tracks_per_genre}
-    folder = synth.ensure_demo_dataset(folder or paths.DEMO_DIR, progress=progress, **size)
+    folder = synth.ensure_demo_dataset(folder or paths.DEMO_DIR, progress=generation, **size)
+    if phase is not None:
+        phase(EXTRACTING_PHASE)
     dataset, errors = load_audio_folder(
         folder, config, genres=genres, kinds=kinds, n_jobs=n_jobs, progress=progress,
         cache_dir=cache_dir, show_bar=show_bar,

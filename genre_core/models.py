@@ -12,19 +12,18 @@ preset then has one output contract, and code that reads logits or probabilities
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
+import keras
 
-from genre_core import musicnn  # noqa: E402
-from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig  # noqa: E402
-from genre_core.errors import InputError  # noqa: E402
-from genre_core.musicnn import TRUNKS  # noqa: E402
+from genre_core import musicnn
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.errors import InputError
+from genre_core.musicnn import TRUNKS
 
 #: Rank of one model input (without the batch axis) for each feature kind.
 INPUT_RANKS = {SUMMARY: 1, LOG_MEL: 3, MFCC: 2}

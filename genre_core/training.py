@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,17 +17,18 @@ from typing import IO, Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import tensorflow as tf
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY  # noqa: E402
-from genre_core.datasets import Dataset  # noqa: E402
-from genre_core.errors import InputError  # noqa: E402
-from genre_core.inputs import with_channel_axis  # noqa: E402
-from genre_core.models import build_model, check_hyper, get_preset  # noqa: E402
-from genre_core.splits import Split  # noqa: E402
+from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY
+from genre_core.datasets import Dataset
+from genre_core.errors import InputError
+from genre_core.inputs import with_channel_axis
+from genre_core.models import build_model, check_hyper, get_preset
+from genre_core.splits import Split
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")

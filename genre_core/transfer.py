@@ -13,21 +13,18 @@ few tracks would only shift them).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
-
-from genre_core import paths  # noqa: E402
-from genre_core.atomic import atomic_path  # noqa: E402
-from genre_core.errors import InputError  # noqa: E402
-from genre_core.musicnn import TRUNKS, Trunk  # noqa: E402
-from genre_core.musicnn.architecture import INPUT_SHAPE  # noqa: E402
+from genre_core import paths
+from genre_core.atomic import atomic_path
+from genre_core.errors import InputError
+from genre_core.musicnn import TRUNKS, Trunk
+from genre_core.musicnn.architecture import INPUT_SHAPE
 
 HEAD_FIRST_LAYER = "head_dropout"  #: first layer of the new classifier head
 PREDICT_BATCH = 64  #: patches per forward pass when computing frozen activations

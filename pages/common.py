@@ -18,7 +18,8 @@ end-of-session hook (a session-scoped `st.cache_resource`) is not used: it also 
 connection for a moment and then resumes the same session, which would find its dataset's audio gone.
 
 ``GENRELENS_DEMO_TRACKS`` (environment, read at each load) sets the tracks per genre of the generated demo
-(default: `genre_core.synth`'s 25); tests use 1 to stay fast.
+(default: `genre_core.synth`'s 25); tests use 1 to stay fast. ``make run`` builds the demo and its features
+before the server starts (``python -m genre_core demo``), so the app reads them from the cache.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import GenreLensError, InputError
 from genre_core.evaluation import EvaluationReport
-from genre_core.extraction import ProgressCallback
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -79,7 +79,8 @@ SOURCE_LABELS = {
     MFCC_JSON: "MFCC JSON",
 }
 AUDIO_SOURCES = (DEMO, FOLDER, UPLOAD)
-DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"
+DEMO_TRACKS_ENV = datasets.DEMO_TRACKS_ENV
+SIDEBAR_DATASET_KEY = "genrelens.sidebar_dataset"  #: this run's sidebar slot of the dataset line (app.py fills it)
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
 
 # --- bundles -------------------------------------------------------------------------------------------
@@ -194,22 +195,13 @@ def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
     return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, source_stamp(spec.source_path()))
 
 
-def _demo_size() -> dict[str, int]:
-    """``{"tracks_per_genre": n}`` from `DEMO_TRACKS_ENV`, or {} for synth's default."""
-    text = os.environ.get(DEMO_TRACKS_ENV, "").strip()
-    if not text:
-        return {}
-    if not text.isdigit() or int(text) < 1:
-        raise InputError(DEMO_TRACKS_ENV, f"must be a positive whole number, got {text!r}")
-    return {"tracks_per_genre": int(text)}
-
-
-def _load(spec: DatasetSpec, progress: ProgressCallback) -> LoadedDataset:
+def _load(spec: DatasetSpec, progress: StatusProgress) -> LoadedDataset:
     """Read or extract the dataset of ``spec`` with the loader of its kind (no caching here;
     `genre_core.extraction` caches extracted features on disk)."""
     extraction = {"genres": spec.genres, "progress": progress, "cache_dir": paths.CACHE_DIR}
     if spec.kind == DEMO:
-        dataset, skipped = datasets.load_demo(spec.config, folder=paths.DEMO_DIR, **extraction, **_demo_size())
+        dataset, skipped = datasets.load_demo(spec.config, folder=paths.DEMO_DIR, phase=progress.phase, **extraction,
+                                              **datasets.demo_size_from_environment())
         return LoadedDataset(dataset, tuple(skipped))
     if spec.kind in (FOLDER, UPLOAD):
         dataset, skipped = datasets.load_audio_folder(spec.location, spec.config, **extraction)
@@ -229,6 +221,9 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     found = shared.get(dataset_key(spec))
     if found is not None:
         return found
+    slot = st.session_state.get(SIDEBAR_DATASET_KEY)
+    if slot is not None:  # the sidebar, drawn before the page, says what is happening now
+        slot.markdown(f"**{md(spec.title)}**: loading now (progress on the page)…")
     loaded = run_with_progress(f"Loading {md(spec.title)}", lambda progress: _load(spec, progress))
     shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
     return loaded
@@ -337,7 +332,7 @@ def require_dataset() -> LoadedDataset:
 def describe_dataset(spec: DatasetSpec, loaded: LoadedDataset | None) -> str:
     """One markdown line: what the dataset is and, once loaded, its classes, tracks and segments."""
     if loaded is None:
-        return f"**{md(spec.title)}**, not loaded yet (load it on the Data page)"
+        return f"**{md(spec.title)}**, not loaded yet: the pages that need data load it, or choose one on the Data page"
     dataset = loaded.dataset
     return (
         f"**{md(spec.title)}**: {dataset.n_classes} classes ({md(', '.join(dataset.class_names))}), "
@@ -591,15 +586,30 @@ def md(text: object) -> str:
     return MARKDOWN_LINE_START.sub(r"\1\\\2", escaped)
 
 
-def run_with_progress(label: str, task: Callable[[ProgressCallback], T]) -> T:
-    """Run ``task(progress)`` inside an `st.status` box with a progress bar that ``progress(done, total)``
-    moves (the callback shape of `genre_core`); the box turns to done, or to failed before re-raising."""
+@dataclass
+class StatusProgress:
+    """The progress callback `run_with_progress` gives its task: ``progress(done, total)`` moves the bar (the
+    callback shape of `genre_core`), ``progress.phase(label)`` names the pass under way, shown before the counts."""
+
+    bar: Any  #: the `st.progress` element
+    label: str = ""
+
+    def __call__(self, done: int, total: int) -> None:
+        counts = f"{done} / {total}"
+        self.bar.progress(min(done / total, 1.0) if total > 0 else 1.0,
+                          text=f"{self.label}: {counts}" if self.label else counts)
+
+    def phase(self, label: str) -> None:
+        self.label = label
+        self.bar.progress(0.0, text=f"{label}…")
+
+
+def run_with_progress(label: str, task: Callable[[StatusProgress], T]) -> T:
+    """Run ``task(progress)`` inside an `st.status` box with a progress bar moved by ``progress(done, total)``
+    and labelled by ``progress.phase(label)`` (`StatusProgress`); the box turns to done, or to failed before
+    re-raising."""
     with st.status(label, expanded=True) as status:
-        bar = st.progress(0.0, text="starting…")
-
-        def report(done: int, total: int) -> None:
-            bar.progress(min(done / total, 1.0) if total > 0 else 1.0, text=f"{done} / {total}")
-
+        report = StatusProgress(st.progress(0.0, text="starting…"))
         try:
             result = task(report)
         except Exception:

@@ -63,7 +63,8 @@ def _location(kind: str, active: common.DatasetSpec) -> str | None:
     """Where the chosen source is ("" for the demo); None until the user has given it."""
     if kind == common.DEMO:
         st.caption(
-            "Generated on first use from a fixed seed (under a minute, once; then read from disk): synthetic 30 s "
+            "Made from a fixed seed by `make run` before the app starts (or here on first use, once; then read from "
+            "disk): synthetic 30 s "
             f"tracks of {', '.join(synth.DEMO_GENRES)}. Not real music: use it to learn the tools, not to judge them."
         )
         return ""

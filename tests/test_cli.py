@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -258,6 +259,7 @@ def test_choices_match_the_training_module():
         ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--jobs", "--cache")),
         ("predict", ("--bundle", "FILE", "--segments", "--json", "--top")),
         ("pretrain", ("--gtzan-csv", "--gtzan-audio", "--splits", "--out", "--only", "--jobs")),
+        ("demo", ("--jobs",)),
     ],
 )
 def test_help_explains_every_flag(verb, flags, capsys):
@@ -352,3 +354,38 @@ def test_musicnn_weights_converts_the_pinned_wheel(tmp_path, capsys):
     written = sorted(path.name for path in tmp_path.iterdir())
     assert written == ["LICENSE-musicnn.md", "msd_musicnn.keras", "msd_vgg.keras", "mtt_musicnn.keras", "mtt_vgg.keras"]
     assert capsys.readouterr().out.count("written ") == 5
+
+
+@pytest.mark.slow
+def test_predict_prints_verdicts_without_tensorflow_log_lines(trained_bundle, tone_genres):
+    """No absl, oneDNN or CPU-instruction lines from TensorFlow before the verdicts: stderr stays empty."""
+    folder, _ = trained_bundle
+    song = tone_genres / "bass" / "bass.00002.wav"
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "genre_core", "predict", "--bundle", str(folder), str(song)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False, env=environment,
+    )
+    assert result.returncode == 0 and result.stdout.startswith(f"{song}: ")
+    assert result.stderr == ""
+
+
+def test_demo_verb_builds_what_the_apps_first_use_reads_from_the_cache(tmp_path, monkeypatch, capsys):
+    """``make run`` runs ``python -m genre_core demo`` before the server: afterwards the app's load of the default
+    demo (`pages.common` calls `datasets.load_demo` with the default settings) generates and extracts nothing."""
+    from conftest import isolate_workspace
+
+    from genre_core import datasets
+    from genre_core.config import FeatureConfig
+
+    isolate_workspace(monkeypatch, tmp_path)
+    monkeypatch.setenv(datasets.DEMO_TRACKS_ENV, "1")
+    assert cli.main(["demo", "--jobs", "2"]) == 0
+    assert f"demo dataset ready in {paths.DATA_DIR}: 4 genres, 4 tracks, 40 segments" in capsys.readouterr().out
+
+    phases, progress = [], []
+    dataset, _ = datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
+                                    phase=phases.append, progress=lambda done, total: progress.append((done, total)),
+                                    **datasets.demo_size_from_environment())
+    assert phases == [datasets.EXTRACTING_PHASE] and progress == [(4, 4)]  # no generation, one cache read
+    assert len(dataset) == 40 and dataset.synthetic

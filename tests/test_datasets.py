@@ -15,6 +15,10 @@ from conftest import tone
 from genre_core import synth
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.datasets import (
+    DEMO_TRACKS_ENV,
+    EXTRACTING_PHASE,
+    GENERATING_PHASE,
+    demo_size_from_environment,
     load_audio_folder,
     load_dataset,
     load_demo,
@@ -306,6 +310,9 @@ def fake_demo(tmp_path, small_config, monkeypatch) -> Path:
     folder = tmp_path / "demo"
 
     def ensure_demo_dataset(out_dir, progress=None, **size):
+        for done in range(3):  # as synth reports generating two tracks, from (0, total) on
+            if progress is not None:
+                progress(done, 2)
         return write_genre_folder(folder, small_config)
 
     monkeypatch.setattr(synth, "ensure_demo_dataset", ensure_demo_dataset)
@@ -316,6 +323,25 @@ def test_demo_is_marked_synthetic(fake_demo, small_config, tmp_path):
     dataset, errors = load_demo(small_config, kinds=(MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
     assert dataset.synthetic and dataset.source.startswith("synthetic demo") and errors == []
     assert dataset.class_names == ["blues", "metal"]
+
+
+def test_demo_reports_its_two_passes_by_name(fake_demo, small_config, tmp_path):
+    phases, progress = [], []
+    load_demo(small_config, kinds=(MFCC,), n_jobs=1, cache_dir=tmp_path / "cache", phase=phases.append,
+              progress=lambda done, total: progress.append((phases[-1], done, total)))
+    assert phases == [GENERATING_PHASE, EXTRACTING_PHASE]
+    assert progress[:3] == [(GENERATING_PHASE, 0, 2), (GENERATING_PHASE, 1, 2), (GENERATING_PHASE, 2, 2)]
+    assert progress[-1][0] == EXTRACTING_PHASE and progress[-1][1] == progress[-1][2]  # every file extracted
+
+
+def test_demo_size_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(DEMO_TRACKS_ENV, raising=False)
+    assert demo_size_from_environment() == {}
+    monkeypatch.setenv(DEMO_TRACKS_ENV, "3")
+    assert demo_size_from_environment() == {"tracks_per_genre": 3}
+    monkeypatch.setenv(DEMO_TRACKS_ENV, "many")
+    with pytest.raises(InputError, match="GENRELENS_DEMO_TRACKS: must be a positive whole number, got 'many'"):
+        demo_size_from_environment()
 
 
 def test_load_dataset_dispatches_on_the_spec(fake_demo, genre_folder, small_config, tmp_path):

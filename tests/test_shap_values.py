@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 
 from genre_core.errors import InputError
 from genre_core.explain import shap_values as sv
@@ -357,3 +361,27 @@ def test_swarm_offsets_separate_equal_values_within_the_half_width() -> None:
     offsets = sv.swarm_offsets(np.zeros(30), half_width=0.4)
     assert len(np.unique(offsets)) == 30 and np.abs(offsets).max() <= 0.4
     assert np.all(sv.swarm_offsets(np.linspace(0, 1, 10), bins=10) == 0)  # one point per bin stays centred
+
+
+@pytest.mark.slow
+def test_a_ten_class_deep_explainer_reports_no_retracing() -> None:
+    """shap compiles one tf.function per class from the same code; TensorFlow called those first traces
+    "retracing". Built and used twice (1 row, then 3), the explainer prints nothing on stderr."""
+    code = (
+        "import numpy as np, keras\n"
+        "from genre_core.explain import shap_values as sv\n"
+        "inputs = keras.Input((57,))\n"
+        "logits = keras.layers.Dense(10, name='logits')(keras.layers.Dense(8, activation='relu')(inputs))\n"
+        "model = keras.Model(inputs, keras.layers.Activation('softmax', name='probabilities')(logits))\n"
+        "rng = np.random.default_rng(0)\n"
+        "explainer = sv.make_explainer(model, rng.normal(size=(20, 57)).astype('float32'),"
+        " class_names=list('abcdefghij'))\n"
+        "for n in (1, 3):\n"
+        "    sv.explain_rows(explainer, rng.normal(size=(n, 57)).astype('float32'))\n"
+        "print(explainer.method)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300, check=False, env=environment)
+    assert result.stdout.strip() == "deep", result.stderr
+    assert "retracing" not in result.stderr and result.stderr == ""

@@ -6,9 +6,13 @@ import dataclasses
 import io
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from helpers import tiny_dataset, tiny_split
 
 from genre_core import training
@@ -323,3 +327,28 @@ def test_each_optimizer_and_schedule_trains(dataset: Dataset, split: Split, opti
     expected = training.learning_rate_at(config, batches - 1, batches)  # the rate of the last step
     assert result.history["learning_rate"][0] == pytest.approx(expected, rel=1e-5)
     assert np.isfinite(result.history["loss"][0])
+
+
+@pytest.mark.slow
+def test_training_writes_nothing_to_stderr_when_rows_do_not_fill_the_last_batch() -> None:
+    """Keras' tf.data pipeline for a partial last batch made TensorFlow log "NodeDef mentions attribute
+    use_unbounded_threadpool" (an E0000 line) on every training; and no INFO lines on import either."""
+    code = (
+        "import numpy as np\n"
+        "from genre_core import training\n"
+        "from genre_core.datasets import Dataset\n"
+        "from genre_core.splits import Split\n"
+        "rng = np.random.default_rng(0)\n"
+        "dataset = Dataset(class_names=['a', 'b'], labels=np.arange(30) % 2, track_ids=np.arange(30).astype(str),\n"
+        "                  segment_index=np.zeros(30, dtype=np.int64), source='tiny',\n"
+        "                  features={'summary': rng.normal(size=(30, 57)).astype('float32')})\n"
+        "split = Split(train=np.arange(26), val=np.arange(26, 28), test=np.arange(28, 30), protocol='grouped', seed=0)\n"
+        "training.train_model(dataset, split, training.TrainConfig('ffn_mfcc', epochs=2, batch_size=8))\n"
+        "print('trained')\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    environment["PYTHONPATH"] = str(REPO_ROOT)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300, check=False, env=environment)
+    assert result.stdout.strip() == "trained", result.stderr
+    assert result.stderr == ""

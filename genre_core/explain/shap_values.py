@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import html
 import io
+import logging
 import threading
 import warnings
 from collections.abc import Sequence
@@ -39,6 +40,23 @@ GRADIENT_SAMPLES = 200  #: expected-gradients samples per row (shap's default)
 CHUNK_ROWS = 25  #: rows explained per call between progress reports
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _DEEP_LOCK = threading.Lock()  #: see `_deep_values`
+
+
+class _PerClassTracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about shap's DeepExplainer, and only that.
+
+    shap 0.51 compiles one ``tf.function`` per class from the same Python function (``TFDeep.phi_symbolic``'s
+    ``grad_graph``), so a 10-genre model traces it 10 times when its explainer is built, and TensorFlow counts
+    traces of one function's code together. Nothing is traced again afterwards: each row is explained as the
+    same (2 × background, features) batch, whatever the number of rows. Other retracing warnings are kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "TFDeep.phi_symbolic" in message)
+
+
+_PER_CLASS_TRACING = _PerClassTracing()
 
 #: Feature families of the 57 summary columns, as shell patterns over `SUMMARY_NAMES`.
 #: ``harmony_*`` and ``perceptr_*`` are mean and variance of the harmonic and percussive signals that
@@ -155,6 +173,7 @@ def _build(method: str, explained_model: Any, background: np.ndarray) -> tuple[A
     import shap
 
     if method == "deep":
+        logging.getLogger("tensorflow").addFilter(_PER_CLASS_TRACING)  # the same filter once, however often
         explainer = shap.DeepExplainer(explained_model, background)
         return explainer, np.asarray(explainer.expected_value, dtype=np.float64)
     if method == "gradient":

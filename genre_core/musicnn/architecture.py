@@ -23,14 +23,11 @@ dropout between blocks, ``embedding`` (flattened block-5 maps, 256 values), ``ta
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
-
-from genre_core.musicnn import MSD_TAGS, N_MELS, PATCH_FRAMES, TRUNKS, Trunk  # noqa: E402
+from genre_core.musicnn import MSD_TAGS, N_MELS, PATCH_FRAMES, TRUNKS, Trunk
 
 INPUT_SHAPE = (N_MELS, PATCH_FRAMES, 1)  #: one patch in the GenreLens layout (bands, frames, channel)
 TAG_LOGITS_LAYER = "tag_logits"  #: Dense layer of the 50 tag logits
