@@ -78,6 +78,26 @@ class DecodedAudio:
     notes: tuple[str, ...] = ()
 
 
+@contextlib.contextmanager
+def notes_collected() -> Iterator[list[str]]:
+    """Collect, into the yielded list, the notes (`DecodedAudio.notes`) that `load_audio` logs on this thread
+    inside the block, e.g. for a page to show them beside its result."""
+    notes: list[str] = []
+    thread = threading.get_ident()
+
+    class _Collector(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                notes.append(record.getMessage())
+
+    handler = _Collector(logging.WARNING)
+    LOG.addHandler(handler)
+    try:
+        yield notes
+    finally:
+        LOG.removeHandler(handler)
+
+
 def load_audio(source: str | Path | bytes, sample_rate: int = 22050, name: str | None = None,
                max_seconds: float | None = None) -> np.ndarray:
     """The samples of `decode_audio` (same arguments); its notes are logged as warnings of the ``genre_core``

@@ -73,9 +73,12 @@ class _Model:
 # --- cached computations (keyed on the sha256 of the upload and the bundles' folders and stamps) -----------
 @st.cache_data(show_spinner="Decoding the song and classifying every window…", max_entries=16)
 def _classify(digest: str, name: str, models: tuple[tuple[str, str], ...], _bundles: tuple[ModelBundle, ...],
-              _data: bytes) -> FilePredictions:
-    """One upload classified by every bundle (decoded once); ``models`` is (folder, stamp) per bundle."""
-    return predict_many(list(_bundles), [_data], names=[name])[0]
+              _data: bytes) -> tuple[FilePredictions, tuple[str, ...]]:
+    """One upload classified by every bundle (decoded once), and the decoder's notes on it (cut to the first
+    minutes, scaled down, one channel used); ``models`` is (folder, stamp) per bundle."""
+    with audio.notes_collected() as notes:
+        result = predict_many(list(_bundles), [_data], names=[name])[0]
+    return result, tuple(notes)
 
 
 @st.cache_data(show_spinner="Decoding the song for the player…", max_entries=8)
@@ -279,10 +282,12 @@ def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     models_key = tuple((model.folder, model.stamp) for model in models)
-    result = _classify(digest, upload.name, models_key, tuple(model.bundle for model in models), data)
+    result, notes = _classify(digest, upload.name, models_key, tuple(model.bundle for model in models), data)
     if not result.ok:
         st.error(common.md(result.error), icon=":material/error:")
         return
+    for note in dict.fromkeys(notes):
+        st.info(note, icon=":material/info:")
     _player(upload, data, digest)
     classified = [(model, outcome) for model, outcome in zip(models, result.results, strict=True)
                   if isinstance(outcome, SongPrediction)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -160,17 +161,22 @@ def test_a_file_over_the_upload_limit_is_named_and_an_au_file_still_runs(
 ) -> None:
     big = wav_bytes(np.random.default_rng(0).uniform(-0.5, 0.5, 400_000).astype(np.float32), 22050, subtype="FLOAT")
     small = wav_bytes(tone_song(), 22050, format="AU")  # browsers cannot play .au: the page decodes it for the player
+    song = tone_song()
+    antiphase = wav_bytes(np.stack([song, -song], axis=1), 22050, subtype="PCM_16")
     app = song_page(tone_bundles)
     monkeypatch.setattr(audio, "MAX_SONG_BYTES", 1024**2)
     app.file_uploader(key="your_song.files").set_value(
-        [("huge.wav", big, "audio/wav"), ("small.au", small, "audio/basic")]
+        [("huge.wav", big, "audio/wav"), ("small.au", small, "audio/basic"), ("antiphase.wav", antiphase, "audio/wav")]
     ).run()
 
     assert not app.exception
-    (error,) = app.error
-    assert error.value == f"huge.wav: is {len(big) / 1024**2:.1f} MB, more than the 1 MB limit per song"
-    (player,) = app.get("audio")
-    assert "your_song.1.probabilities" in charts(app)
+    assert [error.value for error in app.error] == [
+        f"huge.wav: is {len(big) / 1024**2:.1f} MB, more than the 1 MB limit per song"]
+    assert len(app.get("audio")) == 2
+    assert "your_song.1.probabilities" in charts(app) and "your_song.2.probabilities" in charts(app)
+    (note,) = [info.value for info in app.info if "cancel out" in info.value]  # the decoder's note, on the page
+    assert re.fullmatch(r"antiphase\.wav: its channels cancel out when averaged \(antiphase stereo, -9\d dBFS vs "
+                        r"-17 dBFS\): channel [12] used alone", note)
 
 
 @pytest.mark.slow

@@ -271,6 +271,19 @@ def test_a_long_file_is_decoded_in_bounded_memory(tmp_path: Path) -> None:
     assert peak < 12e6, f"peak {peak / 1e6:.1f} MB"  # the file holds 35 MB; 10 s of it as stereo float is 3.5 MB
 
 
+def test_notes_are_collected_on_this_thread_only(tmp_path: Path) -> None:
+    import threading
+
+    left = tone(440.0, 1.0)
+    content = wav_bytes(np.stack([left, -left], axis=1), subtype="FLOAT")
+    other = threading.Thread(target=load_audio, args=(content,), kwargs={"name": "other.wav"})
+    with audio.notes_collected() as notes:
+        other.start()
+        other.join()
+        load_audio(content, name="mine.wav")
+    assert len(notes) == 1 and notes[0].startswith("mine.wav: its channels cancel out")
+
+
 def test_uploaded_bytes_over_the_song_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     content = wav_bytes(tone(440.0, 1.0))
     monkeypatch.setattr(audio, "MAX_SONG_BYTES", len(content) - 1)
