@@ -390,8 +390,9 @@ def _lesson_section(result: lesson.LessonResult) -> list[str]:
         f"Both trained on the same {result.tracks} tracks with the same grouped {result.folds}-fold "
         f"cross-validation (seed {result.seed}; every window of a track in one fold, each track tested once, "
         f"{lesson.VAL_FRACTION:.0%} of each fold's training tracks for early stopping); track accuracy = mean "
-        "probability over the track's windows; training time per fold on this machine (2 CPU cores), the "
-        "transfer side's first fold including its one forward pass through the frozen network.",
+        "probability over the track's windows; training time per fold as measured on the building machine (2 CPU "
+        "cores; it depends on the machine and its load, so compare the two sides rather than the absolute times), "
+        "the transfer side's first fold including its one forward pass through the frozen network.",
         "",
         "| | track accuracy (mean ± std over folds) | training time per fold |",
         "|---|---|---|",
@@ -399,8 +400,10 @@ def _lesson_section(result: lesson.LessonResult) -> list[str]:
           f"{np.median(side.train_seconds):.0f} s median ({min(side.train_seconds):.0f}-{max(side.train_seconds):.0f} s) |"
           for side, label in ((scratch, "from scratch"), (transfer, "transfer"))),
         "",
-        f"Transfer is {result.gain_points:+.1f} points from scratch (target: at least +25). The Evaluate page "
-        "shows both confusion matrices (all folds' test tracks).",
+        f"Transfer is {result.gain_points:+.1f} points from scratch (GenreLens aims for at least +25). On the single "
+        "grouped split above, with 10 test tracks, one track moves the score by 10 points: the cross-validation, "
+        "where all 70 tracks are tested once, is the steadier figure. The Evaluate page shows both confusion "
+        "matrices (all folds' test tracks).",
         "",
         "## Pretrained network: origin and licence",
         "",

@@ -14,15 +14,22 @@ from genre_core.errors import InputError
 SMALL_INPUT = {SUMMARY: (57,), LOG_MEL: (16, 20, 1), MFCC: (20, 13)}
 
 
+def small_input(spec: models.Preset) -> tuple[int, ...]:
+    """`SMALL_INPUT` of the preset's kind, or the input its pretrained network needs (transfer presets)."""
+    if spec.features is not None:
+        return (spec.features.n_mels, spec.features.frames_per_segment, 1)
+    return SMALL_INPUT[spec.feature_kind]
+
+
 @pytest.mark.parametrize("preset", sorted(models.PRESETS))
 def test_every_preset_is_functional_with_logits_then_softmax(preset: str) -> None:
     spec = models.PRESETS[preset]
     assert spec.name == preset and spec.description and spec.source and "\n" not in spec.description
-    model = models.build_model(preset, SMALL_INPUT[spec.feature_kind], 4)
+    model = models.build_model(preset, small_input(spec), 4)
 
     assert not isinstance(model, keras.Sequential)
     assert model.name == preset
-    assert model.input_shape == (None, *SMALL_INPUT[spec.feature_kind])
+    assert model.input_shape == (None, *small_input(spec))
     assert model.output_shape == (None, 4)
     logits = model.get_layer("logits")
     assert isinstance(logits, keras.layers.Dense) and logits.get_config()["activation"] == "linear"
@@ -31,7 +38,7 @@ def test_every_preset_is_functional_with_logits_then_softmax(preset: str) -> Non
     assert model.layers[-1].input is logits.output
     assert len({layer.name for layer in model.layers}) == len(model.layers)
 
-    inputs = np.random.default_rng(0).normal(size=(3, *SMALL_INPUT[spec.feature_kind])).astype(np.float32)
+    inputs = np.random.default_rng(0).normal(size=(3, *small_input(spec))).astype(np.float32)
     probabilities = np.asarray(model(inputs, training=False))
     assert probabilities.shape == (3, 4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
