@@ -32,15 +32,19 @@ def allow_test_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ[paths.ALLOWED_ROOTS_ENV] = before
 
 
-def require_shared(relative: str) -> Path:
-    """Path of ``relative`` under the shared real data; fail in CI, skip elsewhere, when it is missing."""
-    path = SHARED_DATA / relative
+def required(path: Path, what: str) -> Path:
+    """``path`` if it exists; else fail in CI and skip elsewhere, saying ``what`` is missing and where from."""
     if not path.exists():
-        message = f"real data missing: {path} (GTZAN data is read from ../shared/data beside the checkout)"
+        message = f"{what} missing: {path}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def require_shared(relative: str) -> Path:
+    """Path of ``relative`` under the shared real data; fail in CI, skip elsewhere, when it is missing."""
+    return required(SHARED_DATA / relative, "real data (GTZAN data is read from ../shared/data beside the checkout)")
 
 
 @pytest.fixture(scope="session")
@@ -131,9 +135,4 @@ def musicnn_wheel() -> Path:
     """The pinned musicnn wheel that `make` downloads beside the venv (``GENRELENS_MUSICNN_WHEEL`` overrides);
     fail in CI, skip elsewhere, when it is missing."""
     path = Path(os.environ.get("GENRELENS_MUSICNN_WHEEL", REPO_ROOT / ".venv" / "musicnn-0.1.0-py3-none-any.whl"))
-    if not path.is_file():
-        message = f"musicnn wheel missing: {path} (`make musicnn-wheel` downloads it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return required(path, "the musicnn wheel (`make musicnn-wheel` downloads it)")
