@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STREAMLIT_FLAGS := --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-.PHONY: run test test-fast bench pretrain chromium clean
+.PHONY: run test test-fast bench bench-class pretrain chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test-fast: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
+
+# A class at once: 20 browser sessions against one server (minutes, all cores; see RELIABILITY.md).
+bench-class: $(VENV)/.dev chromium
+	$(BIN)/python -m benchmarks.class_load --sessions 20
 
 pretrain: $(VENV)/.runtime
 	$(BIN)/python -m genre_core pretrain --gtzan-csv ../shared/data/gtzan_features_30_sec.csv \
