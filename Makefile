@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 MUSICNN_WHEEL := $(VENV)/musicnn-0.1.0-py3-none-any.whl
 STREAMLIT_FLAGS := --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-.PHONY: run demo test test-fast bench pretrain chromium clean musicnn-wheel musicnn-weights musicnn-reference
+.PHONY: run demo test test-fast bench bench-class pretrain chromium clean musicnn-wheel musicnn-weights musicnn-reference
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ test-fast: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
+
+# A class at once: 20 browser sessions against one server (minutes, all cores; see RELIABILITY.md).
+bench-class: $(VENV)/.dev chromium
+	$(BIN)/python -m benchmarks.class_load --sessions 20
 
 pretrain: $(VENV)/.runtime
 	$(BIN)/python -m genre_core pretrain --gtzan-csv ../shared/data/gtzan_features_30_sec.csv \

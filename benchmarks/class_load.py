@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GTZAN = ROOT.parent / "shared" / "data" / "gtzan_mini" / "genres"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
-BUNDLES = {"FFN": ROOT / "assets" / "models" / "ffn_gtzan_features", "CNN": ROOT / "assets" / "models" / "cnn_gtzan_mini"}
+MODELS = ROOT / "assets" / "models"
+BUNDLES = {"FFN": MODELS / "ffn_gtzan_features", "CNN": MODELS / "cnn_gtzan_mini"}
 TIMEOUT_MS = 900_000
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -97,16 +98,18 @@ async def student(browser, url: str, song: Path, expected: set[str]) -> dict:
     """One session: open Your song, upload ``song``, wait for verdicts and explanations; its latencies and
     whether it saw exactly its own verdicts without errors."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1200})
+    context.set_default_timeout(TIMEOUT_MS)  # 20 sessions starting at once on a laptop are slow, not broken
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    await page.goto(url)
-    await page.locator('[data-testid="stSidebarNavLink"]', has_text="Your song").first.click()
+    await page.goto(url, timeout=TIMEOUT_MS)
+    await page.locator('[data-testid="stSidebarNavLink"]', has_text="Your song").first.click(timeout=TIMEOUT_MS)
     await page.locator("h1", has_text="Your song").first.wait_for(timeout=TIMEOUT_MS)
     await page.locator(IDLE_APP).wait_for(timeout=TIMEOUT_MS)
     start = time.perf_counter()
-    await page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(song))
+    await page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(song),
+                                                                                          timeout=TIMEOUT_MS)
     verdicts = page.locator("p").filter(has_text=re.compile(r"^The (CNN|FFN) hears "))
     await verdicts.nth(1).wait_for(timeout=TIMEOUT_MS)
     verdict_s = time.perf_counter() - start

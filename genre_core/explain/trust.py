@@ -68,7 +68,7 @@ def randomisation_check(
     """Cascading model randomisation of Grad-CAM maps of ``inputs`` (n, H, W, 1).
 
     On a clone of ``model`` (the caller's model is never changed), the weights of the layers with trainable
-    weights are re-initialised one layer at a time from the top (``logits`` first) downwards; after each
+    weights (frozen layers, such as a pretrained trunk, count as trainable here) are re-initialised one layer at a time from the top (``logits`` first) downwards; after each
     step the Grad-CAM maps of the same classes (``class_index``, default: the original predictions) are
     compared with the original maps by Spearman rank correlation.
 
@@ -80,6 +80,8 @@ def randomisation_check(
     original = grad_cam(model, inputs, layer=layer, class_index=class_index, method=method)
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
+    for item in clone.layers:  # a frozen pretrained trunk is part of what the model learned: randomise it too
+        item.trainable = True
     explainer = GradCamExplainer(clone)
     randomised_top_down = [None] + [item for item in reversed(clone.layers) if item.trainable_weights]
     rows = []
