@@ -31,6 +31,7 @@ import json
 import os
 import re
 import runpy
+import sys
 import threading
 import traceback
 import uuid

@@ -353,10 +353,10 @@ def test_a_typed_path_outside_the_allowed_folders_is_refused(tmp_path: Path, mon
     assert not app.exception
     (message,) = [error.value for error in app.error]
     assert message.startswith("/etc: this dataset path is outside the folders the server may read (")
-    assert message.endswith("the teacher can add folders with GENRELENS_ALLOWED_ROOTS")
+    assert message.endswith(r"the teacher can add folders with GENRELENS\_ALLOWED\_ROOTS")  # escaped for Markdown
     (tmp_path / "class").mkdir()
     choose_source(app, common.FOLDER, str(tmp_path / "class" / ".." / ".." / ".."))  # no way out with ..
     assert "is outside the folders" in app.error[0].value
     choose_source(app, common.FOLDER, str(tmp_path / "class"))
-    assert [error.value for error in app.error] == [f"{tmp_path / 'class'}: no audio files (.wav, .au, .flac, .ogg, "
-                                                    ".mp3) found in genre subfolders <folder>/<genre>/<file>"]
+    assert [error.value for error in app.error] == [common.md(f"{tmp_path / 'class'}: no audio files (.wav, .au, .flac, "
+                                                              ".ogg, .mp3) found in genre subfolders <folder>/<genre>/<file>")]
