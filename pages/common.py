@@ -568,7 +568,7 @@ def job_dataset_source(spec: DatasetSpec) -> train_job.DatasetSource:
     return train_job.DatasetSource(
         location="demo" if demo else spec.location, feature_config=spec.config, genres=spec.genres,
         cache_dir=str(paths.CACHE_DIR), demo_folder=str(paths.DEMO_DIR) if demo else None,
-        demo_tracks=_demo_size().get("tracks_per_genre") if demo else None,
+        demo_tracks=datasets.demo_size_from_environment().get("tracks_per_genre") if demo else None,
     )
 
 

@@ -137,8 +137,9 @@ def running_app(workspace: Path, demo_tracks: str = "1") -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def app_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app for the whole module, with a temporary workspace and a one-track-per-genre demo."""
-    with running_app(tmp_path_factory.mktemp("workspace")) as server:
+    """The app for the whole module, with a temporary workspace and a demo of 3 tracks per genre (enough for a
+    grouped split with training and validation tracks, so that a training job runs)."""
+    with running_app(tmp_path_factory.mktemp("workspace"), "3") as server:
         yield server
 
 
