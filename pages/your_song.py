@@ -22,7 +22,7 @@ from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
-from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_song
+from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_patches, tag_song
 from genre_core.prediction import FilePredictions, ModelResult, SongPrediction, Unclassified, predict_many
 from pages import common
 
@@ -314,7 +314,9 @@ def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
             else:
                 _shap_section(index, digest, model, prediction)
     with common.errors_shown():
-        _tags_section(index, digest, upload.name, data)
+        musicnn_windows = next((prediction.features for _, prediction in classified
+                                if prediction.feature_config == musicnn.FEATURES), None)
+        _tags_section(index, digest, upload.name, data, musicnn_windows)
 
 
 @st.cache_resource(show_spinner="Loading the pretrained tagger…")
@@ -325,14 +327,18 @@ def _tagger(trunk: str):  # noqa: ANN202 - a keras.Model; TensorFlow is imported
 
 
 @st.cache_data(show_spinner="Asking the pretrained network for its tags…", max_entries=32)
-def _song_tags(digest: str, name: str, data: bytes, trunk: str) -> SongTags:
-    samples = audio.load_audio(data, musicnn.SAMPLE_RATE, name=name)
+def _song_tags(digest: str, name: str, _data: bytes, trunk: str, _windows: np.ndarray | None) -> SongTags:
+    """Tags of the song whose bytes hash to ``digest``: from the transfer CNN's musicnn windows when it computed
+    them (``_windows``), else decoded and extracted here."""
+    if _windows is not None:
+        return tag_patches(_windows, trunk, tagger=_tagger(trunk))
+    samples = audio.load_audio(_data, musicnn.SAMPLE_RATE, name=name)
     return tag_song(samples, trunk, tagger=_tagger(trunk), name=name)
 
 
-def _tags_section(index: int, digest: str, name: str, data: bytes) -> None:
+def _tags_section(index: int, digest: str, name: str, data: bytes, windows: np.ndarray | None) -> None:
     st.markdown("#### A second opinion: the pretrained network's own tags")
-    tags = _song_tags(digest, name, data, DEFAULT_TAGGER)
+    tags = _song_tags(digest, name, data, DEFAULT_TAGGER, windows)
     st.markdown(
         f"**{tags.trunk}**, a network of the same package as the one under the real-music CNN, was trained on the "
         f"{tags.collection} to give these tags: genres, moods, voices and instruments, eras. This is its own "

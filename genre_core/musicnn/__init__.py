@@ -15,7 +15,6 @@ from genre_core.config import LOG_1P_10000, FeatureConfig
 SAMPLE_RATE = 16000  #: Hz, the rate the networks were trained at
 N_MELS = 96  #: mel bands of their input
 PATCH_FRAMES = 187  #: frames of one input patch (3 s at hop 256)
-PATCH_SAMPLES = (PATCH_FRAMES - 1) * 256  #: 47616..47871 samples give 187 centred frames; 47744 = 2.984 s
 
 #: The musicnn input as a `FeatureConfig`: 16 kHz, n_fft 512, hop 256, 96 mel bands, zero-padded centred STFT,
 #: ``log10(1 + 10000·mel)`` in float16; a 30 s track gives 10 windows of 2.984 s (47744 samples = 187 frames).

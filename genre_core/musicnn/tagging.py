@@ -9,8 +9,7 @@ import numpy as np
 
 from genre_core import audio, features
 from genre_core.config import LOG_MEL
-from genre_core.musicnn import FEATURES, MSD_TAG_KINDS
-from genre_core.musicnn import TRUNKS
+from genre_core.musicnn import FEATURES, MSD_TAG_KINDS, TRUNKS
 
 #: The tagger of the second opinion: musicnn tags real tracks more aptly than the VGG under the real-music CNN
 #: (measured on GTZAN tracks: metal → rock, metal, punk, heavy metal; the VGG: rock, electronic, experimental).
@@ -44,18 +43,24 @@ class SongTags:
 def tag_song(samples: np.ndarray, trunk: str = DEFAULT_TAGGER, *, tagger=None, name: str = "audio") -> SongTags:
     """`SongTags` of mono ``samples`` at 16 kHz (`genre_core.musicnn.SAMPLE_RATE`). ``tagger``: the loaded
     network of ``trunk`` (`genre_core.transfer.load_tagger`), loaded here when None."""
+    windows = audio.segment_audio(samples, FEATURES, name=name)
+    return tag_patches(features.segment_features(windows, FEATURES, [LOG_MEL])[LOG_MEL], trunk, tagger=tagger)
+
+
+def tag_patches(patches: np.ndarray, trunk: str = DEFAULT_TAGGER, *, tagger=None) -> SongTags:
+    """`SongTags` of a song's musicnn input windows ``patches`` (windows, 96, 187), as `FEATURES` computes them
+    (a transfer CNN's prediction holds them already)."""
     from genre_core.transfer import load_tagger
 
     spec = TRUNKS[trunk]
-    windows = audio.segment_audio(samples, FEATURES, name=name)
-    patches = features.segment_features(windows, FEATURES, [LOG_MEL])[LOG_MEL][..., np.newaxis]
     model = tagger if tagger is not None else load_tagger(spec)
-    probabilities = np.asarray(model.predict(patches, batch_size=32, verbose=0), dtype=np.float32).mean(axis=0)
+    inputs = np.asarray(patches, dtype=np.float32)[..., np.newaxis]
+    probabilities = np.asarray(model.predict(inputs, batch_size=32, verbose=0), dtype=np.float32).mean(axis=0)
     return SongTags(
         trunk=spec.name,
         collection=spec.collection,
         tags=spec.tags,
         kinds=tuple(MSD_TAG_KINDS.get(tag, "other") for tag in spec.tags),
         probabilities=probabilities,
-        windows=len(windows),
+        windows=len(inputs),
     )
