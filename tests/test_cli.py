@@ -245,9 +245,9 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
 
 
 def test_choices_match_the_training_module():
-    from genre_core import training
+    from genre_core import train_config
 
-    assert cli.train.OPTIMIZER_CHOICES == training.OPTIMIZERS and cli.train.SCHEDULE_CHOICES == training.SCHEDULES
+    assert (cli.train.OPTIMIZER_CHOICES, cli.train.SCHEDULE_CHOICES) == (train_config.OPTIMIZERS, train_config.SCHEDULES)
 
 
 @pytest.mark.parametrize(

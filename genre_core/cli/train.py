@@ -18,7 +18,7 @@ from genre_core.cli.common import (
 )
 from genre_core.config import FeatureConfig
 
-#: `training.OPTIMIZERS` and `training.SCHEDULES`, spelled out so that ``--help`` needs no TensorFlow.
+#: `train_config.OPTIMIZERS` and `train_config.SCHEDULES`, spelled out so that ``--help`` needs no TensorFlow.
 OPTIMIZER_CHOICES = ("sgd", "adam", "rmsprop", "adamw")
 SCHEDULE_CHOICES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")
 
@@ -62,10 +62,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Train a preset, evaluate it beside the baselines, and write the bundle (metrics inside): the app's train
     job (`train_job.train`), run in the foreground."""
-    from genre_core import bundles, train_job, training
+    from genre_core import bundles, train_job
+    from genre_core.train_callbacks import tqdm_progress
+    from genre_core.train_config import TrainConfig
     from genre_core.models import get_preset
 
-    train_config = training.TrainConfig(
+    train_config = TrainConfig(
         preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
     )
@@ -80,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     spec = train_job.TrainJobSpec(train_config.to_dict(), source, protocol=args.split,
                                   split_dir=None if args.split_dir is None else str(args.split_dir), name=args.out.name)
     skipped = lambda event: print_skipped(event["files"]) if event["type"] == "skipped" else None  # noqa: E731
-    outcome = train_job.train(spec, args.out, progress=training.tqdm_progress(), emit=skipped, n_jobs=args.jobs,
+    outcome = train_job.train(spec, args.out, progress=tqdm_progress(), emit=skipped, n_jobs=args.jobs,
                               show_bar=True)
     stop = " (early stop, best weights kept)" if outcome.stopped_early else ""
     print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, "
