@@ -196,21 +196,26 @@ def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
     return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, source_stamp(spec.source_path()))
 
 
+#: The source kind `datasets.load_dataset` must find for each kind the Data page offers (an upload may hold any).
+EXPECTED_SOURCES = {DEMO: datasets.DEMO_SOURCE, FOLDER: datasets.AUDIO_FOLDER, CSV: datasets.KAGGLE_CSV,
+                    NPY: datasets.NPY_FOLDERS, MFCC_JSON: datasets.MFCC_JSON}
+
+
 def _load(spec: DatasetSpec, progress: StatusProgress) -> LoadedDataset:
-    """Read or extract the dataset of ``spec`` with the loader of its kind (no caching here;
-    `genre_core.extraction` caches extracted features on disk)."""
-    extraction = {"genres": spec.genres, "progress": progress, "cache_dir": paths.CACHE_DIR}
-    if spec.kind == DEMO:
-        dataset, skipped = datasets.load_demo(spec.config, folder=paths.DEMO_DIR, phase=progress.phase, **extraction,
-                                              **datasets.demo_size_from_environment())
-        return LoadedDataset(dataset, tuple(skipped))
-    if spec.kind in (FOLDER, UPLOAD):
-        dataset, skipped = datasets.load_audio_folder(spec.location, spec.config, **extraction)
-        return LoadedDataset(dataset, tuple(skipped))
-    readers = {CSV: datasets.load_kaggle_csv, NPY: datasets.load_npy_folders, MFCC_JSON: datasets.load_mfcc_json}
-    if spec.kind not in readers:
+    """Read or extract the dataset of ``spec`` with `datasets.load_dataset` (no caching here;
+    `genre_core.extraction` caches extracted features on disk). `InputError` when the location is another
+    kind of source than the one chosen (a folder of songs given as a feature table would start an extraction)."""
+    if spec.kind not in SOURCE_LABELS:
         raise InputError("dataset source", f"unknown kind '{spec.kind}'")
-    return LoadedDataset(datasets.select_classes(readers[spec.kind](Path(spec.location).expanduser()), spec.genres))
+    location = "demo" if spec.kind == DEMO else spec.location
+    found, expected = datasets.source_kind(location), EXPECTED_SOURCES.get(spec.kind)
+    if expected is not None and found != expected:
+        raise InputError(spec.location, f"is {found}, not {expected}: choose that source kind, or another path")
+    dataset, skipped = datasets.load_dataset(
+        location, spec.config, genres=spec.genres, progress=progress, phase=progress.phase, cache_dir=paths.CACHE_DIR,
+        demo_folder=paths.DEMO_DIR, demo_tracks=datasets.demo_size_from_environment().get("tracks_per_genre"),
+    )
+    return LoadedDataset(dataset, tuple(skipped))
 
 
 def load_dataset(spec: DatasetSpec) -> LoadedDataset:

@@ -213,7 +213,15 @@ def test_bad_paths_give_a_one_line_error_naming_the_path(tmp_path: Path) -> None
     choose_source(app, common.CSV, missing_table)
     app.button(key="data.load").click().run()
     assert not app.exception
-    assert [error.value for error in app.error] == [common.md(f"{missing_table}: no such file")]
+    assert [error.value for error in app.error] == [common.md(f"{missing_table}: no such file or folder")]
+    assert not app.session_state[common.DATASET_READY_KEY]
+
+    (tmp_path / "songs" / "rock").mkdir(parents=True)  # a folder of songs given as a feature table: no extraction
+    choose_source(app, common.CSV, str(tmp_path / "songs"))
+    app.button(key="data.load").click().run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [common.md(
+        f"{tmp_path / 'songs'}: is an audio folder, not a Kaggle feature CSV: choose that source kind, or another path")]
     assert not app.session_state[common.DATASET_READY_KEY]
 
 
