@@ -6,7 +6,7 @@ users (loaded datasets, model bundles) in `st.cache_resource` and are read-only:
 or a `ModelBundle` you get from here (use ``dataset.subset`` / ``dataclasses.replace`` for a changed copy).
 
 Loading a model imports TensorFlow, so it happens only in `load_bundle`; listing bundles reads their
-``bundle.json`` only (`genre_core.bundles` imports TensorFlow when imported).
+``bundle.json`` only (`genre_core.bundles` imports TensorFlow only when it loads or saves a model).
 
 Uploaded zip archives are unpacked into ``paths.DATA_DIR/uploads/<session folder id>/``, one folder per browser
 session: a dataset zip (Data page) into its ``dataset/``, a bundle zip (Train page) into its ``bundle/``, each
@@ -85,7 +85,6 @@ SIDEBAR_DATASET_KEY = "genrelens.sidebar_dataset"  #: this run's sidebar slot of
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
 
 # --- bundles -------------------------------------------------------------------------------------------
-BUNDLE_METADATA_FILE = bundle_files.METADATA_FILE  #: the metadata file of a bundle, read without TensorFlow
 #: Role -> pretrained bundle names to use by default, in order of preference.
 DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_transfer", "cnn_gtzan_mini")}
 #: What the sidebar says of a shipped bundle besides its name.
@@ -407,7 +406,7 @@ def _test_accuracy(metrics: Any) -> float | None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> BundleInfo:
     """Read one ``bundle.json`` (cached per modification time)."""
-    path = Path(folder) / BUNDLE_METADATA_FILE
+    path = Path(folder) / bundle_files.METADATA_FILE
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
         return BundleInfo(
@@ -420,7 +419,7 @@ def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> Bundl
         )
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError,
             RecursionError) as error:
-        raise InputError(folder, f"{BUNDLE_METADATA_FILE} is unreadable ({type(error).__name__})") from None
+        raise InputError(folder, f"{bundle_files.METADATA_FILE} is unreadable ({type(error).__name__})") from None
 
 
 def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
@@ -431,7 +430,7 @@ def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
     for root, pretrained in ((paths.PRETRAINED_DIR, True), (paths.WORKSPACE_MODELS_DIR, False)):
         for folder in bundle_files.list_bundles(root):
             try:
-                metadata = folder / BUNDLE_METADATA_FILE
+                metadata = folder / bundle_files.METADATA_FILE
                 found.append(_bundle_info(str(folder.resolve()), metadata.stat().st_mtime_ns, pretrained))
             except (InputError, OSError) as error:
                 problems.append(str(error))
@@ -442,7 +441,7 @@ def default_bundle_folder(role: str) -> str | None:
     """The first pretrained bundle of `DEFAULT_BUNDLES` for ``role`` that exists, as a resolved path."""
     for name in DEFAULT_BUNDLES[role]:
         folder = paths.PRETRAINED_DIR / name
-        if (folder / BUNDLE_METADATA_FILE).is_file():
+        if (folder / bundle_files.METADATA_FILE).is_file():
             return str(folder.resolve())
     return None
 
@@ -451,7 +450,7 @@ def active_bundle_folder(role: str) -> str | None:
     """This session's bundle folder for ``role`` (`FFN` or `CNN`); None if none is chosen or it vanished."""
     init_state()
     folder = st.session_state[BUNDLE_KEYS[role]]
-    return folder if folder and (Path(folder) / BUNDLE_METADATA_FILE).is_file() else None
+    return folder if folder and (Path(folder) / bundle_files.METADATA_FILE).is_file() else None
 
 
 def set_active_bundle(role: str, folder: str | Path | None) -> None:
@@ -476,7 +475,7 @@ def _cached_bundle(folder: str, metadata_mtime_ns: int) -> ModelBundle:
 def load_bundle(folder: str | Path) -> ModelBundle:
     """The bundle in ``folder``, loaded once per ``bundle.json`` modification and shared (read-only)."""
     folder = Path(folder).resolve()
-    metadata = folder / BUNDLE_METADATA_FILE
+    metadata = folder / bundle_files.METADATA_FILE
     return _cached_bundle(str(folder), metadata.stat().st_mtime_ns if metadata.is_file() else -1)
 
 
