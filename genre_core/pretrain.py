@@ -135,10 +135,10 @@ def select_config(
     dataset: Dataset, folds: Sequence[Split], candidates: Sequence[TrainConfig], log: Log = print
 ) -> tuple[int, list[dict[str, Any]]]:
     """Cross-validate every candidate over ``folds``; the chosen one has the highest mean validation
-    accuracy (the first on ties). Returns its index and each candidate's `reports.cross_validate` report."""
+    accuracy (the first on ties). Returns its index and each candidate's `reports.cross_validate` report (as JSON)."""
     results = []
     for number, config in enumerate(candidates, start=1):
-        result = cross_validate(dataset, folds, config)
+        result = cross_validate(dataset, folds, config).to_dict()
         if "val" not in result["summary"]:
             raise InputError("folds", "every fold needs a validation part to choose hyper-parameters")
         val = result["summary"]["val"]["accuracy"]
@@ -178,9 +178,10 @@ def build_ffn_gtzan_features(sources: PretrainSources, log: Log = print) -> tupl
     chosen, searched = select_config(dataset, folds, candidates, log)
     log(f"{name}: candidate {chosen + 1} chosen; refitting it on every non-test track of each fold")
     refit_folds = artist_folds(0.0)
-    artist_cv = cross_validate(dataset, refit_folds, candidates[chosen])
+    artist_cv = cross_validate(dataset, refit_folds, candidates[chosen]).to_dict()
     log(f"{name}: random {RANDOM_FOLDS}-fold track split for comparison")
-    random_cv = cross_validate(dataset, grouped_kfold(dataset, k=RANDOM_FOLDS, seed=SEED), candidates[chosen])
+    random_folds = grouped_kfold(dataset, k=RANDOM_FOLDS, seed=SEED)
+    random_cv = cross_validate(dataset, random_folds, candidates[chosen]).to_dict()
     log(f"{name}: training the shipped model on fold 1's train list")
     bundle = train_bundle(
         dataset, refit_folds[0], candidates[chosen], name,
