@@ -32,12 +32,14 @@ def reference_mfcc(files: list[tuple[Path, str]], json_path: Path, n_mfcc: int =
 
     Returns what it wrote: ``mapping`` (genres in first-seen order), ``labels`` (one index per kept part),
     ``track`` (the file's stem per kept part; not in the tutorials, needed to compare like with like),
-    ``segment`` (the part's index in its track) and ``mfcc`` (per kept part a list of frames of ``n_mfcc``
+    ``segment`` (the part's index in its track), ``complete`` (whether the part had all its samples: the last
+    part of a track under 30 s is shorter, and GenreLens zero-pads such a window where the tutorials frame the
+    shorter part) and ``mfcc`` (per kept part a list of frames of ``n_mfcc``
     floats: (frames, n_mfcc), time-major).
     """
     samples_per_segment = int(SAMPLE_RATE * TRACK_SECONDS / segments)
     expected_frames = math.ceil(samples_per_segment / HOP_LENGTH)
-    data: dict[str, list] = {"mapping": [], "labels": [], "track": [], "segment": [], "mfcc": []}
+    data: dict[str, list] = {"mapping": [], "labels": [], "track": [], "segment": [], "complete": [], "mfcc": []}
     for path, genre in files:
         if genre not in data["mapping"]:
             data["mapping"].append(genre)
@@ -52,6 +54,7 @@ def reference_mfcc(files: list[tuple[Path, str]], json_path: Path, n_mfcc: int =
                 data["labels"].append(data["mapping"].index(genre))
                 data["track"].append(Path(path).stem)
                 data["segment"].append(index)
+                data["complete"].append(len(part) == samples_per_segment)
     with open(json_path, "w") as handle:
         json.dump(data, handle, indent=4)
     return data
