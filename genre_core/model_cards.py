@@ -12,7 +12,7 @@ import numpy as np
 from genre_core import lesson, musicnn, pretrain
 from genre_core.baselines import BASELINES, MAJORITY, SVM_C
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genre_core.baselines import BASELINE_METRICS, BASELINES, baseline_scores
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import MEAN_PROBABILITY, EvaluationReport, cross_validation_summary, evaluate_predictions
 from genre_core.records import from_dict_strict

@@ -16,7 +16,7 @@ import streamlit as st
 
 from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.splits import Split
 from pages import common

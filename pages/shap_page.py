@@ -16,7 +16,7 @@ import streamlit as st
 
 from genre_core import audio, prediction
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import shap_figures as sf
 from genre_core.explain import shap_values as sv

@@ -19,7 +19,7 @@ import streamlit as st
 
 from genre_core import audio, bundle_files, musicnn, paths, song_figures
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_patches, tag_song

@@ -22,7 +22,7 @@ from conftest import REPO_ROOT, tone
 from streamlit.testing.v1 import AppTest
 
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.splits import Split
 from pages import common
 

@@ -14,7 +14,7 @@ from helpers import tiny_dataset
 from genre_core import model_cards, pretrain
 from genre_core.bundles import load_bundle
 from genre_core.config import FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.splits import grouped_kfold
 

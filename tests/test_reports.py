@@ -12,7 +12,7 @@ from helpers import tiny_dataset, tiny_split
 
 from genre_core import baselines, bundles, reports, training
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import EvaluationReport, MEAN_PROBABILITY
 from genre_core.splits import Split, grouped_kfold, leaky_split

@@ -13,7 +13,8 @@ from typing import Any
 from genre_core import paths, reports
 from genre_core.baselines import BASELINES
 from genre_core.config import FeatureConfig
-from genre_core.datasets import Dataset, load_dataset
+from genre_core.dataset import Dataset
+from genre_core.datasets import load_dataset
 from genre_core.errors import GenreLensError
 
 @dataclass(frozen=True)

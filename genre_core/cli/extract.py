@@ -9,7 +9,8 @@ import numpy as np
 
 from genre_core.cli.common import Command, comma_list, job_count, print_skipped, require_writable_folder
 from genre_core.config import FEATURE_KINDS, FeatureConfig
-from genre_core.datasets import Dataset, load_dataset
+from genre_core.dataset import Dataset
+from genre_core.datasets import load_dataset
 
 def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = FeatureConfig()
