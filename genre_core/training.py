@@ -20,18 +20,17 @@ import numpy as np
 import keras
 import tensorflow as tf
 
-import keras
-import tensorflow as tf
-
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import with_channel_axis
-from genre_core.models import build_model, check_hyper, get_preset
+from genre_core.models import OUTPUTS, SIGMOID, build_model, check_hyper, get_preset
 from genre_core.splits import Split
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")
+SCHEDULES = ("constant", "step", "exponential", "cosine", "cosine-restarts", "plateau", "one-cycle")
+#: "cosine-restarts": this many cosine cycles over the run, each twice as long as the one before (SGDR).
+RESTART_CYCLES = 3
 CLASS_WEIGHTS = ("none", "balanced")
 
 
@@ -48,9 +47,14 @@ class TrainConfig:
     """How to train one model; JSON round-trips through `to_dict` / `from_dict`.
 
     ``weight_decay`` is decoupled weight decay applied by every optimiser when > 0 ("adamw" is Adam with
-    it; with 0 it behaves as Adam). ``momentum`` is used by "sgd" only. Schedules act over the whole run
+    it; with 0 it behaves as Adam). ``momentum`` and ``nesterov`` are used by "sgd" only: momentum 0 (the
+    default) is plain mini-batch stochastic gradient descent. ``output`` is the classifier head
+    (`models.OUTPUTS`): "softmax" with categorical cross-entropy, or for a 2-class task "sigmoid", one unit with
+    binary cross-entropy. Schedules act over the whole run
     (t = step / total steps): "step" multiplies the rate by 0.1 at 50 % and again at 75 % of the steps;
-    "exponential" decays it smoothly to 1 % at the end; "cosine" anneals it to 0; "one-cycle" rises from
+    "exponential" decays it smoothly to 1 % at the end; "cosine" anneals it to 0; "cosine-restarts" anneals
+    it to 0 in `RESTART_CYCLES` cycles, each twice as long as the one before, restarting at the full rate
+    (Keras ``CosineDecayRestarts``, SGDR); "one-cycle" rises from
     rate/25 to the rate over the first 30 % and anneals to rate/1e4 (both cosine); "plateau" halves it
     when the monitored loss has not improved for 2 epochs (half the early-stopping patience if set).
     Early stopping and "plateau" monitor the validation loss, or the training loss when there is no
@@ -61,7 +65,8 @@ class TrainConfig:
     hyper: dict[str, Any] = field(default_factory=dict)
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    momentum: float = 0.9
+    momentum: float = 0.0
+    nesterov: bool = False
     weight_decay: float = 0.0
     schedule: str = "constant"
     batch_size: int = 32
@@ -69,6 +74,7 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     class_weight: str = "none"
     seed: int = 0
+    output: str = "softmax"
 
     def __post_init__(self) -> None:
         try:
@@ -87,6 +93,7 @@ class TrainConfig:
             "optimizer": self.optimizer in OPTIMIZERS,
             "learning_rate": _is_number(self.learning_rate) and 0 < self.learning_rate <= 10,
             "momentum": _is_number(self.momentum) and 0 <= self.momentum < 1,
+            "nesterov": isinstance(self.nesterov, bool),
             "weight_decay": _is_number(self.weight_decay) and 0 <= self.weight_decay < 1,
             "schedule": self.schedule in SCHEDULES,
             "batch_size": _is_int(self.batch_size) and 1 <= self.batch_size <= 65536,
@@ -94,6 +101,7 @@ class TrainConfig:
             "early_stopping_patience": patience is None or (_is_int(patience) and patience >= 1),
             "class_weight": self.class_weight in CLASS_WEIGHTS,
             "seed": _is_int(self.seed) and 0 <= self.seed < 2**31,
+            "output": self.output in OUTPUTS,
         }
         for name, valid in checks.items():
             if not valid:
@@ -130,6 +138,10 @@ def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
         return base * 0.01**t
     if config.schedule == "cosine":
         return cosine(base, 0.0, t)
+    if config.schedule == "cosine-restarts":  # cycles of T, 2T, 4T, ... steps fill the run
+        first_cycle = max(total_steps, 1) / (2**RESTART_CYCLES - 1)
+        restarts = keras.optimizers.schedules.CosineDecayRestarts(base, first_decay_steps=first_cycle, t_mul=2.0)
+        return float(restarts(min(max(step, 0), max(total_steps, 1))))
     if config.schedule == "one-cycle":
         warmup = 0.3
         if t < warmup:
@@ -394,7 +406,9 @@ class _Schedule(keras.callbacks.Callback):
 def _optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     decay = config.weight_decay or None
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate, momentum=config.momentum, weight_decay=decay)
+        return keras.optimizers.SGD(
+            config.learning_rate, momentum=config.momentum, nesterov=config.nesterov, weight_decay=decay
+        )
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(config.learning_rate, weight_decay=decay)
     if config.optimizer == "adamw":
@@ -470,7 +484,10 @@ def train_model(
     has_val = len(rows["val"]) > 0
     x_val = prepare_inputs(features[rows["val"]], feature_kind, standardizer)
 
-    model = build_model(config.preset, x_train.shape[1:], dataset.n_classes, **config.hyper)
+    if config.output == SIGMOID and dataset.n_classes != 2:
+        raise InputError("TrainConfig.output", f"a sigmoid output is for 2 classes, {dataset.source} has "
+                         f"{dataset.n_classes}: choose 2 genres or the softmax output")
+    model = build_model(config.preset, x_train.shape[1:], dataset.n_classes, output=config.output, **config.hyper)
     fitted = model
     if preset.transfer:  # train only the layers from `trainable_from` on, on the frozen layers' cached output
         from genre_core import transfer
@@ -481,9 +498,9 @@ def train_model(
         x_train, x_val = activations[rows["train"]], activations[rows["val"]]
         fitted = transfer.trainable_part(model, cut)
     validation = (x_val, dataset.labels[rows["val"]])
-    fitted.compile(
-        optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False
-    )
+    loss = "binary_crossentropy" if config.output == SIGMOID else "sparse_categorical_crossentropy"
+    metric = keras.metrics.BinaryAccuracy(name="accuracy") if config.output == SIGMOID else "accuracy"
+    fitted.compile(optimizer=_optimizer(config), loss=loss, metrics=[metric], jit_compile=False)
 
     batches = math.ceil(len(x_train) / config.batch_size)
     monitor = _Monitor(config.epochs, batches, progress, cancel)

@@ -64,6 +64,8 @@ def test_train_config_round_trips_through_json() -> None:
         ("learning_rate", 0.0),
         ("learning_rate", math.nan),
         ("momentum", 1.0),
+        ("nesterov", 1),
+        ("output", "tanh"),
         ("weight_decay", -0.1),
         ("schedule", "warm-restarts"),
         ("batch_size", 0),
@@ -100,10 +102,27 @@ def test_learning_rate_schedules_follow_their_shapes() -> None:
     assert rate("exponential", 50) == pytest.approx(0.01)
     cosine = [rate("cosine", step) for step in range(total)]
     assert cosine[0] == pytest.approx(0.1) and cosine[-1] < 1e-3 and np.all(np.diff(cosine) < 0)
+    total = 140  # cosine restarts: cycles of 20, 40 and 80 steps
+    restarts = [rate("cosine-restarts", step) for step in range(total)]
+    assert [restarts[step] for step in (0, 20, 60)] == pytest.approx([0.1] * 3)
+    assert restarts[10] == pytest.approx(0.05) and restarts[40] == pytest.approx(0.05)
+    assert int(np.argmin(restarts[:20])) == 19 and np.all(np.diff(restarts[60:]) < 0) and restarts[-1] < 1e-3
+    total = 100
     one_cycle = [rate("one-cycle", step) for step in range(total)]
     assert one_cycle[0] == pytest.approx(0.1 / 25)
     assert int(np.argmax(one_cycle)) == 30 and max(one_cycle) == pytest.approx(0.1)
     assert one_cycle[-1] < 1e-3
+
+
+def test_sgd_is_plain_by_default_and_momentum_nesterov_and_decay_are_settings(dataset: Dataset, split: Split) -> None:
+    plain = training.train_model(dataset, split, TrainConfig(preset="ffn_mfcc", hyper=TINY_FFN, optimizer="sgd",
+                                                             epochs=1, batch_size=16)).model.optimizer
+    assert plain.momentum == 0.0 and not plain.nesterov and plain.weight_decay is None
+    config = TrainConfig(preset="ffn_mfcc", hyper=TINY_FFN, optimizer="sgd", momentum=0.9, nesterov=True,
+                         weight_decay=0.001, epochs=1, batch_size=16)
+    used = training.train_model(dataset, split, config).model.optimizer
+    assert used.momentum == pytest.approx(0.9) and used.nesterov and used.weight_decay == pytest.approx(0.001)
+    assert TrainConfig.from_dict({"preset": "ffn_mfcc", "optimizer": "sgd"}).momentum == 0.0  # old JSON: plain SGD
 
 
 def test_balanced_class_weights_equalise_class_totals() -> None:
@@ -230,6 +249,33 @@ def test_same_seed_gives_identical_weights_and_another_seed_differs(dataset: Dat
     assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
 
 
+def test_sigmoid_output_trains_a_binary_task_with_binary_cross_entropy(split: Split) -> None:
+    binary = tiny_dataset(n_classes=2)
+    config = TrainConfig(preset="ffn_mfcc", hyper=TINY_FFN, output="sigmoid", epochs=4, batch_size=8,
+                         learning_rate=0.01)
+    result = training.train_model(binary, split, config)
+    assert result.model.output_shape == (None, 1) and result.model.loss == "binary_crossentropy"
+    assert result.history["accuracy"][-1] >= 0.9 and result.history["val_accuracy"][-1] >= 0.9
+    inputs = training.prepare_inputs(binary.features[SUMMARY][split.test], SUMMARY, result.standardizer)
+    p = np.asarray(result.model(inputs))[:, 0]
+    assert np.mean((p > 0.5) == binary.labels[split.test]) >= 0.9
+    with pytest.raises(InputError, match="sigmoid output is for 2 classes"):
+        training.train_model(tiny_dataset(n_classes=3), split, config)
+
+
+@pytest.mark.slow
+def test_course_cnn_recipe_gives_identical_weights_on_two_runs(split: Split) -> None:
+    """The course recipe: cnn_small, plain mini-batch SGD, batch 32, seed 42 with op determinism."""
+    data = tiny_dataset(n_classes=4)
+    config = TrainConfig(preset="cnn_small", optimizer="sgd", learning_rate=0.01, batch_size=32, epochs=2, seed=42)
+
+    def weights() -> list[np.ndarray]:
+        return training.train_model(data, split, config).model.get_weights()
+
+    first, again = weights(), weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
 @pytest.mark.slow
 def test_early_stopping_stops_and_restores_the_best_epoch(split: Split) -> None:
     data = tiny_dataset()
@@ -296,6 +342,7 @@ OPTIMIZER_SCHEDULE_PAIRS = [
     ("adamw", "cosine"),
     ("sgd", "plateau"),
     ("adam", "one-cycle"),
+    ("rmsprop", "cosine-restarts"),
 ]
 
 
