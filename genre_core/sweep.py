@@ -110,18 +110,28 @@ def load_sweep(folder: Path) -> SweepResult:
                        warnings=() if facts is None else facts.warnings)
 
 
-def prepare_folder(folder: Path, spec: SweepSpec) -> None:
-    """Make ``folder`` the home of ``spec``: a new or empty folder gets ``sweep.json``; one holding the same
-    sweep is resumed. InputError for a folder holding another sweep or other files (nothing is replaced)."""
+def check_folder(folder: Path, spec: SweepSpec) -> bool:
+    """Whether ``folder`` already holds ``spec`` (a resume); False for a new or empty folder. InputError for a
+    file, a folder holding another sweep or other files, or a path below a file. Reads only."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(folder, "is a file, not a folder for a sweep")
+    blocker = next((part for part in (folder, *folder.parents) if part.exists() and not part.is_dir()), None)
+    if blocker is not None:
+        raise InputError(folder, f"{blocker} is a file, not a folder for a sweep")
     if (folder / SPEC_FILE).is_file():
         if read_spec(folder).fingerprint != spec.fingerprint:
             raise InputError(folder, "holds a different sweep; choose another folder (nothing was replaced)")
-        return
+        return True
     if folder.is_dir() and any(not entry.name.startswith(".") for entry in folder.iterdir()):
         raise InputError(folder, "is not empty and holds no sweep; choose a new folder (nothing was replaced)")
+    return False
+
+
+def prepare_folder(folder: Path, spec: SweepSpec) -> None:
+    """Make ``folder`` the home of ``spec`` (`check_folder`): a new or empty folder gets ``sweep.json``; one
+    holding the same sweep is left as it is, to be resumed."""
+    folder = Path(folder)
+    if check_folder(folder, spec):
+        return
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / SPEC_FILE, json.dumps(spec.to_dict(), indent=1))
 
@@ -179,8 +189,9 @@ def run_sweep(
     (a run it ends is not stored). Returns the sweep as stored (`load_sweep`)."""
     emit = emit or (lambda event: None)
     should_stop = should_stop or (lambda: False)
-    points = spec.check()
     folder = Path(folder)
+    check_folder(folder, spec)
+    points = spec.check()
     prepare_folder(folder, spec)
     with folder_lock(folder):
         datasets: dict[str, tuple[Dataset, list[Split]]] = {}
@@ -225,9 +236,10 @@ def _train_run(point: SweepPoint, fold: int, dataset: Dataset, split: Split, emi
     """Train and score ``point`` on one fold; None when ``should_stop`` ended the training."""
     import keras  # noqa: PLC0415
 
-    from genre_core import reports, training  # noqa: PLC0415
+    from genre_core import reports  # noqa: PLC0415
+    from genre_core.train_config import TrainConfig  # noqa: PLC0415
 
-    config = training.TrainConfig.from_dict(point.train_config)
+    config = TrainConfig.from_dict(point.train_config)
 
     def progress(state: Any) -> None:
         if state.batch == state.batches:

@@ -1,7 +1,7 @@
 """What a sweep varies: settings addressed by name, their values, and the points (settings combinations) to train.
 
 A sweep trains one preset at every combination of the values of one or two settings. A setting is named the way
-its owner names it, so a setting added to `training.TrainConfig` or to a preset's ``default_hyper`` becomes
+its owner names it, so a setting added to `train_config.TrainConfig` or to a preset's ``default_hyper`` becomes
 sweepable without a change here:
 
 - a `TrainConfig` field (``learning_rate``, ``optimizer``, ``batch_size``, ``schedule``, ...): ``TRAIN`` target;
@@ -42,7 +42,7 @@ VAL_FRACTION = 0.15  #: share of each fold's training tracks kept for validation
 
 
 def _train_fields() -> tuple[str, ...]:
-    from genre_core.training import TrainConfig  # noqa: PLC0415 (TensorFlow: only when a spec is checked)
+    from genre_core.train_config import TrainConfig  # noqa: PLC0415 (it imports models, hence Keras)
 
     return tuple(item.name for item in dataclasses.fields(TrainConfig) if item.name not in FIXED_TRAIN_FIELDS)
 
@@ -267,7 +267,7 @@ def check_points(points: list[SweepPoint]) -> None:
     import keras  # noqa: PLC0415
 
     from genre_core.models import build_model, get_preset  # noqa: PLC0415
-    from genre_core.training import TrainConfig  # noqa: PLC0415
+    from genre_core.train_config import TrainConfig  # noqa: PLC0415
 
     built: set[str] = set()
     for point in points:
