@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from genre_core import model_figures
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY, PartEvaluation, row_normalised, track_level
@@ -61,6 +62,41 @@ def per_class_with_averages(metrics: Mapping[str, Any]) -> pd.DataFrame:
                      "recall": metrics[f"{average}_recall"], "f1": metrics[f"{average}_f1"],
                      "support": int(metrics["support"])})
     return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
+
+
+def selectable_confusion_figure(view: ConfusionView, class_names: Sequence[str], *, normalised: bool,
+                                title: str) -> go.Figure:
+    """`model_figures.confusion_figure` of ``view`` with one invisible square marker over each cell, so that a
+    click selects the cell (plotly reports selections of markers, not of heat-map cells). Each marker's
+    ``customdata`` is ``[true_class, predicted_class]``; a selected cell is outlined."""
+    names = [str(name) for name in class_names]
+    matrix = view.normalised if normalised else view.counts
+    figure = model_figures.confusion_figure(matrix, names, normalised=normalised, title=title, unit=view.unit)
+    size = len(names)
+    true_index, predicted_index = np.divmod(np.arange(size * size), size)
+    hover = figure.data[0].hovertemplate.replace("%{z", "%{customdata[2]")
+    figure.data[0].hoverinfo = "skip"
+    figure.data[0].hovertemplate = None
+    figure.add_trace(go.Scatter(
+        x=[names[index] for index in predicted_index], y=[names[index] for index in true_index], mode="markers",
+        customdata=np.column_stack([true_index, predicted_index, matrix.ravel()]).tolist(),
+        marker={"symbol": "square-open", "size": max(14, 360 // size), "color": "#d62728", "opacity": 0,
+                "line": {"width": 3}},
+        selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 0}},
+        hovertemplate=hover, showlegend=False, name="cells",
+    ))
+    figure.update_layout(clickmode="event+select", dragmode=False)
+    return figure
+
+
+def selected_cell(points: Sequence[Mapping[str, Any]]) -> tuple[int, int] | None:
+    """``(true_class, predicted_class)`` of the last cell marker among plotly selection ``points`` (each with
+    ``customdata`` as `selectable_confusion_figure` sets it), or None when no cell is selected."""
+    for point in reversed(list(points)):
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)) and len(data) >= 2:
+            return int(data[0]), int(data[1])
+    return None
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,18 @@ def test_files_per_genre_figures():
     assert "96 in all" in bar.layout.title.text
     with pytest.raises(InputError, match="chart kind: 'donut'"):
         score_views.files_per_genre_figure(counts, kind="donut")
+
+
+def test_every_cell_has_a_clickable_marker_that_names_it(evaluation):
+    view = score_views.confusion_view(evaluation.report.parts["test"], MEAN_PROBABILITY)
+    figure = score_views.selectable_confusion_figure(view, DATASET.class_names, normalised=True, title="t")
+    heat, cells = figure.data
+    np.testing.assert_allclose(heat.z, view.normalised)
+    assert len(cells.x) == 9 and figure.layout.clickmode == "event+select"
+    for x, y, (true_class, predicted_class, value) in zip(cells.x, cells.y, cells.customdata):
+        true_class, predicted_class = int(true_class), int(predicted_class)
+        assert (y, x) == (DATASET.class_names[true_class], DATASET.class_names[predicted_class])
+        assert value == view.normalised[true_class, predicted_class]
+    points = [{"x": cells.x[5], "customdata": cells.customdata[5]}]
+    assert score_views.selected_cell(points) == (1, 2)
+    assert score_views.selected_cell([]) is None
