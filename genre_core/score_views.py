@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from genre_core import model_figures
+from genre_core.audio_figures import class_distribution_figure
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY, PartEvaluation, row_normalised, track_level
@@ -172,10 +173,8 @@ def files_per_genre_figure(counts: pd.DataFrame, *, kind: str = PIE, unit: str =
         figure = go.Figure(go.Pie(labels=counts["genre"], values=values, sort=False, textinfo="label+value",
                                   hovertemplate="%{label}: %{value} " + unit + " (%{percent})<extra></extra>"))
     elif kind == BAR:
-        figure = go.Figure(go.Bar(x=counts["genre"], y=values, text=values, textposition="outside",
-                                  hovertemplate="%{x}: %{y} " + unit + "<extra></extra>"))
-        figure.update_yaxes(title_text=unit)
-        figure.update_xaxes(type="category")
+        figure = class_distribution_figure(dict(zip(counts["genre"], values.tolist())), title,
+                                           count_label=unit.capitalize())
     else:
         raise InputError("chart kind", f"{kind!r} is neither {PIE!r} nor {BAR!r}")
     figure.update_layout(title=title, margin={"t": 60})
