@@ -129,7 +129,7 @@ def _feature_config(values: dict[str, Any], kind: str, input_shape: list[int]) -
 
 def validate_metadata(values: Any, train_config_type: type | None = None) -> dict[str, Any]:
     """``values`` (parsed ``bundle.json``) if it is a valid bundle description, else `InputError`
-    ``("bundle.json", "field '<name>': <reason>")``. ``train_config_type`` (`training.TrainConfig`, passed by
+    ``("bundle.json", "field '<name>': <reason>")``. ``train_config_type`` (`train_config.TrainConfig`, passed by
     callers that have TensorFlow loaded anyway) adds the type check of the training settings."""
     try:
         return _validate(values, train_config_type)

@@ -29,13 +29,9 @@ from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata
 from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
-from genre_core.training import (
-    Standardizer,
-    TrainConfig,
-    TrainingResult,
-    dataset_features,
-    prepare_inputs,
-)
+from genre_core.inputs import Standardizer, dataset_features, prepare_inputs
+from genre_core.train_config import TrainConfig
+from genre_core.training import TrainingResult
 
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256

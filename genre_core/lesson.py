@@ -25,7 +25,7 @@ from genre_core.evaluation import confusion_matrices, track_level
 from genre_core.splits import Split, grouped_kfold
 
 if TYPE_CHECKING:
-    from genre_core.training import TrainConfig
+    from genre_core.train_config import TrainConfig
 
 FOLDS = 5
 SHIPPED_BUNDLE = "cnn_gtzan_transfer"  #: the pretrained bundle whose metrics hold the measured lesson

@@ -40,7 +40,7 @@ from genre_core.splits import ARTIST_FILTERED_FOLDS, Split, artist_filtered_spli
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
-    from genre_core.training import TrainConfig
+    from genre_core.train_config import TrainConfig
 
 PRETRAINED_NAMES = ("ffn_gtzan_features", "cnn_gtzan_mini", "cnn_gtzan_transfer", "ffn_demo", "cnn_demo")
 CARD_FILE = "MODEL_CARD.md"
@@ -99,8 +99,8 @@ def _required(path: Path | None, flag: str, name: str) -> Path:
 
 
 def train_config(values: dict[str, Any], preset: str | None = None) -> TrainConfig:
-    """A `training.TrainConfig` from ``values`` (plus ``preset`` when given) with seed `SEED`."""
-    from genre_core.training import TrainConfig
+    """A `train_config.TrainConfig` from ``values`` (plus ``preset`` when given) with seed `SEED`."""
+    from genre_core.train_config import TrainConfig
 
     return TrainConfig(**({"preset": preset} if preset else {}), **values, seed=SEED)
 

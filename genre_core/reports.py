@@ -28,7 +28,8 @@ from genre_core.splits import Split
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
-    from genre_core.training import TrainConfig, TrainingProgress
+    from genre_core.train_callbacks import TrainingProgress
+    from genre_core.train_config import TrainConfig
 
 #: ``progress(fold_number, n_folds, state)`` of `cross_validate`, fold numbers from 1.
 FoldProgress = Callable[[int, int, "TrainingProgress"], None]
@@ -210,7 +211,7 @@ def cross_validate(
 ) -> dict[str, Any]:
     """Train ``train_config`` once per split (fold) and score each on its test part, beside the baselines.
 
-    ``progress(fold, n_folds, state)`` receives every `training.TrainingProgress` of every fold.
+    ``progress(fold, n_folds, state)`` receives every `train_callbacks.TrainingProgress` of every fold.
     Returns a JSON-serialisable dict: ``folds`` (per fold: ``fold``, ``epochs_run``, ``val_accuracy``
     (None without val rows), ``test`` scores, ``baselines``, ``split``), ``summary`` (mean, sample std and
     values over folds via `evaluation.cross_validation_summary`: ``test`` of accuracy, macro F1 and

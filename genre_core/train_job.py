@@ -32,7 +32,7 @@ from genre_core.splits import make_split
 
 if TYPE_CHECKING:
     from genre_core.reports import BundleEvaluation
-    from genre_core.training import ProgressCallback, TrainingProgress
+    from genre_core.train_callbacks import ProgressCallback, TrainingProgress
 
 KIND = "train"
 BUNDLE_FOLDER = "bundle"  #: the trained bundle inside a train job's folder
@@ -144,10 +144,10 @@ def train(
     """Run ``spec``: load, split, train (``progress`` gets every `TrainingProgress`; ``should_stop()`` ends the
     training after the current batch, keeping the model), evaluate, and save the bundle into ``bundle_dir``.
     ``emit`` gets the stage events (``{"type": "stage", "stage": ...}``) and ``{"type": "skipped", "files"}``."""
-    from genre_core import bundles, reports, training
+    from genre_core import bundles, reports, train_config, training
 
     emit = emit or (lambda event: None)
-    config = training.TrainConfig.from_dict(spec.train_config)
+    config = train_config.TrainConfig.from_dict(spec.train_config)
     emit({"type": "stage", "stage": LOADING})
     dataset, skipped = spec.dataset.load(n_jobs=n_jobs, show_bar=show_bar)
     if skipped:

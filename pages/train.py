@@ -29,7 +29,7 @@ common.ensure_app_shell()
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
     from genre_core.models import Preset
-    from genre_core.training import TrainConfig
+    from genre_core.train_config import TrainConfig
 
 UNPACKED_BUNDLE_KEY = "train.unpacked_bundle"  #: (file id of the uploaded zip, bundle folder it was unpacked to)
 KEPT_BUNDLE_KEY = "train.kept_bundle"  #: (file id of the uploaded zip, workspace folder it was copied to)
@@ -108,16 +108,16 @@ def _choose_preset(dataset: Dataset) -> Preset | None:
 def _training_settings(preset: Preset) -> dict[str, Any]:
     """`TrainConfig` arguments (all but the seed) from the page: optimiser, learning rate, schedule, batch size,
     epochs, early stopping, and the preset's dropout / L2 / activation where it has them."""
-    from genre_core import training
+    from genre_core.train_config import OPTIMIZERS, SCHEDULES
 
     key = f"train.{preset.name}"
     defaults = preset.default_hyper
     optimiser_column, length_column, model_column = st.columns(3)
-    optimizer = optimiser_column.selectbox("Optimiser", training.OPTIMIZERS, index=training.OPTIMIZERS.index("adam"),
+    optimizer = optimiser_column.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"),
                                            key=f"{key}.optimizer")
     learning_rate = optimiser_column.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=1e-3,
                                                   step=1e-4, format="%.6f", key=f"{key}.lr")
-    schedule = optimiser_column.selectbox("Learning-rate schedule", training.SCHEDULES, key=f"{key}.schedule")
+    schedule = optimiser_column.selectbox("Learning-rate schedule", SCHEDULES, key=f"{key}.schedule")
     batch_size = int(length_column.number_input("Batch size", min_value=1, max_value=1024, value=32,
                                                 key=f"{key}.batch"))
     epochs = int(length_column.number_input("Epochs", min_value=1, max_value=500, value=20, key=f"{key}.epochs"))
@@ -342,7 +342,7 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
     preset = _choose_preset(dataset)
     if preset is None:
         return
-    from genre_core.training import TrainConfig
+    from genre_core.train_config import TrainConfig
 
     settings = _training_settings(preset)
     st.subheader("Split")

@@ -143,9 +143,9 @@ def train_saved_bundle(
     dataset: Dataset, preset: str, folder: Path, hyper: dict, split: Split | None = None, epochs: int = 4
 ) -> Path:
     """Train ``preset`` on ``split`` (default: `tone_split`) of ``dataset`` and save it as a bundle in ``folder``."""
-    from genre_core import bundles, training
+    from genre_core import bundles, train_config, training
 
-    config = training.TrainConfig(preset=preset, hyper=hyper, epochs=epochs, batch_size=4, learning_rate=0.01)
+    config = train_config.TrainConfig(preset=preset, hyper=hyper, epochs=epochs, batch_size=4, learning_rate=0.01)
     result = training.train_model(dataset, tone_split(dataset) if split is None else split, config)
     return bundles.save_bundle(bundles.bundle_from_training(result, dataset, name=folder.name), folder)
 

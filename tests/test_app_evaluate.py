@@ -30,10 +30,10 @@ PAGE = "pages/evaluate.py"
 
 def train_bundle(dataset: Dataset, preset: str, name: str, protocol: str = "grouped", **split_options: object) -> str:
     """Train ``preset`` for one epoch on ``dataset`` and save it in the workspace; returns its folder."""
-    from genre_core import bundles, splits, training
+    from genre_core import bundles, splits, train_config, training
 
     split = splits.make_split(dataset, protocol, **split_options)
-    result = training.train_model(dataset, split, training.TrainConfig(preset, epochs=1, batch_size=8))
+    result = training.train_model(dataset, split, train_config.TrainConfig(preset, epochs=1, batch_size=8))
     bundle = bundles.bundle_from_training(result, dataset, name=name)
     return str(bundles.save_bundle(bundle, paths.WORKSPACE_MODELS_DIR / name).resolve())
 

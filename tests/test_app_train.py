@@ -202,10 +202,10 @@ def zipped(folder: Path, prefix: str) -> bytes:
 
 @pytest.mark.slow
 def test_load_bundle_zips_good_damaged_and_foreign(tones: common.DatasetSpec, workspace: Path) -> None:
-    from genre_core import bundles, datasets, splits, training
+    from genre_core import bundles, datasets, splits, train_config, training
 
     dataset, _ = datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
-    result = training.train_model(dataset, splits.grouped_split(dataset), training.TrainConfig("ffn_mfcc", epochs=1))
+    result = training.train_model(dataset, splits.grouped_split(dataset), train_config.TrainConfig("ffn_mfcc", epochs=1))
     source = bundles.save_bundle(bundles.bundle_from_training(result, dataset, name="zipped"), workspace / "zipped")
 
     at = open_page(PAGE, tones)

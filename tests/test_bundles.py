@@ -18,7 +18,8 @@ from genre_core.bundles import ModelBundle
 from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
-from genre_core.training import TrainConfig
+from genre_core.inputs import prepare_inputs
+from genre_core.train_config import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_bundle_predicts_the_same_before_and_after_a_round_trip(
     bundle = cnn_bundle if where == "in-memory" else bundles.load_bundle(saved_cnn)
     features = dataset.features[LOG_MEL][40:]
     expected = np.asarray(
-        cnn_bundle.model(training.prepare_inputs(features, LOG_MEL, cnn_bundle.standardizer), training=False)
+        cnn_bundle.model(prepare_inputs(features, LOG_MEL, cnn_bundle.standardizer), training=False)
     )
 
     probabilities = bundle.predict_proba(features)
@@ -228,8 +229,8 @@ def test_saved_model_carries_no_optimiser_state_and_versions_are_recorded(tmp_pa
     import keras
 
     from genre_core.bundles import ModelBundle, library_versions, load_bundle, save_bundle
+    from genre_core.inputs import Standardizer
     from genre_core.models import build_model
-    from genre_core.training import Standardizer, TrainConfig
 
     model = build_model("ffn_mfcc", (57,), 3)
     model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")

@@ -1,4 +1,4 @@
-"""Tests of `genre_core.cli`: the extract verb in-process, errors as one line, and ``--help`` as a subprocess."""
+"""Tests of the `genre_core.cli` package: the extract verb in-process, errors as one line, and ``--help`` as a subprocess."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import soundfile
 from conftest import REPO_ROOT, tone
 
-from genre_core import cli, paths
+from genre_core import cli, datasets, paths
 
 RATE = 11025
 #: 2 s windows (15 per 30 s) at 11025 Hz, few bands: cheap, and a 4 s tone gives 2 windows.
@@ -134,9 +134,9 @@ def test_train_writes_a_bundle_with_its_evaluation(trained_bundle):
     assert metrics["split"]["tracks"] == {"train": 4, "val": 2, "test": 2}
     assert "trained cnn_small on audio folder" in out and "1 epochs" in out and f"bundle written to {folder}" in out
     model_line = next(line for line in out.splitlines() if "model tiny-cnn" in line)
-    assert f"accuracy {cli.percent(metrics['test']['accuracy'])}" in model_line
+    assert f"accuracy {cli.common.percent(metrics['test']['accuracy'])}" in model_line
     for name in ("majority", "logistic_regression", "rbf_svm"):
-        assert f"accuracy {cli.percent(metrics['baselines'][f'{name}_accuracy'])}" in out
+        assert f"accuracy {cli.common.percent(metrics['baselines'][f'{name}_accuracy'])}" in out
 
 
 @pytest.mark.slow
@@ -157,7 +157,7 @@ def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genr
     assert "per class (test, segments):" in out and "confusion matrix (test, segments" in out
     assert out.count("\nbass ") >= 2 and f"report written to {report_path}" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test "))
-    assert cli.percent(report["test"]["accuracy"]) in test_line
+    assert cli.common.percent(report["test"]["accuracy"]) in test_line
 
 
 @pytest.mark.slow
@@ -245,9 +245,9 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
 
 
 def test_choices_match_the_training_module():
-    from genre_core import training
+    from genre_core import train_config
 
-    assert cli.OPTIMIZER_CHOICES == training.OPTIMIZERS and cli.SCHEDULE_CHOICES == training.SCHEDULES
+    assert (cli.train.OPTIMIZER_CHOICES, cli.train.SCHEDULE_CHOICES) == (train_config.OPTIMIZERS, train_config.SCHEDULES)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_train_refuses_an_out_that_is_not_a_bundle_before_training(tone_genres, 
     make(tmp_path)
     before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     monkeypatch.setattr(training, "train_model", lambda *args, **kwargs: pytest.fail("trained before refusing"))
-    monkeypatch.setattr(cli, "load_for", lambda *args, **kwargs: pytest.fail("loaded the dataset before refusing"))
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: pytest.fail("loaded the dataset before refusing"))
     status = cli.main(["train", "--dataset", str(tone_genres), "--out", str(tmp_path / out), *TRAIN_FLAGS])
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("error: ") and reason in err and err.count("\n") == 1
@@ -310,7 +310,8 @@ def test_leftovers_of_an_interrupted_save_are_recovered_at_start_with_a_note(tmp
 # --- arguments checked before the work, one line each (issue 14, defects 5 and 7) ----------------------------------
 def test_unusable_outputs_are_refused_before_the_work(genre_folder, tmp_path, capsys, monkeypatch):
     (tmp_path / "file").write_text("x")
-    monkeypatch.setattr(cli, "load_dataset", lambda *args, **kwargs: pytest.fail("extracted before refusing"))
+    for verb in (cli.extract, cli.common):
+        monkeypatch.setattr(verb, "load_dataset", lambda *args, **kwargs: pytest.fail("extracted before refusing"))
     assert run_extract(genre_folder, tmp_path / "file") == 1
     assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: {tmp_path / 'file'} is a file, not a folder\n"
     assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--report", str(tmp_path)]) == 1
@@ -332,7 +333,7 @@ def test_a_system_error_while_writing_is_one_line(tmp_path, capsys, monkeypatch)
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "out"))
 
-    monkeypatch.setattr(cli, "load_dataset", disk_full)
+    monkeypatch.setattr(cli.extract, "load_dataset", disk_full)
     assert run_extract(tmp_path / "genres", tmp_path / "out") == 1
     assert capsys.readouterr().err == f"error: {tmp_path / 'out'}: No space left on device\n"
 

@@ -13,7 +13,7 @@ from helpers import tiny_dataset
 from genre_core import lesson
 from genre_core.config import SUMMARY
 from genre_core.errors import InputError
-from genre_core.training import TrainConfig
+from genre_core.train_config import TrainConfig
 
 ROWS = 60  #: 30 tracks of 2 windows, 3 classes
 pytestmark = pytest.mark.slow  # six small trainings

@@ -17,7 +17,8 @@ from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.datasets import kaggle_windows
 from genre_core.errors import InputError
 from genre_core.extraction import extract_files
-from genre_core.training import Standardizer, TrainConfig
+from genre_core.inputs import Standardizer
+from genre_core.train_config import TrainConfig
 
 SHIPPED = ("ffn_gtzan_features", "cnn_gtzan_mini", "cnn_gtzan_transfer", "ffn_demo", "cnn_demo")
 PRESET_OF = {SUMMARY: "ffn_mfcc", LOG_MEL: "cnn_small", MFCC: "mlp_mfcc_seq"}

@@ -16,8 +16,9 @@ from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import EvaluationReport, MEAN_PROBABILITY
 from genre_core.splits import Split, grouped_kfold, leaky_split
+from genre_core.train_config import TrainConfig
 
-CONFIG = training.TrainConfig(preset="ffn_mfcc", epochs=3, batch_size=8, hyper={"hidden": [16]})
+CONFIG = TrainConfig(preset="ffn_mfcc", epochs=3, batch_size=8, hyper={"hidden": [16]})
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,10 @@
-"""Tests for genre_core.training: configs, standardisation, model inputs, schedules and `train_model`."""
+"""Tests for genre_core.training: `train_model` (splits, standardisation on training rows, determinism, early
+stopping, cancel, progress through `train_callbacks`, every optimiser and schedule)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import json
-import math
 import os
 import subprocess
 import sys
@@ -16,12 +15,14 @@ from conftest import REPO_ROOT
 from helpers import tiny_dataset, tiny_split
 
 from genre_core import training
-from genre_core.config import LOG_MEL, MFCC, SUMMARY
+from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.models import PRESETS
 from genre_core.splits import Split
-from genre_core.training import Standardizer, TrainConfig
+from genre_core.inputs import Standardizer, model_inputs
+from genre_core.train_callbacks import TrainingProgress, tqdm_progress
+from genre_core.train_config import OPTIMIZERS, SCHEDULES, TrainConfig, learning_rate_at
 
 #: A small FFN that trains in a blink; most training tests use it.
 TINY_FFN = {"hidden": [8], "dropout": 0.0}
@@ -35,143 +36,6 @@ def dataset() -> Dataset:
 @pytest.fixture(scope="module")
 def split() -> Split:
     return tiny_split()
-
-
-# --- TrainConfig and schedules ---------------------------------------------------------------------
-
-
-def test_train_config_round_trips_through_json() -> None:
-    config = TrainConfig(
-        preset="ffn_mfcc",
-        hyper={"hidden": (16, 8), "batch_norm": True},
-        optimizer="sgd",
-        schedule="one-cycle",
-        early_stopping_patience=3,
-        class_weight="balanced",
-        seed=7,
-    )
-    assert config.hyper["hidden"] == [16, 8]
-    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("preset", "no_such_model"),
-        ("hyper", {"no_such_setting": 1}),
-        ("hyper", {"hidden": object()}),
-        ("optimizer", "lbfgs"),
-        ("learning_rate", 0.0),
-        ("learning_rate", math.nan),
-        ("momentum", 1.0),
-        ("weight_decay", -0.1),
-        ("schedule", "warm-restarts"),
-        ("batch_size", 0),
-        ("batch_size", 8.0),
-        ("epochs", 0),
-        ("early_stopping_patience", 0),
-        ("class_weight", "inverse"),
-        ("seed", -1),
-    ],
-)
-def test_train_config_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
-    settings = {"preset": "ffn_mfcc", field: value}
-    with pytest.raises(InputError) as error:
-        TrainConfig(**settings)
-    assert error.value.source == f"TrainConfig.{field}"
-
-
-def test_train_config_from_dict_rejects_unknown_settings() -> None:
-    with pytest.raises(InputError, match="unknown setting"):
-        TrainConfig.from_dict({"preset": "ffn_mfcc", "epochz": 3})
-
-
-def test_learning_rate_schedules_follow_their_shapes() -> None:
-    total = 100
-    rate = lambda schedule, step: training.learning_rate_at(  # noqa: E731
-        TrainConfig(preset="ffn_mfcc", learning_rate=0.1, schedule=schedule), step, total
-    )
-    assert [rate("constant", step) for step in (0, 50, 99)] == [0.1] * 3
-    assert [rate("plateau", step) for step in (0, 99)] == [0.1] * 2
-    assert rate("step", 49) == pytest.approx(0.1)
-    assert rate("step", 50) == pytest.approx(0.01)
-    assert rate("step", 75) == pytest.approx(0.001)
-    assert rate("exponential", 0) == pytest.approx(0.1)
-    assert rate("exponential", 50) == pytest.approx(0.01)
-    cosine = [rate("cosine", step) for step in range(total)]
-    assert cosine[0] == pytest.approx(0.1) and cosine[-1] < 1e-3 and np.all(np.diff(cosine) < 0)
-    one_cycle = [rate("one-cycle", step) for step in range(total)]
-    assert one_cycle[0] == pytest.approx(0.1 / 25)
-    assert int(np.argmax(one_cycle)) == 30 and max(one_cycle) == pytest.approx(0.1)
-    assert one_cycle[-1] < 1e-3
-
-
-def test_balanced_class_weights_equalise_class_totals() -> None:
-    labels = np.array([0, 0, 0, 1, 2, 2])
-    weights = training.class_weights(labels, 4, "balanced")
-    assert weights == pytest.approx({0: 6 / 9, 1: 6 / 3, 2: 6 / 6, 3: 1.0})
-    totals = [weights[label] * count for label, count in enumerate(np.bincount(labels))]
-    assert totals == pytest.approx([2.0, 2.0, 2.0])
-    assert training.class_weights(labels, 4, "none") is None
-
-
-# --- Standardizer and model inputs -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("kind", "stat_axes"), [(SUMMARY, (0,)), (LOG_MEL, (0, 2)), (MFCC, (0, 1))])
-def test_standardizer_scales_each_width_to_zero_mean_unit_std(
-    dataset: Dataset, kind: str, stat_axes: tuple[int, ...]
-) -> None:
-    features = dataset.features[kind]
-    standardizer = Standardizer.fit(features, kind)
-    scaled = standardizer.transform(features)
-    assert scaled.shape == features.shape and scaled.dtype == np.float32
-    np.testing.assert_allclose(scaled.mean(axis=stat_axes), 0.0, atol=1e-4)
-    np.testing.assert_allclose(scaled.std(axis=stat_axes), 1.0, atol=1e-4)
-    assert standardizer.width == features.shape[1 if kind != MFCC else 2]
-
-
-def test_standardizer_guards_constant_widths_and_round_trips(dataset: Dataset) -> None:
-    features = dataset.features[SUMMARY].copy()
-    features[:, 3] = 5.0
-    standardizer = Standardizer.fit(features, SUMMARY)
-    scaled = standardizer.transform(features)
-    assert np.all(np.isfinite(scaled)) and np.all(scaled[:, 3] == 0.0)
-    restored = Standardizer.from_dict(json.loads(json.dumps(standardizer.to_dict())))
-    np.testing.assert_array_equal(restored.transform(features), scaled)
-
-
-@pytest.mark.parametrize(
-    ("action", "message"),
-    [
-        (lambda s, f: s.transform(f[:, :50]), "width 50"),
-        (lambda s, f: s.transform(f[:, :, None]), "must be"),
-        (lambda s, f: Standardizer.fit(np.full((3, 57), np.nan), SUMMARY), "NaN"),
-        (lambda s, f: Standardizer.fit(f[:0], SUMMARY), "0 rows"),
-        (lambda s, f: Standardizer.from_dict({**s.to_dict(), "std": [0.0] * 57}), "std > 0"),
-        (lambda s, f: Standardizer.from_dict({"mean": [1.0]}), "malformed"),
-    ],
-)
-def test_standardizer_rejects_bad_input(dataset: Dataset, action, message: str) -> None:
-    features = dataset.features[SUMMARY]
-    with pytest.raises(InputError, match=message):
-        action(Standardizer.fit(features, SUMMARY), features)
-
-
-def test_model_inputs_add_the_channel_axis_for_log_mel_only(dataset: Dataset) -> None:
-    log_mel = training.model_inputs(dataset, LOG_MEL)
-    assert log_mel.shape == (48, 16, 20, 1) and log_mel.dtype == np.float32
-    np.testing.assert_array_equal(log_mel[..., 0], dataset.features[LOG_MEL])
-    assert training.model_inputs(dataset, MFCC).shape == (48, 20, 13)
-    standardizer = Standardizer.fit(dataset.features[SUMMARY], SUMMARY)
-    np.testing.assert_array_equal(
-        training.model_inputs(dataset, SUMMARY, standardizer), standardizer.transform(dataset.features[SUMMARY])
-    )
-    with pytest.raises(InputError, match="is for summary"):
-        training.model_inputs(dataset, MFCC, standardizer)
-    summary_only = dataclasses.replace(dataset, features={SUMMARY: dataset.features[SUMMARY]})
-    with pytest.raises(InputError, match="tiny-test-data: has no 'log_mel' features"):
-        training.model_inputs(summary_only, LOG_MEL)
 
 
 @pytest.mark.parametrize(
@@ -201,7 +65,7 @@ def test_every_preset_trains(dataset: Dataset, split: Split, preset: str) -> Non
     assert not result.cancelled and not result.stopped_early and result.train_seconds > 0
     assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
     assert all(len(values) == 1 and np.isfinite(values[0]) for values in result.history.values())
-    inputs = training.model_inputs(dataset.subset(split.test), kind, result.standardizer)
+    inputs = model_inputs(dataset.subset(split.test), kind, result.standardizer)
     probabilities = np.asarray(result.model(inputs, training=False))
     assert probabilities.shape == (len(split.test), dataset.n_classes)
 
@@ -243,7 +107,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch(split: Split) -> None:
     assert result.stopped_early and result.epochs_run < config.epochs
     best = int(np.argmin(val_loss))
     assert best < result.epochs_run - 1 and val_loss[-1] > val_loss[best]
-    inputs = training.model_inputs(data.subset(split.val), SUMMARY, result.standardizer)
+    inputs = model_inputs(data.subset(split.val), SUMMARY, result.standardizer)
     restored_loss = result.model.evaluate(inputs, data.labels[split.val], verbose=0, return_dict=True)["loss"]
     assert restored_loss == pytest.approx(val_loss[best], rel=1e-4)
 
@@ -265,11 +129,11 @@ def test_cancel_stops_within_the_epoch(dataset: Dataset, split: Split) -> None:
 
 @pytest.mark.slow
 def test_progress_reports_batches_and_epochs(dataset: Dataset, split: Split) -> None:
-    snapshots: list[training.TrainingProgress] = []
+    snapshots: list[TrainingProgress] = []
     stream = io.StringIO()
-    bar = training.tqdm_progress(description="tiny", file=stream)
+    bar = tqdm_progress(description="tiny", file=stream)
 
-    def progress(state: training.TrainingProgress) -> None:
+    def progress(state: TrainingProgress) -> None:
         snapshots.append(state)
         bar(state)
 
@@ -300,8 +164,8 @@ OPTIMIZER_SCHEDULE_PAIRS = [
 
 
 def test_pairs_cover_every_optimizer_and_schedule() -> None:
-    assert {pair[0] for pair in OPTIMIZER_SCHEDULE_PAIRS} == set(training.OPTIMIZERS)
-    assert {pair[1] for pair in OPTIMIZER_SCHEDULE_PAIRS} == set(training.SCHEDULES)
+    assert {pair[0] for pair in OPTIMIZER_SCHEDULE_PAIRS} == set(OPTIMIZERS)
+    assert {pair[1] for pair in OPTIMIZER_SCHEDULE_PAIRS} == set(SCHEDULES)
 
 
 @pytest.mark.slow
@@ -324,7 +188,7 @@ def test_each_optimizer_and_schedule_trains(dataset: Dataset, split: Split, opti
     assert used.weight_decay == pytest.approx(0.01) and int(used.iterations) == batches
     if optimizer == "sgd":
         assert used.momentum == pytest.approx(config.momentum)
-    expected = training.learning_rate_at(config, batches - 1, batches)  # the rate of the last step
+    expected = learning_rate_at(config, batches - 1, batches)  # the rate of the last step
     assert result.history["learning_rate"][0] == pytest.approx(expected, rel=1e-5)
     assert np.isfinite(result.history["loss"][0])
 
@@ -335,7 +199,7 @@ def test_training_writes_nothing_to_stderr_when_rows_do_not_fill_the_last_batch(
     use_unbounded_threadpool" (an E0000 line) on every training; and no INFO lines on import either."""
     code = (
         "import numpy as np\n"
-        "from genre_core import training\n"
+        "from genre_core import train_config, training\n"
         "from genre_core.datasets import Dataset\n"
         "from genre_core.splits import Split\n"
         "rng = np.random.default_rng(0)\n"
@@ -343,7 +207,7 @@ def test_training_writes_nothing_to_stderr_when_rows_do_not_fill_the_last_batch(
         "                  segment_index=np.zeros(30, dtype=np.int64), source='tiny',\n"
         "                  features={'summary': rng.normal(size=(30, 57)).astype('float32')})\n"
         "split = Split(train=np.arange(26), val=np.arange(26, 28), test=np.arange(28, 30), protocol='grouped', seed=0)\n"
-        "training.train_model(dataset, split, training.TrainConfig('ffn_mfcc', epochs=2, batch_size=8))\n"
+        "training.train_model(dataset, split, train_config.TrainConfig('ffn_mfcc', epochs=2, batch_size=8))\n"
         "print('trained')\n"
     )
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}

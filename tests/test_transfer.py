@@ -12,7 +12,9 @@ from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.models import build_model, get_preset
 from genre_core.splits import Split
-from genre_core.training import TrainConfig, prepare_inputs, train_model
+from genre_core.inputs import prepare_inputs
+from genre_core.train_config import TrainConfig
+from genre_core.training import train_model
 
 ROWS = 24  #: 12 tracks of 2 windows, 3 classes
 

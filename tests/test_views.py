@@ -36,17 +36,17 @@ def dataset() -> Dataset:
 
 @pytest.fixture(scope="module")
 def cnn_bundle(dataset: Dataset):
-    from genre_core import bundles, training
+    from genre_core import bundles, train_config, training
 
-    config = training.TrainConfig(preset="cnn_small", hyper={"filters": [4, 8]}, epochs=1, batch_size=16)
+    config = train_config.TrainConfig(preset="cnn_small", hyper={"filters": [4, 8]}, epochs=1, batch_size=16)
     return bundles.bundle_from_training(training.train_model(dataset, tiny_split(), config), dataset, name="tiny-cnn")
 
 
 @pytest.fixture(scope="module")
 def ffn_bundle(dataset: Dataset):
-    from genre_core import bundles, training
+    from genre_core import bundles, train_config, training
 
-    config = training.TrainConfig(preset="ffn_mfcc", hyper={"hidden": [8], "dropout": 0.0}, epochs=1, batch_size=16)
+    config = train_config.TrainConfig(preset="ffn_mfcc", hyper={"hidden": [8], "dropout": 0.0}, epochs=1, batch_size=16)
     return bundles.bundle_from_training(training.train_model(dataset, tiny_split(), config), dataset, name="tiny-ffn")
 
 

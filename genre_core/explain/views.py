@@ -168,7 +168,7 @@ def track_segment_audio(path: str | Path, start_s: float, end_s: float, sample_r
 
 def _cnn_inputs(bundle: ModelBundle, log_mel_rows: np.ndarray) -> np.ndarray:
     """Raw log-mel rows (n, n_mels, frames) dB -> the bundle's standardised model input (n, n_mels, frames, 1)."""
-    from genre_core.training import prepare_inputs
+    from genre_core.inputs import prepare_inputs
 
     if bundle.feature_kind != LOG_MEL:
         reason = f"takes {bundle.feature_kind} features, Grad-CAM needs a log-mel CNN"

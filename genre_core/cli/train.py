@@ -1,0 +1,95 @@
+"""``python -m genre_core train``: train a preset through the app's train job, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from genre_core.cli.common import (
+    Command,
+    add_dataset_arguments,
+    add_split_arguments,
+    comma_list,
+    describe_split,
+    format_comparison,
+    positive_int,
+    print_skipped,
+    require_writable_folder,
+)
+from genre_core.config import FeatureConfig
+
+#: `train_config.OPTIMIZERS` and `train_config.SCHEDULES`, spelled out so that ``--help`` needs no TensorFlow.
+OPTIMIZER_CHOICES = ("sgd", "adam", "rmsprop", "adamw")
+SCHEDULE_CHOICES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = FeatureConfig()
+    add_dataset_arguments(parser)
+    parser.add_argument(
+        "--preset", required=True, metavar="NAME",
+        help="model preset, e.g. ffn_mfcc (57 summary features), cnn_small or cnn_bn (log-mel), lstm_mfcc (MFCC); "
+        "an unknown name lists them all",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR", help="folder to write the bundle to")
+    parser.add_argument("--epochs", type=positive_int, default=20, metavar="N", help="training epochs (default 20)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="rows per batch (default 32)")
+    parser.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="adam", help="optimiser (default adam)")
+    parser.add_argument("--lr", type=float, default=1e-3, metavar="X", help="learning rate (default 0.001)")
+    parser.add_argument(
+        "--schedule", choices=SCHEDULE_CHOICES, default="constant",
+        help="learning-rate schedule over the run (default constant)",
+    )
+    parser.add_argument(
+        "--patience", type=positive_int, default=None, metavar="N",
+        help="stop after N epochs without a better validation loss and keep the best weights (default: no early stop)",
+    )
+    add_split_arguments(parser, "grouped")
+    parser.add_argument(
+        "--genres", type=comma_list(), default=None, metavar="A,B,...",
+        help="only these genres, comma-separated (default: all)",
+    )
+    parser.add_argument(
+        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
+        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
+    )
+    parser.add_argument(
+        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
+        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train a preset, evaluate it beside the baselines, and write the bundle (metrics inside): the app's train
+    job (`train_job.train`), run in the foreground."""
+    from genre_core import bundles, train_job
+    from genre_core.train_callbacks import tqdm_progress
+    from genre_core.train_config import TrainConfig
+    from genre_core.models import get_preset
+
+    train_config = TrainConfig(
+        preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
+        batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
+    )
+    bundles.check_bundle_target(args.out)  # before any work: never train for nothing, never delete a user's files
+    require_writable_folder(args.cache, "--cache")
+    preset = get_preset(args.preset)
+    source = train_job.DatasetSource(
+        str(args.dataset), preset.features or FeatureConfig(segments_per_track=args.segments, n_mfcc=args.n_mfcc),
+        genres=None if args.genres is None else tuple(args.genres), kinds=(preset.feature_kind,),
+        cache_dir=None if args.cache is None else str(args.cache),
+    )
+    spec = train_job.TrainJobSpec(train_config.to_dict(), source, protocol=args.split,
+                                  split_dir=None if args.split_dir is None else str(args.split_dir), name=args.out.name)
+    skipped = lambda event: print_skipped(event["files"]) if event["type"] == "skipped" else None  # noqa: E731
+    outcome = train_job.train(spec, args.out, progress=tqdm_progress(), emit=skipped, n_jobs=args.jobs,
+                              show_bar=True)
+    stop = " (early stop, best weights kept)" if outcome.stopped_early else ""
+    print(f"trained {args.preset} on {outcome.source}: {outcome.epochs_run} epochs{stop}, "
+          f"{outcome.train_seconds:.0f} s")
+    print(describe_split(outcome.evaluation.split.to_dict()))
+    print(format_comparison(outcome.evaluation.to_dict()))
+    print(f"bundle written to {args.out}")
+    return 0
+
+COMMAND = Command("train", "train a model preset on a dataset and write a bundle", add_train_arguments, run_train)
