@@ -35,6 +35,9 @@ FIGURE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
 #: Size of each exported PNG in CSS pixels (``scale`` multiplies it).
 PNG_WIDTH, PNG_HEIGHT = 900, 600
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+#: Plotly template of every figure in a report. A figure made in the app carries Streamlit's template, whose
+#: placeholder colours (#000001, ...) only Streamlit's frontend replaces: outside it, every trace would be black.
+REPORT_TEMPLATE = "plotly_white"
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1100px;
        padding: 0 1rem; color: #1f2430; line-height: 1.45; }
@@ -79,8 +82,8 @@ class FigureBlock:
 
 @dataclass(frozen=True)
 class ShapForceBlock:
-    """A SHAP force plot: ``html`` is the visualiser's markup (`genre_core.explain.shap_values.force_plot_html`,
-    without SHAP's script: the report inlines that once). No PNG is made of it."""
+    """A SHAP force plot: ``html`` is its markup (`genre_core.explain.shap_values.force_plot_markup`, without
+    SHAP's script: the report inlines that once). No PNG is made of it (shap draws it in the browser)."""
 
     html: str
     caption: str = ""
@@ -119,6 +122,11 @@ class ReportDocument:
         return found
 
 
+def _standalone(figure: go.Figure) -> go.Figure:
+    """A copy of ``figure`` drawn with `REPORT_TEMPLATE` (its own colours and layout otherwise kept)."""
+    return go.Figure(figure).update_layout(template=REPORT_TEMPLATE)
+
+
 def _table_html(block: TableBlock) -> str:
     missing = [column for column in block.fraction_columns if column not in block.table.columns]
     if missing:
@@ -136,7 +144,7 @@ def _block_html(block: Block) -> str:
     if isinstance(block, TableBlock):
         return _table_html(block)
     if isinstance(block, FigureBlock):
-        plot = pio.to_html(block.figure, full_html=False, include_plotlyjs=False, div_id=f"figure-{block.name}",
+        plot = pio.to_html(_standalone(block.figure), full_html=False, include_plotlyjs=False, div_id=f"figure-{block.name}",
                            config=PLOT_CONFIG)
         caption = f"<figcaption>{html.escape(block.caption)}</figcaption>" if block.caption else ""
         return f'<figure class="plot">{plot}{caption}</figure>'
@@ -185,7 +193,7 @@ def _export(figures: Sequence[FigureBlock], folder: Path, scale: float) -> list[
     if not figures:
         return paths
     try:
-        pio.write_images([block.figure for block in figures], paths, format="png", width=PNG_WIDTH,
+        pio.write_images([_standalone(block.figure) for block in figures], paths, format="png", width=PNG_WIDTH,
                          height=PNG_HEIGHT, scale=scale)
     except (RuntimeError, ValueError, OSError) as error:  # Kaleido without Chrome/Chromium, or a failed render
         raise InputError("PNG export", f"plotly's static export failed ({type(error).__name__}: {error}); "

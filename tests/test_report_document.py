@@ -57,6 +57,13 @@ def test_html_escapes_text_and_shows_tables_warnings_and_percentages():
     assert page.count("<p>") == 2 and "<p class=\"subtitle\">demo · grouped</p>" in page
 
 
+def test_figures_made_under_streamlits_template_get_real_colours():
+    placeholder = go.layout.Template(layout={"colorway": ["#000001", "#000002"]})  # as Streamlit's template has
+    figure = go.Figure(go.Bar(x=["a"], y=[1]), layout={"template": placeholder})
+    page = render_html(ReportDocument("t", (Section("s", (FigureBlock("bars", figure),)),)))
+    assert "#000001" not in page and "#636efa" in page  # plotly_white's first colour
+
+
 def test_shap_script_is_inlined_only_when_a_force_plot_is_there():
     assert "SHAP" not in render_html(_document()).split("</head>")[0]
     force = Section("SHAP", (ShapForceBlock("<div id='force'>force plot</div>", caption="row 3"),))
