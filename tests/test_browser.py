@@ -469,12 +469,12 @@ def test_an_exported_report_renders_offline_without_errors(browser: Browser, tmp
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
     page.on("console", lambda message: message.type == "error" and errors.append(f"console error: {message.text}"))
     try:
-        page.goto(report.as_uri())
+        page.goto(report.as_uri(), timeout=RUN_TIMEOUT_MS)  # 5 MB of inline script, on 2 busy cores
         figures = document.figures()
-        page.locator(".plot .js-plotly-plot .main-svg").nth(len(figures) * 2 - 1).wait_for(timeout=60_000)
+        page.locator(".plot .js-plotly-plot .main-svg").nth(len(figures) * 2 - 1).wait_for(timeout=RUN_TIMEOUT_MS)
         assert page.locator(".plot .js-plotly-plot").count() == len(figures)
         assert page.locator(".plot .js-plotly-plot .heatmaplayer image, .plot .js-plotly-plot .hm").count() > 0
-        page.locator(".shap-force svg").first.wait_for(timeout=30_000)
+        page.locator(".shap-force svg").first.wait_for(timeout=RUN_TIMEOUT_MS)
         assert page.locator("table caption", has_text="Per-class scores per segment, test").count() == 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
