@@ -13,24 +13,36 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+<<<<<<< HEAD
 import keras
 
+=======
+>>>>>>> main
 import genre_core
 from genre_core import inputs
 from genre_core.atomic import atomic_directory
-from genre_core.bundle_files import METADATA_FILE, MODEL_FILE, list_bundles  # noqa: F401 (re-exported)
+from genre_core.bundle_files import METADATA_FILE, MODEL_FILE
 from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata
 from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import Standardizer, dataset_features, prepare_inputs
+<<<<<<< HEAD
 from genre_core.models import class_model
 from genre_core.train_config import TrainConfig
 from genre_core.training import TrainingResult
+=======
+
+if TYPE_CHECKING:
+    import keras
+
+    from genre_core.train_config import TrainConfig
+    from genre_core.training import TrainingResult
+>>>>>>> main
 
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
@@ -122,9 +134,18 @@ class ModelBundle:
         return self._run(self._class_model("probabilities"), features_raw)
 
     def predict_logits(self, features_raw: np.ndarray) -> np.ndarray:
+<<<<<<< HEAD
         """Raw features (rows, *feature_shape) -> class scores (rows, K) float32: the pre-softmax logits, or
         (-z, z) for a sigmoid model's class-1 logit z."""
         return self._run(self._class_model("logits"), features_raw)
+=======
+        """Raw features (rows, *feature_shape) -> logits (rows, K) float32 (pre-softmax scores)."""
+        if self._logits_model is None:
+            import keras
+
+            self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
+        return self._run(self._logits_model, features_raw)
+>>>>>>> main
 
 
 def _require_finite(values: np.ndarray, source: str, reason: str) -> None:
@@ -186,6 +207,8 @@ def _metadata(bundle: ModelBundle) -> dict[str, Any]:
 
 def _inference_copy(model: keras.Model) -> keras.Model:
     """An uncompiled copy with the same weights, so the saved file carries no optimiser state."""
+    import keras
+
     copy = keras.Model.from_config(model.get_config())  # clone_model would re-compile a compiled model
     copy.set_weights(model.get_weights())
     return copy
@@ -242,6 +265,8 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
         raise InputError(folder, f"{METADATA_FILE} is corrupt ({error})") from error
     except RecursionError:
         raise InputError(folder, f"{METADATA_FILE} is corrupt (nested too deeply)") from None
+    from genre_core.train_config import TrainConfig  # imports Keras: reading a bundle loads it anyway
+
     try:
         return validate_metadata(values, TrainConfig)
     except InputError as error:
@@ -249,6 +274,8 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
 
 
 def _load_model(folder: Path) -> keras.Model:
+    import keras
+
     path = folder / MODEL_FILE
     if not path.is_file():
         raise InputError(path, "is missing")
@@ -270,6 +297,8 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     """Read a bundle written by `save_bundle`: JSON metadata and a safe-mode Keras load (no custom code,
     no pickle). Any problem (missing folder or files, corrupt JSON or model, other schema version,
     mismatched shapes) raises InputError naming the folder."""
+    from genre_core.train_config import TrainConfig
+
     folder = Path(folder)
     values = _read_metadata(folder)
     try:

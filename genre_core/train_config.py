@@ -13,6 +13,7 @@ import numpy as np
 
 from genre_core.errors import InputError
 from genre_core.models import OUTPUTS, check_hyper, get_preset
+from genre_core.records import from_dict_strict
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "cosine-restarts", "plateau", "one-cycle")
@@ -99,13 +100,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise InputError("TrainConfig", f"unknown setting(s) {sorted(unknown)}")
-        if "preset" not in values:
-            raise InputError("TrainConfig", "missing setting 'preset'")
-        return cls(**values)
+        return from_dict_strict(cls, values, "TrainConfig")
 
 
 def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from genre_core import inputs, jobs, model_figures, paths, reports, splits, train_job
+from genre_core import bundle_files, inputs, jobs, model_figures, paths, reports, splits, train_job
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -386,8 +386,8 @@ def _unpacked_bundle(uploaded: Any) -> str:
     if unpacked is None or unpacked[0] != uploaded.file_id:
         with st.spinner(f"Unpacking {uploaded.name}…"):
             root = common.unpack_upload(uploaded, common.UPLOADED_BUNDLE, max_bytes=MAX_BUNDLE_ZIP_BYTES)
-        candidates = [root] if (root / common.BUNDLE_METADATA_FILE).is_file() else [
-            folder for folder in root.iterdir() if (folder / common.BUNDLE_METADATA_FILE).is_file()]
+        candidates = [root] if (root / bundle_files.METADATA_FILE).is_file() else [
+            folder for folder in root.iterdir() if (folder / bundle_files.METADATA_FILE).is_file()]
         if len(candidates) != 1:
             found = "no bundle.json" if not candidates else f"{len(candidates)} bundles"
             raise InputError(uploaded.name, f"not a model bundle zip ({found}; expected model.keras and bundle.json)")
