@@ -242,6 +242,15 @@ def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: P
     assert not app.get("audio")
     app.selectbox(key="data.feature").set_value("tempo").run()
     assert not app.exception
+    genres = app.multiselect(key=f"data.genres.csv.{gtzan_csv}")  # a subset of the table, e.g. a binary task
+    assert len(genres.options) == 10
+    genres.set_value([]).run()
+    assert app.button(key="data.load").disabled and "at least one genre" in app.warning[0].value
+    genres.set_value(["metal", "blues"]).run()
+    click_load(app)
+    assert metric_values(app)["Classes"] == "2" and metric_values(app)["Tracks"] == "200"
+    assert app.session_state[common.DATASET_SPEC_KEY] == common.DatasetSpec(common.CSV, str(gtzan_csv),
+                                                                            ("blues", "metal"))
 
 
 def test_a_changed_feature_file_is_reloaded_not_served_stale(gtzan_csv: Path, tmp_path: Path) -> None:
