@@ -133,7 +133,7 @@ def bench_cnn(rng: np.random.Generator) -> list[Result]:
 
 
 def bench_shap(rng: np.random.Generator) -> list[Result]:
-    from genre_core.explain import shap_values
+    from genre_core.explain import shap_figures, shap_values
     from genre_core.models import build_model
 
     model = build_model("ffn_mfcc", (57,), 10)
@@ -143,7 +143,7 @@ def bench_shap(rng: np.random.Generator) -> list[Result]:
 
     def force_plot() -> None:
         result = shap_values.explain_rows(explainer, rows[:1])
-        shap_values.force_plot_html(result, 0, 0, rows[0])
+        shap_figures.force_plot_html(result, 0, 0, rows[0])
 
     force_plot()
     one = timed(force_plot, repeats=3)

@@ -76,7 +76,7 @@ class ModelBundle:
     versions: dict[str, str] = field(default_factory=dict)
     name: str = ""
     notes: str = ""
-    _logits_model: keras.Model | None = field(default=None, init=False, repr=False, compare=False)
+    _class_models: dict[str, keras.Model] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -107,17 +107,27 @@ class ModelBundle:
                         "standardizer damaged?)")
         return result
 
+    @property
+    def sigmoid_output(self) -> bool:
+        """True for a binary model with one sigmoid unit (P(class 1)), False for a softmax head."""
+        return int(self.model.output.shape[-1]) == 1
+
+    def _class_model(self, layer: str) -> keras.Model:
+        if layer not in self._class_models:
+            from genre_core.models import class_model  # Keras only once a model runs
+
+            self._class_models[layer] = class_model(self.model, layer)
+        return self._class_models[layer]
+
     def predict_proba(self, features_raw: np.ndarray) -> np.ndarray:
-        """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1."""
-        return self._run(self.model, features_raw)
+        """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1 (a
+        sigmoid model's P(class 1) = p gives (1 - p, p); `models.class_outputs`)."""
+        return self._run(self._class_model("probabilities"), features_raw)
 
     def predict_logits(self, features_raw: np.ndarray) -> np.ndarray:
-        """Raw features (rows, *feature_shape) -> logits (rows, K) float32 (pre-softmax scores)."""
-        if self._logits_model is None:
-            import keras
-
-            self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
-        return self._run(self._logits_model, features_raw)
+        """Raw features (rows, *feature_shape) -> class scores (rows, K) float32: the pre-softmax logits, or
+        (-z, z) for a sigmoid model's class-1 logit z."""
+        return self._run(self._class_model("logits"), features_raw)
 
 
 def _require_finite(values: np.ndarray, source: str, reason: str) -> None:
@@ -295,7 +305,7 @@ def load_bundle(folder: str | Path) -> ModelBundle:
         raise InputError(folder, f"{METADATA_FILE} is malformed ({type(error).__name__}: {error})") from error
     bundle = ModelBundle(model=_load_model(folder), **metadata)
     outputs = bundle.model.output_shape[-1]
-    if outputs != len(bundle.class_names):
+    if outputs != len(bundle.class_names) and not (outputs == 1 and len(bundle.class_names) == 2):
         raise InputError(folder / MODEL_FILE, f"has {outputs} outputs but {METADATA_FILE} names "
                          f"{len(bundle.class_names)} classes")
     if list(bundle.input_shape) != values["input_shape"]:

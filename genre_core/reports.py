@@ -29,8 +29,9 @@ from genre_core.splits import Split
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
-    from genre_core.train_callbacks import TrainingProgress
+    from genre_core.train_callbacks import CancelCallback, ProgressCallback, TrainingProgress
     from genre_core.train_config import TrainConfig
+    from genre_core.training import TrainingResult
 
 #: ``progress(fold_number, n_folds, state)`` of `cross_validate`, fold numbers from 1.
 FoldProgress = Callable[[int, int, "TrainingProgress"], None]
@@ -129,7 +130,7 @@ class BundleEvaluation:
             raise InputError("evaluation", f"malformed ({type(error).__name__}: {error})") from None
 
 
-def _warnings(dataset: Dataset, split: Split) -> list[str]:
+def split_warnings(dataset: Dataset, split: Split) -> list[str]:
     """Lines a reader of the scores must see: leakage, ungrouped rows, synthetic data."""
     lines = []
     if split.leaky:
@@ -200,7 +201,7 @@ def evaluate_bundle(
         test=headline_scores(report),
         baselines=split_baselines(dataset, split, bundle.feature_kind, seed=seed) if with_baselines else None,
         split=split_summary(dataset, split),
-        warnings=tuple(_warnings(dataset, split)),
+        warnings=tuple(split_warnings(dataset, split)),
     )
 
 
@@ -257,6 +258,30 @@ class CrossValidation:
                 "summary": self.summary, "warnings": list(self.warnings)}
 
 
+def train_and_score_fold(
+    dataset: Dataset,
+    split: Split,
+    train_config: TrainConfig,
+    *,
+    name: str,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+    with_baselines: bool = True,
+    parts: Sequence[str] = PARTS,
+) -> tuple[TrainingResult, BundleEvaluation]:
+    """Train ``train_config`` on one fold (``split``) and score the model (named ``name``) on the ``parts`` of it
+    (default all; `evaluate_bundle`); ``progress`` and ``cancel`` go to `training.train_model`. The one fold step of
+    `cross_validate` and of a sweep (`genre_core.sweep`)."""
+    from genre_core.bundles import bundle_from_training
+    from genre_core.training import train_model
+
+    result = train_model(dataset, split, train_config, progress=progress, cancel=cancel)
+    bundle = bundle_from_training(result, dataset, name=name)
+    scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed,
+                             parts=parts)
+    return result, scored
+
+
 def cross_validate(
     dataset: Dataset,
     splits: Sequence[Split],
@@ -272,9 +297,6 @@ def cross_validate(
     ``progress(fold, n_folds, state)`` receives every `train_callbacks.TrainingProgress` of every fold;
     ``on_fold`` each fold's `FoldScores` as soon as it is scored.
     """
-    from genre_core.bundles import bundle_from_training
-    from genre_core.training import train_model
-
     if not splits:
         raise InputError("folds", "no splits to cross-validate over")
     if any(len(split.test) == 0 for split in splits):
@@ -285,11 +307,10 @@ def cross_validate(
         if progress is not None:
             fold_progress = lambda state, number=number: progress(number, len(splits), state)  # noqa: E731
         start = time.perf_counter()
-        result = train_model(dataset, split, train_config, progress=fold_progress)
+        result, scored = train_and_score_fold(dataset, split, train_config, name=f"fold {number}",
+                                              progress=fold_progress, with_baselines=with_baselines,
+                                              parts=("val", "test"))
         seconds = time.perf_counter() - start
-        bundle = bundle_from_training(result, dataset, name=f"fold {number}")
-        scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed,
-                                 parts=("val", "test"))
         val = scored.report.parts.get("val")
         folds.append(FoldScores(
             fold=number, epochs_run=result.epochs_run, train_seconds=seconds,
@@ -299,7 +320,7 @@ def cross_validate(
         ))
         if on_fold is not None:
             on_fold(folds[-1])
-    warnings = tuple(sorted({line for split in splits for line in _warnings(dataset, split)}))
+    warnings = tuple(sorted({line for split in splits for line in split_warnings(dataset, split)}))
     return CrossValidation(train_config, tuple(folds), warnings)
 
 
