@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import synthetic_shap_result
 
 from genre_core.errors import InputError
 from genre_core.explain import shap_figures as sf
@@ -20,20 +21,7 @@ CLASS_NAMES = ("blues", "metal", "pop")
 
 @pytest.fixture
 def synthetic_result() -> sv.ShapResult:
-    """A consistent ShapResult built without a model: 8 rows, 57 features, 3 classes."""
-    rng = np.random.default_rng(3)
-    values = rng.normal(scale=rng.uniform(0.01, 1.0, size=(1, N_FEATURES, 1)), size=(8, N_FEATURES, 3))
-    base_values = np.array([0.5, -0.2, 0.1])
-    return sv.ShapResult(
-        values=values,
-        base_values=base_values,
-        outputs=values.sum(axis=1) + base_values,
-        inputs=rng.normal(size=(8, N_FEATURES)),
-        feature_names=SUMMARY_NAMES,
-        class_names=CLASS_NAMES,
-        method="deep",
-        output="logits",
-    )
+    return synthetic_shap_result(CLASS_NAMES)
 
 
 def raw_values() -> np.ndarray:

@@ -119,6 +119,23 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--genres``, ``--segments`` and ``--n-mfcc``, shared by extract and train."""
+    defaults = FeatureConfig()
+    parser.add_argument(
+        "--genres", type=comma_list(), default=None, metavar="A,B,...",
+        help="only these genres, comma-separated (default: all)",
+    )
+    parser.add_argument(
+        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
+        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
+    )
+    parser.add_argument(
+        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
+        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
+    )
+
+
 def add_split_arguments(parser: argparse.ArgumentParser, default: str, extra_help: str = "") -> None:
     """``--split``, ``--split-dir`` and ``--seed``, shared by train and evaluate."""
     parser.add_argument(
