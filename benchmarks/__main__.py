@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as workspace:
         results += extraction_bench.bench_against_reference(Path(workspace))
         results += extraction_bench.bench_scaling(Path(workspace))
+        results += extraction_bench.bench_dask()
         if not args.only_extraction:
             results += bench_imports()
             if not args.skip_demo:
