@@ -17,11 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-<<<<<<< HEAD
-import keras
-
-=======
->>>>>>> main
 import genre_core
 from genre_core import inputs
 from genre_core.atomic import atomic_directory
@@ -31,18 +26,12 @@ from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import Standardizer, dataset_features, prepare_inputs
-<<<<<<< HEAD
-from genre_core.models import class_model
-from genre_core.train_config import TrainConfig
-from genre_core.training import TrainingResult
-=======
 
 if TYPE_CHECKING:
     import keras
 
     from genre_core.train_config import TrainConfig
     from genre_core.training import TrainingResult
->>>>>>> main
 
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
@@ -125,6 +114,8 @@ class ModelBundle:
 
     def _class_model(self, layer: str) -> keras.Model:
         if layer not in self._class_models:
+            from genre_core.models import class_model  # TensorFlow: only once a model is run
+
             self._class_models[layer] = class_model(self.model, layer)
         return self._class_models[layer]
 
@@ -134,18 +125,9 @@ class ModelBundle:
         return self._run(self._class_model("probabilities"), features_raw)
 
     def predict_logits(self, features_raw: np.ndarray) -> np.ndarray:
-<<<<<<< HEAD
         """Raw features (rows, *feature_shape) -> class scores (rows, K) float32: the pre-softmax logits, or
         (-z, z) for a sigmoid model's class-1 logit z."""
         return self._run(self._class_model("logits"), features_raw)
-=======
-        """Raw features (rows, *feature_shape) -> logits (rows, K) float32 (pre-softmax scores)."""
-        if self._logits_model is None:
-            import keras
-
-            self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
-        return self._run(self._logits_model, features_raw)
->>>>>>> main
 
 
 def _require_finite(values: np.ndarray, source: str, reason: str) -> None:
