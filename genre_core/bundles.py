@@ -114,7 +114,7 @@ class ModelBundle:
 
     def _class_model(self, layer: str) -> keras.Model:
         if layer not in self._class_models:
-            from genre_core.models import class_model  # TensorFlow: only once a model is run
+            from genre_core.models import class_model  # Keras only once a model runs
 
             self._class_models[layer] = class_model(self.model, layer)
         return self._class_models[layer]

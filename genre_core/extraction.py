@@ -31,7 +31,7 @@ from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.errors import GenreLensError, InputError
 
 #: Part of every cache key: bump it whenever extraction or feature code changes its output.
-CODE_VERSION = "extraction-1"
+CODE_VERSION = "extraction-2"  # 2: mel filter bank applied as a sparse product (values to float32 rounding)
 
 #: Fewer files than this are extracted in one process when all cores are asked for (``n_jobs=-1``): starting
 #: worker processes costs more than they save below it (measured by `make bench`, BENCHMARKS.md).

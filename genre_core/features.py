@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import librosa
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
 
 from genre_core.audio import fit_width
 from genre_core.config import FEATURE_KINDS, LOG_1P_10000, LOG_MEL, MFCC, SUMMARY, FeatureConfig
@@ -103,11 +103,11 @@ def _check_mono(samples: np.ndarray) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """librosa's Slaney mel filter bank up to Nyquist, made once per setting: (n_mels, 1 + n_fft // 2) float32."""
-    basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
-    basis.flags.writeable = False
-    return basis
+def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> sparse.csr_array:
+    """librosa's Slaney mel filter bank up to Nyquist, made once per setting, as a sparse matrix (each FFT bin feeds
+    at most two filters: ~2,000 of its 131,200 entries at the defaults are not zero): (n_mels, 1 + n_fft // 2)
+    float32."""
+    return sparse.csr_array(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels))
 
 
 class _Spectra:
@@ -162,18 +162,23 @@ class _Spectra:
             ("power", n_fft, hop_length, pad_mode), lambda: self.magnitude(n_fft, hop_length, pad_mode) ** 2
         )
 
-    def mel_power(self, n_fft: int, hop_length: int, n_mels: int, pad_mode: str = PAD_MODE) -> np.ndarray:
+    def mel_power(self, n_fft: int, hop_length: int, n_mels: int, pad_mode: str = PAD_MODE,
+                  dense: bool = False) -> np.ndarray:
         """Mel power spectrogram (librosa's Slaney mel filters up to Nyquist): (..., n_mels, frames) float32.
 
-        The filter bank is made once per setting and applied as one matrix product per window: the values of
-        ``librosa.feature.melspectrogram(S=power)``, exactly (its einsum over a whole stack would round
-        differently, and one product per window is faster than a stacked ``matmul``)."""
+        ``librosa.feature.melspectrogram(S=power)`` to float32 rounding (relative difference < 1e-6, about what
+        BLAS on one thread or two gives): the filter bank is made once per setting and applied as a sparse matrix
+        product per window, which skips the zero filter weights (~10x faster than the dense product). ``dense``:
+        the dense product of librosa, value for value (with BLAS on one thread)."""
 
         def compute() -> np.ndarray:
-            basis, power = _mel_basis(self.sample_rate, n_fft, n_mels), self.power(n_fft, hop_length, pad_mode)
+            basis = _mel_basis(self.sample_rate, n_fft, n_mels)
+            if dense:
+                basis = basis.toarray()
+            power = self.power(n_fft, hop_length, pad_mode)
             return basis @ power if power.ndim == 2 else np.stack([basis @ window for window in power])
 
-        return self._once(("mel_power", n_fft, hop_length, n_mels, pad_mode), compute)
+        return self._once(("mel_power", n_fft, hop_length, n_mels, pad_mode, int(dense)), compute)
 
     def mel_decibels(self, n_fft: int, hop_length: int, n_mels: int) -> np.ndarray:
         """``librosa.power_to_db`` of `mel_power` with its defaults (ref 1, top_db 80) applied to each window on
@@ -208,7 +213,9 @@ def compress_log_1p(mel_power: np.ndarray) -> np.ndarray:
 
 def _log_mel(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
     """`log_mel` of the signal of ``spectra``."""
-    power = spectra.mel_power(config.n_fft, config.hop_length, config.n_mels, config.stft_padding)
+    # musicnn's float16 rounding would turn a last-bit difference into 1e-3: its input takes librosa's product
+    power = spectra.mel_power(config.n_fft, config.hop_length, config.n_mels, config.stft_padding,
+                              dense=config.log_scale == LOG_1P_10000)
     if config.log_scale == LOG_1P_10000:
         compressed = compress_log_1p(power)
     else:

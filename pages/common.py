@@ -67,6 +67,9 @@ UPLOAD_MAX_IDLE_S = 24 * 3600  #: an upload folder not in use for this long belo
 UPLOADED_DATASET, UPLOADED_BUNDLE = "dataset", "bundle"  #: subfolders of a session's upload folder
 FFN, CNN = "FFN", "CNN"  #: the two model roles of the app
 BUNDLE_KEYS = {FFN: "genrelens.ffn_bundle", CNN: "genrelens.cnn_bundle"}  #: role -> key of the bundle folder (str)
+BROWSE_GENRE_KEY = "browse.genre"  #: the genre whose segments Browse shows
+BROWSE_PART_KEY = "browse.part"  #: the part of the split Browse shows
+BROWSE_SELECTED_KEY = "browse.selected"  #: {"row": dataset row, "track_id": its track} of Browse's chosen segment
 
 # --- dataset sources -----------------------------------------------------------------------------------
 DEMO, FOLDER, UPLOAD, CSV, NPY, MFCC_JSON = "demo", "folder", "upload", "csv", "npy", "json"

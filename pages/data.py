@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, synth
+from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, score_views, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -257,6 +257,20 @@ def _explore_features(dataset: Dataset) -> None:
                "genres do not overlap, this feature alone tells them apart.")
 
 
+def _files_per_genre(dataset: Dataset) -> None:
+    """How many files (tracks) or segments each genre has, as a pie or a bar chart."""
+    unit_column, kind_column = st.columns(2)
+    unit = unit_column.radio("Count", ["tracks", "segments"], horizontal=True, key="data.count_unit",
+                             format_func=lambda unit: "files (tracks)" if unit == "tracks" else "segments (rows)")
+    kind = kind_column.radio("Chart", [score_views.PIE, score_views.BAR], horizontal=True, key="data.count_chart")
+    counts = score_views.files_per_genre(dataset)
+    common.show_figure(score_views.files_per_genre_figure(counts, kind=kind, unit=unit), "class-distribution",
+                       f"{unit}-per-genre")
+    if counts[unit].nunique() > 1:
+        st.caption("The genres are not equally large: accuracy favours the big ones, so read the per-class scores "
+                   "and the macro average on the Evaluate page too.")
+
+
 def _explore() -> None:
     loaded = common.active_dataset()
     if loaded is None:
@@ -275,8 +289,7 @@ def _explore() -> None:
     if loaded.skipped:
         with st.expander(f"{len(loaded.skipped)} file(s) could not be read and were skipped"):
             st.code("\n".join(loaded.skipped), language=None)
-    common.show_figure(audio_figures.class_distribution_figure(dataset.class_counts(), "Segments per genre"),
-                       "class-distribution")
+    _files_per_genre(dataset)
     if dataset.audio_paths and dataset.feature_config is not None:
         _explore_track(dataset)
     else:

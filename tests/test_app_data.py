@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import REPO_ROOT, tone, zip_bytes
-from helpers import APP, wav_bytes
+from helpers import APP, plotly_array, wav_bytes
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
@@ -234,6 +234,11 @@ def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: P
     summary = app.dataframe[0].value
     assert "tempo" in summary.index and summary.loc["tempo", "count"] == 1000
     assert len(plotly_charts(app)) == 2  # genres, one feature per genre
+    files = json.loads(plotly_charts(app)[0].proto.spec)["data"][0]
+    assert files["type"] == "pie" and len(files["labels"]) == 10 and set(plotly_array(files["values"])) == {100}
+    app.radio(key="data.count_chart").set_value("bar").run()
+    bars = json.loads(plotly_charts(app)[0].proto.spec)["data"][0]
+    assert bars["type"] == "bar" and plotly_array(bars["y"]).sum() == 1000
     assert not app.get("audio")
     app.selectbox(key="data.feature").set_value("tempo").run()
     assert not app.exception

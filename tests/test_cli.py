@@ -149,11 +149,11 @@ def test_train_writes_a_bundle_with_its_evaluation(trained_bundle):
 @pytest.mark.slow
 def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genres, tmp_path, capsys):
     folder, _ = trained_bundle
-    report_path = tmp_path / "report.json"
+    report_path, html_path = tmp_path / "report.json", tmp_path / "report.html"
 
     status = cli.main(
         ["evaluate", "--bundle", str(folder), "--dataset", str(tone_genres), "--report", str(report_path),
-         "--cache", str(tmp_path / "cache"), "--jobs", "1"]
+         "--html", str(html_path), "--cache", str(tmp_path / "cache"), "--jobs", "1"]
     )
 
     assert status == 0
@@ -165,6 +165,9 @@ def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genr
     assert out.count("\nbass ") >= 2 and f"report written to {report_path}" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test "))
     assert cli.common.percent(report["test"]["accuracy"]) in test_line
+    page = html_path.read_text(encoding="utf-8")
+    assert f"HTML report written to {html_path}" in out and "<h1>GenreLens evaluation: tiny-cnn</h1>" in page
+    assert 'id="figure-confusion_test_mean_probability_counts"' in page and "weighted average" in page
 
 
 @pytest.mark.slow
@@ -274,7 +277,8 @@ def test_choices_match_the_training_module():
         ("train", ("--dataset", "--preset", "--out", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule",
                    "--patience", "--split", "--split-dir", "--seed", "--genres", "--segments", "--n-mfcc", "--jobs",
                    "--cache")),
-        ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--jobs", "--cache")),
+        ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--html", "--png",
+                      "--jobs", "--cache")),
         ("predict", ("--bundle", "FILE", "--segments", "--json", "--top")),
         ("pretrain", ("--gtzan-csv", "--gtzan-audio", "--splits", "--out", "--only", "--jobs")),
         ("demo", ("--jobs",)),
@@ -334,6 +338,9 @@ def test_unusable_outputs_are_refused_before_the_work(genre_folder, tmp_path, ca
     assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: {tmp_path / 'file'} is a file, not a folder\n"
     assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--report", str(tmp_path)]) == 1
     assert capsys.readouterr().err == f"error: --report {tmp_path}: is a folder, give a file name\n"
+    assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--png",
+                     str(tmp_path / "file" / "figures")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: --png {tmp_path / 'file' / 'figures'}: ")
     with pytest.raises(SystemExit) as usage:
         run_extract(genre_folder, tmp_path / "out", "--jobs", "0")
     assert usage.value.code == 2 and "0 processes cannot work" in capsys.readouterr().err

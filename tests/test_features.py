@@ -263,12 +263,12 @@ def test_summary_values_read_with_their_units() -> None:
     assert {label for label in map(summary_label, SUMMARY_NAMES) if "_" in label} == set()
 
 
-def test_a_stack_of_windows_gives_librosas_mfcc_and_mel_values_exactly() -> None:
+def test_a_stack_of_windows_gives_librosas_mfcc_and_mel_values_to_float32_rounding() -> None:
     config = FeatureConfig(track_seconds=6.0, segments_per_track=3, n_mfcc=16)
     windows = segment_audio(noisy_tone(440.0, 6.0, config.sample_rate), config)
     stacked = segment_features(windows, config, [MFCC, LOG_MEL])
     for window, coefficients, spectrogram in zip(windows, stacked[MFCC], stacked[LOG_MEL], strict=True):
         expected = librosa.feature.mfcc(y=window, sr=config.sample_rate, n_mfcc=16, pad_mode="reflect").T
-        np.testing.assert_array_equal(coefficients, expected)
+        np.testing.assert_allclose(coefficients, expected, rtol=1e-5, atol=1e-4)
         power = librosa.feature.melspectrogram(y=window, sr=config.sample_rate, pad_mode="reflect")
-        np.testing.assert_array_equal(spectrogram, librosa.power_to_db(power, top_db=None))
+        np.testing.assert_allclose(spectrogram, librosa.power_to_db(power, top_db=None), rtol=0, atol=1e-4)

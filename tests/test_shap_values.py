@@ -297,6 +297,14 @@ def test_force_plot_html_is_a_self_contained_document(synthetic_result: sv.ShapR
     assert "metal (logit)" in document
 
 
+def test_force_plot_markup_is_the_documents_plot_without_the_script(synthetic_result: sv.ShapResult) -> None:
+    markup = sv.force_plot_markup(synthetic_result, row=2, class_index=1, feature_values_raw=raw_values())
+    assert "SHAP.AdditiveForceVisualizer" in markup and len(markup) < 50_000  # no shap bundle
+    document = sv.force_plot_html(synthetic_result, row=2, class_index=1, feature_values_raw=raw_values())
+    assert re.sub(r"id='i[0-9A-Z]+'|'i[0-9A-Z]+'", "ID", markup) in re.sub(r"id='i[0-9A-Z]+'|'i[0-9A-Z]+'", "ID",
+                                                                             document)
+
+
 def test_force_plot_html_keeps_class_names_from_ending_the_script(synthetic_result: sv.ShapResult) -> None:
     hostile = dataclasses.replace(
         synthetic_result, class_names=("rock</script><script>alert(1)</script>",) + tuple(synthetic_result.class_names[1:])

@@ -429,12 +429,18 @@ def force_plot_html(result: ShapResult, row: int, class_index: int, feature_valu
     """
     import shap
 
-    plot = _force_plot(result, row, class_index, feature_values_raw)
     title = html.escape(f"SHAP force plot: {result.class_names[class_index]}, row {row}")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{title}</title>{shap.getjs()}</head>\n<body>{plot.html()}</body></html>\n"
+        f"<title>{title}</title>{shap.getjs()}</head>\n<body>"
+        f"{force_plot_markup(result, row, class_index, feature_values_raw)}</body></html>\n"
     )
+
+
+def force_plot_markup(result: ShapResult, row: int, class_index: int, feature_values_raw: np.ndarray) -> str:
+    """The markup of shap's force plot of one row and class, without shap's script (a page or report that
+    shows it inlines `shap.getjs()` once, e.g. `genre_core.report_document.ShapForceBlock`)."""
+    return _force_plot(result, row, class_index, feature_values_raw).html()
 
 
 def _use_agg_unless_chosen() -> None:
