@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common
+from pages import common, presenter
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
@@ -68,6 +68,8 @@ def main() -> None:
     common.user_id()  # keeps this browser's id in the URL, so its jobs are found again after a reload
     page = st.navigation(PAGES)
     _sidebar()
+    presenter.sidebar_toggle()
+    presenter.apply()
     with common.app_shell():
         page.run()
 

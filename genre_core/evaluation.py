@@ -104,9 +104,14 @@ def confusion_matrices(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -
     """
     y_true, y_pred = _check_pair(y_true, y_pred, n_classes)
     counts = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    return counts.astype(np.int64), row_normalised(counts)
+
+
+def row_normalised(counts: np.ndarray) -> np.ndarray:
+    """(K, K) float64: each row of a confusion matrix of counts divided by its sum; an empty row stays zeros."""
+    counts = np.asarray(counts)
     row_sums = counts.sum(axis=1, keepdims=True)
-    normalised = np.divide(counts, row_sums, out=np.zeros(counts.shape), where=row_sums > 0)
-    return counts.astype(np.int64), normalised
+    return np.divide(counts, row_sums, out=np.zeros(counts.shape), where=row_sums > 0)
 
 
 def index_tracks(track_ids: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

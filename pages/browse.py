@@ -26,7 +26,7 @@ common.ensure_app_shell()
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 
-GENRE_KEY = "browse.genre"  #: session state: the genre whose segments the gallery shows
+GENRE_KEY = common.BROWSE_GENRE_KEY  #: session state: the genre whose segments the gallery shows
 #: Gallery ordering -> the two `genre_core.explain.examples.EXAMPLE_KINDS` it shows.
 ORDERINGS = {
     "first in the data": ("right", "wrong"),
@@ -38,7 +38,7 @@ KIND_TITLES = {
     "least_confident_right": "Right, least confident first",
     "most_confident_wrong": "Wrong, most confident first",
 }
-SELECTED_KEY = "browse.selected"  #: session state: {"row": dataset row, "track_id": its track} of the chosen card
+SELECTED_KEY = common.BROWSE_SELECTED_KEY  #: session state: {"row", "track_id"} of the chosen card
 CARDS_PER_ROW = 3
 TRUST_SEGMENTS = 4  #: segments the sanity checks run on: the chosen one and gallery neighbours
 
@@ -377,7 +377,7 @@ bundle_stamp = common.source_stamp(Path(bundle_folder))
 data_key = common.dataset_key(common.active_dataset_spec())
 
 controls = st.columns([2, 2, 2, 1])
-part = controls[0].selectbox("Rows", list(views.PART_LABELS), format_func=views.PART_LABELS.get, key="browse.part",
+part = controls[0].selectbox("Rows", list(views.PART_LABELS), format_func=views.PART_LABELS.get, key=common.BROWSE_PART_KEY,
                              help="Which part of the model's train/validation/test split to browse.")
 ordering = controls[2].radio("Order", list(ORDERINGS), key="browse.ordering", horizontal=True,
                              help="Hardest first: right answers with the lowest probability for the true genre, "

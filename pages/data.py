@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, synth
+from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, score_views, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
+from genre_core.errors import InputError
 from pages import common
 
 common.ensure_app_shell()
@@ -97,6 +98,14 @@ def _feature_settings(base: FeatureConfig) -> FeatureConfig:
     return dataclasses.replace(base, segments_per_track=segments, n_mfcc=n_mfcc, n_mels=n_mels)
 
 
+def _is_source_of_kind(location: str, kind: str) -> bool:
+    """True when ``location`` exists and holds the kind of source ``kind`` names (checked without reading it)."""
+    try:
+        return datasets.source_kind(location) == common.EXPECTED_SOURCES.get(kind)
+    except InputError:
+        return False
+
+
 def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | None:
     """The dataset the inputs describe, or None while something is missing."""
     location = _location(kind, active)
@@ -104,14 +113,23 @@ def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | 
         return None
     if kind not in common.AUDIO_SOURCES:
         st.caption("This source holds ready-made features, not audio: the feature settings do not apply.")
-        return common.DatasetSpec(kind, location)
-    available = list(synth.DEMO_GENRES) if kind == common.DEMO else sorted(datasets.list_genre_files(location))
+        whole = common.DatasetSpec(kind, location)
+        if not _is_source_of_kind(location, kind):
+            return whole  # Load / extract names what is wrong with it
+        # its genres are known once it is read (shared between users; choosing a subset then costs nothing)
+        available = list(common.load_dataset(whole).dataset.class_names)
+    else:
+        available = list(synth.DEMO_GENRES) if kind == common.DEMO else sorted(datasets.list_genre_files(location))
     default = [genre for genre in (active.genres or available) if genre in available] if active.kind == kind else available
-    chosen = st.multiselect("Genres", available, default=default or available, key=f"data.genres.{kind}.{location}")
+    chosen = st.multiselect("Genres", available, default=default or available, key=f"data.genres.{kind}.{location}",
+                            help="Train and evaluate on these genres only: e.g. blues and metal for a binary task "
+                                 "(the Train page then offers a sigmoid output).")
     if not chosen:
-        st.warning("Choose at least one genre.")
+        st.warning("Choose at least one genre (a classifier needs two to tell apart).")
         return None
     genres = None if len(chosen) == len(available) else tuple(sorted(chosen))
+    if kind not in common.AUDIO_SOURCES:
+        return common.DatasetSpec(kind, location, genres)
     return common.DatasetSpec(kind, location, genres, _feature_settings(active.config))
 
 
@@ -239,6 +257,20 @@ def _explore_features(dataset: Dataset) -> None:
                "genres do not overlap, this feature alone tells them apart.")
 
 
+def _files_per_genre(dataset: Dataset) -> None:
+    """How many files (tracks) or segments each genre has, as a pie or a bar chart."""
+    unit_column, kind_column = st.columns(2)
+    unit = unit_column.radio("Count", ["tracks", "segments"], horizontal=True, key="data.count_unit",
+                             format_func=lambda unit: "files (tracks)" if unit == "tracks" else "segments (rows)")
+    kind = kind_column.radio("Chart", [score_views.PIE, score_views.BAR], horizontal=True, key="data.count_chart")
+    counts = score_views.files_per_genre(dataset)
+    common.show_figure(score_views.files_per_genre_figure(counts, kind=kind, unit=unit), "class-distribution",
+                       f"{unit}-per-genre")
+    if counts[unit].nunique() > 1:
+        st.caption("The genres are not equally large: accuracy favours the big ones, so read the per-class scores "
+                   "and the macro average on the Evaluate page too.")
+
+
 def _explore() -> None:
     loaded = common.active_dataset()
     if loaded is None:
@@ -257,8 +289,7 @@ def _explore() -> None:
     if loaded.skipped:
         with st.expander(f"{len(loaded.skipped)} file(s) could not be read and were skipped"):
             st.code("\n".join(loaded.skipped), language=None)
-    common.show_figure(audio_figures.class_distribution_figure(dataset.class_counts(), "Segments per genre"),
-                       "class-distribution")
+    _files_per_genre(dataset)
     if dataset.audio_paths and dataset.feature_config is not None:
         _explore_track(dataset)
     else:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import baselines, lesson, model_figures, paths, reports, splits
+from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits
 from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.splits import Split
-from pages import common
+from pages import common, score_panels
 
 common.ensure_app_shell()
 
@@ -105,34 +105,23 @@ def _mismatch_advice(bundle: ModelBundle, dataset: Dataset) -> str:
             "the Data page, or train a model on this dataset on the Train page.")
 
 
-def _show_scores(bundle: ModelBundle, evaluation: reports.BundleEvaluation, n_classes: int, key: str) -> None:
-    """Metrics table, baselines, confusion matrix, per-class report and segment- vs track-level accuracy.
-    ``key`` prefixes the widget keys; its last part (role or side) ends the names of downloaded files."""
+def _show_scores(folder: str, bundle: ModelBundle, evaluation: reports.BundleEvaluation, dataset: Dataset,
+                 split: Split, split_key: str, key: str) -> None:
+    """Metrics table, baselines, confusion matrix (clickable), per-class report, segment- vs track-level accuracy
+    and the report downloads. ``key`` prefixes the widget keys; its last part (role or side) ends the names of
+    downloaded files."""
     tag = f"{bundle.name}_{key.rsplit('.', 1)[-1]}"
-    report, scores = common.show_headline_scores(evaluation, model_name=bundle.name, n_classes=n_classes, key=key,
-                                                 tag=tag)
+    report, scores = common.show_headline_scores(evaluation, model_name=bundle.name, n_classes=dataset.n_classes,
+                                                 key=key, tag=tag)
     if "test" in report.parts and scores:
         baseline_table = model_figures.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
         common.show_score_table(baseline_table, f"baselines_{tag}")
-    parts = list(report.parts)
-    part_column, toggle_column = st.columns([2, 1], vertical_alignment="bottom")
-    part = part_column.radio("Part of the split", parts, index=len(parts) - 1, horizontal=True, key=f"{key}.part")
-    normalised = toggle_column.toggle("Share of each true class", key=f"{key}.normalised")
-    scored = report.parts[part]
-    matrix = scored.confusion_normalised if normalised else scored.confusion
-    common.show_figure(
-        model_figures.confusion_figure(matrix, report.class_names, normalised=normalised,
-                                       title=f"Confusion matrix, {part} ({scored.rows} segments)"),
-        key=f"{key}.confusion", filename=f"confusion_{tag}_{part}",
-    )
-    per_class = scored.segment_metrics["per_class"]
-    common.show_figure(model_figures.per_class_figure(per_class, title=f"Per-class scores, {part}"),
-                       key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
-    common.show_score_table(model_figures.per_class_table(per_class), f"per_class_{tag}_{part}")
+    score_panels.show_part_scores(folder, bundle, evaluation, dataset, split, split_key, key, tag)
     st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
                "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
     common.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
                        key=f"{key}.levels", filename=f"segment_vs_track_{tag}")
+    score_panels.report_downloads(evaluation, bundle.history, tag)
 
 
 def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, seed: int, key: str) -> None:
@@ -152,12 +141,12 @@ def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, see
     _warn_about_split(bundle, dataset, split)
     st.caption(f"Model **{common.md(bundle.name)}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
                f"protocol **{split.protocol}**.")
-    metadata = Path(folder) / common.BUNDLE_METADATA_FILE
+    metadata = Path(folder) / bundle_files.METADATA_FILE
     with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):
         evaluation = _evaluation(str(Path(folder).resolve()), metadata.stat().st_mtime_ns,
                                  common.dataset_key(common.active_dataset_spec()), split_key,
                                  _bundle=bundle, _dataset=dataset, _split=split)
-    _show_scores(bundle, evaluation, dataset.n_classes, key)
+    _show_scores(folder, bundle, evaluation, dataset, split, split_key, key)
 
 
 # ================================================================================= protocol comparison ======

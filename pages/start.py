@@ -1,24 +1,26 @@
-"""Start here: what GenreLens is, what each page does, how to read its numbers, and what is loaded now."""
+"""Start here: what GenreLens is, what each page does, how to read its numbers, and what is loaded now; in
+presenter mode one of these per screen (`pages.presenter`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages import common
+from pages import common, presenter
 
 common.ensure_app_shell()
 
-st.title("GenreLens")
-st.markdown(
-    "GenreLens lets you train music-genre classifiers and look inside them. Two kinds of model are compared: "
-    "a **feed-forward network (FFN)** on summary features (MFCC statistics, spectral centroid, tempo, ...) and a "
-    "**convolutional network (CNN)** on log-mel spectrograms, the picture of a sound that the ear roughly sees. "
-    "Explanations (Grad-CAM for the CNN, SHAP for the FFN) show what a decision rests on, and whether to trust it."
-)
 
-st.subheader("The pages")
-st.markdown(
-    """
+def _what() -> None:
+    """Two kinds of model, and the explanations."""
+    st.markdown(
+        "GenreLens lets you train music-genre classifiers and look inside them. Two kinds of model are compared: "
+        "a **feed-forward network (FFN)** on summary features (MFCC statistics, spectral centroid, tempo, ...) and a "
+        "**convolutional network (CNN)** on log-mel spectrograms, the picture of a sound that the ear roughly sees. "
+        "Explanations (Grad-CAM for the CNN, SHAP for the FFN) show what a decision rests on, and whether to trust it."
+    )
+
+
+PAGES_TEXT = """
 - **Data**: choose a dataset (the built-in demo, a GTZAN-style folder, a zip, a Kaggle feature table, `.npy` or
   MFCC JSON files), extract features, and see how a sound becomes a waveform, a spectrum, a spectrogram and MFCCs.
 - **Train**: train an FFN or a CNN on the active dataset with a track-level split, and save it as a model bundle.
@@ -27,11 +29,7 @@ st.markdown(
 - **SHAP**: which features pushed the FFN towards or away from each genre, for one track and overall.
 - **Your song**: upload your own audio and see it classified window by window.
 """
-)
-
-st.subheader("How honest numbers work")
-st.markdown(
-    """
+HONEST_NUMBERS_TEXT = """
 - **Split by track, never by segment.** A 30 s track is cut into windows (3 s by default). If windows of one
   song land in both training and test data, the model is tested on songs it has already heard and its accuracy
   is inflated. GenreLens splits whole tracks; the *leaky* segment-level split exists only to show the difference.
@@ -44,15 +42,37 @@ st.markdown(
   drums, bass, chords and melodies in four genre styles. It shows how everything works without a download, but
   a score on it says nothing about real music.
 """
-)
 
-st.subheader("Loaded now")
-common.show_synthetic_badge()
-st.markdown(f"Dataset: {common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset())}")
-for role in (common.FFN, common.CNN):
-    info = common.active_bundle_info(role)
-    st.markdown(f"{role} model: **{common.md(info.label) if info else 'none'}**, {common.describe_bundle(info)}")
-if not common.scan_bundles()[0]:
-    st.caption("No trained models are available yet: train one on the Train page (pretrained bundles, when shipped, "
-               "appear in assets/models).")
-st.page_link("pages/data.py", label="Choose and explore data", icon=":material/database:")
+
+def _pages() -> None:
+    """What each page does."""
+    st.markdown(PAGES_TEXT)
+
+
+def _honest_numbers() -> None:
+    """Splits, artists, track-level scores and the synthetic demo."""
+    st.markdown(HONEST_NUMBERS_TEXT)
+
+
+def _loaded_now() -> None:
+    """The active dataset and models."""
+    common.show_synthetic_badge()
+    st.markdown(f"Dataset: {common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset())}")
+    for role in (common.FFN, common.CNN):
+        info = common.active_bundle_info(role)
+        st.markdown(f"{role} model: **{common.md(info.label) if info else 'none'}**, {common.describe_bundle(info)}")
+    if not common.scan_bundles()[0]:
+        st.caption("No trained models are available yet: train one on the Train page (pretrained bundles, when "
+                   "shipped, appear in assets/models).")
+    st.page_link("pages/data.py", label="Choose and explore data", icon=":material/database:")
+
+
+st.title("GenreLens")
+presenter.show_steps([
+    presenter.Step("What GenreLens is", _what),
+    presenter.Step("The pages", _pages),
+    presenter.Step("How honest numbers work", _honest_numbers,
+                   questions=("Why does a split by segment flatter a model?",
+                              "Why is a score on the artist-filtered folds lower than on a random track split?")),
+    presenter.Step("Loaded now", _loaded_now),
+], key="start")

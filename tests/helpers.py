@@ -21,8 +21,10 @@ import soundfile as sf
 from conftest import REPO_ROOT, tone
 from streamlit.testing.v1 import AppTest
 
+from genre_core import reports
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
+from genre_core.evaluation import evaluate_predictions
 from genre_core.splits import Split
 from pages import common
 
@@ -260,3 +262,26 @@ def plotly_array(values: object) -> np.ndarray:
 def messages(elements: object) -> str:
     """The texts of a list of AppTest elements (errors, captions, ...) joined by " | "."""
     return " | ".join(element.value for element in elements)
+
+
+def noisy_probabilities(dataset: Dataset, seed: int = 0, right_share: float = 0.7) -> np.ndarray:
+    """(rows, K) class probabilities that favour the true class in about ``right_share`` of the rows (a
+    scored model without training one)."""
+    rng = np.random.default_rng(seed)
+    scores = rng.random((len(dataset), dataset.n_classes))
+    favoured = np.where(rng.random(len(dataset)) < right_share, dataset.labels,
+                        rng.integers(0, dataset.n_classes, len(dataset)))
+    scores[np.arange(len(dataset)), favoured] += 1.5
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def scored_evaluation(dataset: Dataset, split: Split, seed: int = 0) -> reports.BundleEvaluation:
+    """A `reports.BundleEvaluation` of `noisy_probabilities` on ``split`` (as `reports.evaluate_bundle` builds it)."""
+    parts = {part: getattr(split, part) for part in reports.PARTS}
+    report = evaluate_predictions(noisy_probabilities(dataset, seed), dataset.labels, dataset.track_ids,
+                                  dataset.class_names, parts)
+    return reports.BundleEvaluation(
+        model="noisy-model", dataset=dataset.source, report=report, test=reports.headline_scores(report),
+        baselines={"majority_accuracy": 0.34, "majority_macro_f1": 0.17}, split=reports.split_summary(dataset, split),
+        warnings=("synthetic data: scores on generated audio say nothing about real music",),
+    )

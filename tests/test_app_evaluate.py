@@ -99,6 +99,36 @@ def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level
 
 
 @pytest.mark.slow
+def test_track_level_confusion_lists_a_cells_songs_and_opens_one_in_browse(
+    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+) -> None:
+    key = f"evaluate.{common.CNN}"
+    at = open_page(PAGE, tones, **with_models(None, tone_bundles["cnn"]))
+    at.radio(key=f"{key}.level").set_value("mean_probability").run()
+    assert not at.exception and not at.error, messages(at.error)
+    confusion, cells = charts(at)[f"{key}.confusion"]["data"]
+    counts = plotly_array(confusion["z"])
+    assert counts.sum() == 3 and cells["type"] == "scatter" and len(cells["x"]) == 9  # 3 test tracks, clickable
+    per_class = next(frame.value for frame in at.dataframe if "class" in frame.value and "f1" in frame.value)
+    assert list(per_class["class"])[-2:] == ["macro average", "weighted average"]
+    assert list(per_class["support"])[-1] == 3
+    true_index, predicted_index = np.argwhere(counts > 0)[0]
+    genres = ["blues", "jazz", "rock"]
+    at.selectbox(key=f"{key}.cell_true").set_value(genres[true_index])
+    at.selectbox(key=f"{key}.cell_predicted").set_value(genres[predicted_index]).run()
+    assert not at.exception
+    listed = next(frame.value for frame in at.dataframe if "track" in frame.value)
+    assert len(listed) == counts[true_index, predicted_index]
+    assert all(track.startswith(genres[true_index]) for track in listed["track"])
+    at.button(key=f"{key}.open_in_browse").click().run()
+    assert not at.exception
+    assert at.session_state[common.BROWSE_SELECTED_KEY]["track_id"] == listed["track"][0]
+    assert at.session_state[common.BROWSE_GENRE_KEY] == genres[true_index]
+    assert at.session_state[common.BROWSE_PART_KEY] == "test"
+    assert any(title.value == "Browse & Grad-CAM" for title in at.title)
+
+
+@pytest.mark.slow
 def test_a_model_trained_on_other_tracks_is_scored_on_a_new_grouped_split(
     tones: common.DatasetSpec, tone_bundles: dict[str, str], workspace: Path
 ) -> None:

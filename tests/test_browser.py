@@ -431,3 +431,54 @@ def test_first_use_from_a_fresh_workspace_reaches_a_usable_train_page(
     record_first_use("after make's demo step" if prepared else "cold (no demo step)",
                      {"seconds_to_usable_train_page": round(seconds, 1), "demo_step_seconds": round(prepare_seconds, 1),
                       "demo_tracks_per_genre": int(tracks)})
+
+
+def test_an_exported_report_renders_offline_without_errors(browser: Browser, tmp_path: Path) -> None:
+    """A run's report with a SHAP force plot, opened from disk with every non-file request aborted."""
+    import numpy as np
+    from helpers import scored_evaluation, tiny_dataset, tiny_split
+
+    from genre_core.explain import shap_values
+    from genre_core.features import SUMMARY_NAMES
+    from genre_core.report_document import Section, ShapForceBlock, write_html
+    from genre_core.run_report import evaluation_document
+
+    dataset = tiny_dataset(rows=60)
+    values = np.random.default_rng(0).normal(size=(1, len(SUMMARY_NAMES), 3))
+    shap_result = shap_values.ShapResult(
+        values=values, base_values=np.zeros(3), outputs=values.sum(axis=1), inputs=np.zeros((1, len(SUMMARY_NAMES))),
+        feature_names=tuple(SUMMARY_NAMES), class_names=tuple(dataset.class_names), method="deep", output="logits")
+    force = ShapForceBlock(shap_values.force_plot_markup(shap_result, 0, 1, np.arange(len(SUMMARY_NAMES))), "row 0")
+    document = evaluation_document(scored_evaluation(dataset, tiny_split(60)), extra_sections=(Section("SHAP", (force,)),),
+                                   history={"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]})
+    report = write_html(document, tmp_path / "report.html")
+
+    context = browser.new_context(viewport=VIEWPORT)
+    blocked: list[str] = []
+    errors: list[str] = []
+
+    def only_files(route) -> None:  # noqa: ANN001 - playwright's Route
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_files)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.on("console", lambda message: message.type == "error" and errors.append(f"console error: {message.text}"))
+    try:
+        page.goto(report.as_uri(), timeout=RUN_TIMEOUT_MS)  # 5 MB of inline script, on 2 busy cores
+        figures = document.figures()
+        page.locator(".plot .js-plotly-plot .main-svg").nth(len(figures) * 2 - 1).wait_for(timeout=RUN_TIMEOUT_MS)
+        assert page.locator(".plot .js-plotly-plot").count() == len(figures)
+        assert page.locator(".plot .js-plotly-plot .heatmaplayer image, .plot .js-plotly-plot .hm").count() > 0
+        page.locator(".shap-force svg").first.wait_for(timeout=RUN_TIMEOUT_MS)
+        assert page.locator("table caption", has_text="Per-class scores per segment, test").count() == 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    finally:
+        context.close()
+    assert not blocked, blocked
+    assert not errors, "\n".join(errors)

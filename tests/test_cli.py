@@ -114,13 +114,16 @@ def tone_genres(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained_bundle(tone_genres: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A cnn_small bundle trained for 1 epoch by the train verb, and what the verb printed."""
+    """A cnn_small bundle trained for 1 epoch by the train verb, and what the verb printed: a binary task with
+    a sigmoid output, SGD with Nesterov momentum and ELU activations, so evaluate, trust and predict below read a
+    one-unit model."""
     work = tmp_path_factory.mktemp("train")
     capture = io.StringIO()
     with contextlib.redirect_stdout(capture):
         status = cli.main(
             ["train", "--dataset", str(tone_genres), "--out", str(work / "tiny-cnn"), "--cache", str(work / "cache"),
-             *TRAIN_FLAGS]
+             *TRAIN_FLAGS, "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--nesterov", "--output",
+             "sigmoid", "--hyper", "activation=elu", "--hyper", "dense=16,8", "--seed", "42"]
         )
     assert status == 0
     return work / "tiny-cnn", capture.getvalue()
@@ -129,8 +132,12 @@ def trained_bundle(tone_genres: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.slow
 def test_train_writes_a_bundle_with_its_evaluation(trained_bundle):
     folder, out = trained_bundle
-    metrics = json.loads((folder / "bundle.json").read_text())["metrics"]
+    values = json.loads((folder / "bundle.json").read_text())
+    metrics, config = values["metrics"], values["train_config"]
     assert metrics["model"] == "tiny-cnn" and metrics["split"]["protocol"] == "grouped"
+    assert (config["optimizer"], config["momentum"], config["nesterov"], config["output"], config["seed"]) == (
+        "sgd", 0.9, True, "sigmoid", 42)
+    assert config["hyper"] == {"activation": "elu", "dense": [16, 8]}
     assert metrics["split"]["tracks"] == {"train": 4, "val": 2, "test": 2}
     assert "trained cnn_small on audio folder" in out and "1 epochs" in out and f"bundle written to {folder}" in out
     model_line = next(line for line in out.splitlines() if "model tiny-cnn" in line)
@@ -142,11 +149,11 @@ def test_train_writes_a_bundle_with_its_evaluation(trained_bundle):
 @pytest.mark.slow
 def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genres, tmp_path, capsys):
     folder, _ = trained_bundle
-    report_path = tmp_path / "report.json"
+    report_path, html_path = tmp_path / "report.json", tmp_path / "report.html"
 
     status = cli.main(
         ["evaluate", "--bundle", str(folder), "--dataset", str(tone_genres), "--report", str(report_path),
-         "--cache", str(tmp_path / "cache"), "--jobs", "1"]
+         "--html", str(html_path), "--cache", str(tmp_path / "cache"), "--jobs", "1"]
     )
 
     assert status == 0
@@ -158,6 +165,9 @@ def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genr
     assert out.count("\nbass ") >= 2 and f"report written to {report_path}" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test "))
     assert cli.common.percent(report["test"]["accuracy"]) in test_line
+    page = html_path.read_text(encoding="utf-8")
+    assert f"HTML report written to {html_path}" in out and "<h1>GenreLens evaluation: tiny-cnn</h1>" in page
+    assert 'id="figure-confusion_test_mean_probability_counts"' in page and "weighted average" in page
 
 
 @pytest.mark.slow
@@ -234,6 +244,14 @@ def test_train_rejects_unknown_preset_and_split_in_one_line(tone_genres, tmp_pat
     with pytest.raises(SystemExit) as usage:
         cli.main([*base, "--preset", "cnn_small", "--optimizer", "lion"])
     assert usage.value.code == 2
+    assert cli.main([*base, "--preset", "cnn_small", "--hyper", "width=3"]) == 1
+    assert "unknown hyper-parameter(s) ['width']; known: filters" in capsys.readouterr().err
+    assert cli.main([*base, "--preset", "cnn_small", "--optimizer", "sgd", "--nesterov"]) == 1
+    assert capsys.readouterr().err == (
+        "error: --nesterov: needs --momentum > 0 (Nesterov momentum with momentum 0 is plain SGD)\n")
+    with pytest.raises(SystemExit) as usage:
+        cli.main([*base, "--preset", "cnn_small", "--momentum", "1.5"])
+    assert usage.value.code == 2
 
 
 def test_pretrain_names_a_missing_source(tmp_path, capsys):
@@ -247,7 +265,10 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
 def test_choices_match_the_training_module():
     from genre_core import train_config
 
+    from genre_core import models
+
     assert (cli.train.OPTIMIZER_CHOICES, cli.train.SCHEDULE_CHOICES) == (train_config.OPTIMIZERS, train_config.SCHEDULES)
+    assert cli.train.OUTPUT_CHOICES == models.OUTPUTS
 
 
 @pytest.mark.parametrize(
@@ -256,7 +277,8 @@ def test_choices_match_the_training_module():
         ("train", ("--dataset", "--preset", "--out", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule",
                    "--patience", "--split", "--split-dir", "--seed", "--genres", "--segments", "--n-mfcc", "--jobs",
                    "--cache")),
-        ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--jobs", "--cache")),
+        ("evaluate", ("--bundle", "--dataset", "--split", "--split-dir", "--seed", "--report", "--html", "--png",
+                      "--jobs", "--cache")),
         ("predict", ("--bundle", "FILE", "--segments", "--json", "--top")),
         ("pretrain", ("--gtzan-csv", "--gtzan-audio", "--splits", "--out", "--only", "--jobs")),
         ("demo", ("--jobs",)),
@@ -316,6 +338,9 @@ def test_unusable_outputs_are_refused_before_the_work(genre_folder, tmp_path, ca
     assert capsys.readouterr().err == f"error: --out {tmp_path / 'file'}: {tmp_path / 'file'} is a file, not a folder\n"
     assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--report", str(tmp_path)]) == 1
     assert capsys.readouterr().err == f"error: --report {tmp_path}: is a folder, give a file name\n"
+    assert cli.main(["evaluate", "--bundle", str(tmp_path / "b"), "--dataset", "demo", "--png",
+                     str(tmp_path / "file" / "figures")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: --png {tmp_path / 'file' / 'figures'}: ")
     with pytest.raises(SystemExit) as usage:
         run_extract(genre_folder, tmp_path / "out", "--jobs", "0")
     assert usage.value.code == 2 and "0 processes cannot work" in capsys.readouterr().err

@@ -22,6 +22,8 @@ from genre_core.cli.common import (
 )
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY
 from genre_core.prediction import WHOLE_TRACK_CONFIG
+from genre_core.report_document import write_html, write_pngs
+from genre_core.run_report import evaluation_document
 from genre_core.splits import make_split
 
 def format_report(report: dict[str, Any]) -> str:
@@ -64,14 +66,22 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "tracks are ones it never saw), ",
     )
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.json", help="write the full report as JSON")
+    parser.add_argument("--html", type=Path, default=None, metavar="OUT.html",
+                        help="write the report as one self-contained HTML file (opens offline: tables, confusion "
+                        "matrices per segment and per track, per-class scores, training curves)")
+    parser.add_argument("--png", type=Path, default=None, metavar="DIR",
+                        help="write each figure of the report as DIR/<name>.png (needs Chromium or Chrome)")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Score a bundle on a dataset beside the baselines; print the metrics and optionally write the report."""
     from genre_core.bundles import load_bundle
 
-    if args.report is not None:
-        require_writable_file(args.report, "--report")
+    for flag, path in (("--report", args.report), ("--html", args.html)):
+        if path is not None:
+            require_writable_file(path, flag)
+    if args.png is not None:
+        require_writable_folder(args.png, "--png")
     require_writable_folder(args.cache, "--cache")
     bundle = load_bundle(args.bundle)
     # a bundle trained on a whole-track table (Kaggle CSV) reads audio folders as whole 30 s tracks too
@@ -81,11 +91,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
         split = reports.split_from_description(dataset, bundle.split_description)
     else:
         split = make_split(dataset, args.split, seed=args.seed, split_dir=args.split_dir)
-    report = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed).to_dict()
+    evaluation = reports.evaluate_bundle(bundle, dataset, split, seed=args.seed)
+    report = evaluation.to_dict()
     print(format_report(report))
     if args.report is not None:
         write_text_atomic(args.report, json.dumps(report, indent=2))
         print(f"report written to {args.report}")
+    if args.html is not None or args.png is not None:
+        document = evaluation_document(evaluation, history=bundle.history)
+        if args.html is not None:
+            write_html(document, args.html)
+            print(f"HTML report written to {args.html}")
+        if args.png is not None:
+            written = write_pngs(document, args.png)
+            print(f"{len(written)} figures written to {args.png} as PNG")
     return 0
 
 COMMAND = Command("evaluate", "score a bundle on a dataset beside the baselines", add_evaluate_arguments, run_evaluate)

@@ -149,18 +149,21 @@ def _explained_model(model: Any, output: str) -> Any:
     """Sub-model from ``model``'s input to its ``output`` layer: (batch, F) -> (batch, K)."""
     import keras
 
+    from genre_core.models import class_outputs
+
     if output not in OUTPUT_LAYERS:
         raise InputError("explained output", f"'{output}' is not one of {OUTPUT_LAYERS}")
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 2:
         shapes = [tuple(tensor.shape) for tensor in model.inputs]
         raise InputError("model", f"SHAP needs one input of shape (batch, features), the model takes {shapes}")
     try:
-        layer = model.get_layer(output)
+        model.get_layer(output)
     except ValueError as error:
         reason = f"has no layer named '{output}' (expected Dense 'logits' -> 'probabilities')"
         raise InputError("model", reason) from error
-    # model.inputs (a list) keeps the input structure shap passes, which avoids Keras structure warnings
-    return keras.Model(model.inputs, layer.output)
+    # one column per class for either head (a sigmoid unit's z as (-z, z), p as (1 - p, p)); model.inputs (a
+    # list) keeps the input structure shap passes, which avoids Keras structure warnings
+    return keras.Model(model.inputs, class_outputs(model, output))
 
 
 def _predict(explained_model: Any, rows: np.ndarray) -> np.ndarray:
@@ -426,12 +429,18 @@ def force_plot_html(result: ShapResult, row: int, class_index: int, feature_valu
     """
     import shap
 
-    plot = _force_plot(result, row, class_index, feature_values_raw)
     title = html.escape(f"SHAP force plot: {result.class_names[class_index]}, row {row}")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{title}</title>{shap.getjs()}</head>\n<body>{plot.html()}</body></html>\n"
+        f"<title>{title}</title>{shap.getjs()}</head>\n<body>"
+        f"{force_plot_markup(result, row, class_index, feature_values_raw)}</body></html>\n"
     )
+
+
+def force_plot_markup(result: ShapResult, row: int, class_index: int, feature_values_raw: np.ndarray) -> str:
+    """The markup of shap's force plot of one row and class, without shap's script (a page or report that
+    shows it inlines `shap.getjs()` once, e.g. `genre_core.report_document.ShapForceBlock`)."""
+    return _force_plot(result, row, class_index, feature_values_raw).html()
 
 
 def _use_agg_unless_chosen() -> None:
