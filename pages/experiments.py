@@ -92,8 +92,8 @@ def _new_sweep_form(loaded: common.LoadedDataset) -> None:
     epochs_column, folds_column, seed_column, name_column = st.columns(4)
     epochs = int(epochs_column.number_input("Epochs per run", 1, 500, 10, key="experiments.epochs"))
     folds = int(folds_column.number_input("Folds", 2, 20, DEFAULT_FOLDS, key="experiments.folds",
-                                          help="Grouped k-fold: every window of a track (every track of an "
-                                               "artist, where known) in one fold; each track tested once."))
+                                          help="Grouped k-fold: every window of a track in one fold, "
+                                               "stratified by genre; each track tested once."))
     seed = int(seed_column.number_input("Seed", 0, 2**31 - 1, DEFAULT_SEED, key="experiments.seed",
                                         help="Fixes the folds, the initial weights and the batch order."))
     name = name_column.text_input("Sweep name", f"{preset}_{len(_stored_sweeps()) + 1}", key="experiments.name")
@@ -245,8 +245,7 @@ st.title("Experiments")
 common.show_synthetic_badge()
 st.markdown(
     "Which learning rate, batch size or layer size is best? Train the same preset at every value of one or two "
-    "settings, each with **grouped k-fold cross-validation** (no track, and no artist where known, on both sides "
-    "of a fold), and compare the **mean ± std** over the folds. A higher mean is not yet a better setting: the "
+    "settings, each with **grouped k-fold cross-validation** (no track on both sides of a fold), and compare the **mean ± std** over the folds. A higher mean is not yet a better setting: the "
     "verdict below says when the difference is within the noise of the folds."
 )
 _page()
