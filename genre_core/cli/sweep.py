@@ -94,7 +94,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
     result = sweep.run_sweep(spec, args.out, emit=report, n_jobs=args.jobs)
     print(f"\n{result.runs_done}/{result.runs_total} runs on {result.dataset_source} "
-          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); sweep stored in {args.out}")
+          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); the runs took "
+          f"{result.wall_seconds:.0f} s in all; sweep stored in {args.out}")
     print(results_table(result).to_string(index=False))
     best = result.best()
     if best is not None:
