@@ -291,11 +291,15 @@ def _mix_down(source: _Source, label: str) -> tuple[np.ndarray, float]:
     mono, peak, frames = np.empty(source.max_frames, dtype=np.float32), 0.0, 0
     channel_power: np.ndarray | None = None
     for block in source.blocks():
-        if not np.all(np.isfinite(block)):
+        if not len(block):
+            continue
+        block_peak = max(float(block.max()), -float(block.min()))  # NaN or infinity comes through max or min
+        if not math.isfinite(block_peak):
             raise InputError(label, "contains NaN or infinite samples")
-        peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
-        power = np.sum(np.square(block, dtype=np.float64), axis=0)
-        channel_power = power if channel_power is None else channel_power + power
+        peak = max(peak, block_peak)
+        if block.shape[1] > 1:  # the cancellation check needs each channel's power
+            power = np.sum(np.square(block, dtype=np.float64), axis=0)
+            channel_power = power if channel_power is None else channel_power + power
         mono[frames : frames + len(block)] = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
         frames += len(block)
     mono = mono[:frames] if frames == len(mono) else mono[:frames].copy()  # a file ending early: no spare buffer

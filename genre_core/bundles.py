@@ -13,25 +13,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-import keras
-
-import keras
 
 import genre_core
 from genre_core import inputs
 from genre_core.atomic import atomic_directory
-from genre_core.bundle_files import METADATA_FILE, MODEL_FILE, list_bundles  # noqa: F401 (re-exported)
+from genre_core.bundle_files import METADATA_FILE, MODEL_FILE
 from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata
 from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import Standardizer, dataset_features, prepare_inputs
-from genre_core.train_config import TrainConfig
-from genre_core.training import TrainingResult
+
+if TYPE_CHECKING:
+    import keras
+
+    from genre_core.train_config import TrainConfig
+    from genre_core.training import TrainingResult
 
 #: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
@@ -76,7 +76,7 @@ class ModelBundle:
     versions: dict[str, str] = field(default_factory=dict)
     name: str = ""
     notes: str = ""
-    _logits_model: keras.Model | None = field(default=None, init=False, repr=False, compare=False)
+    _class_models: dict[str, keras.Model] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -107,15 +107,27 @@ class ModelBundle:
                         "standardizer damaged?)")
         return result
 
+    @property
+    def sigmoid_output(self) -> bool:
+        """True for a binary model with one sigmoid unit (P(class 1)), False for a softmax head."""
+        return int(self.model.output.shape[-1]) == 1
+
+    def _class_model(self, layer: str) -> keras.Model:
+        if layer not in self._class_models:
+            from genre_core.models import class_model  # Keras only once a model runs
+
+            self._class_models[layer] = class_model(self.model, layer)
+        return self._class_models[layer]
+
     def predict_proba(self, features_raw: np.ndarray) -> np.ndarray:
-        """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1."""
-        return self._run(self.model, features_raw)
+        """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1 (a
+        sigmoid model's P(class 1) = p gives (1 - p, p); `models.class_outputs`)."""
+        return self._run(self._class_model("probabilities"), features_raw)
 
     def predict_logits(self, features_raw: np.ndarray) -> np.ndarray:
-        """Raw features (rows, *feature_shape) -> logits (rows, K) float32 (pre-softmax scores)."""
-        if self._logits_model is None:
-            self._logits_model = keras.Model(self.model.inputs, self.model.get_layer("logits").output)
-        return self._run(self._logits_model, features_raw)
+        """Raw features (rows, *feature_shape) -> class scores (rows, K) float32: the pre-softmax logits, or
+        (-z, z) for a sigmoid model's class-1 logit z."""
+        return self._run(self._class_model("logits"), features_raw)
 
 
 def _require_finite(values: np.ndarray, source: str, reason: str) -> None:
@@ -177,6 +189,8 @@ def _metadata(bundle: ModelBundle) -> dict[str, Any]:
 
 def _inference_copy(model: keras.Model) -> keras.Model:
     """An uncompiled copy with the same weights, so the saved file carries no optimiser state."""
+    import keras
+
     copy = keras.Model.from_config(model.get_config())  # clone_model would re-compile a compiled model
     copy.set_weights(model.get_weights())
     return copy
@@ -233,6 +247,8 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
         raise InputError(folder, f"{METADATA_FILE} is corrupt ({error})") from error
     except RecursionError:
         raise InputError(folder, f"{METADATA_FILE} is corrupt (nested too deeply)") from None
+    from genre_core.train_config import TrainConfig  # imports Keras: reading a bundle loads it anyway
+
     try:
         return validate_metadata(values, TrainConfig)
     except InputError as error:
@@ -240,6 +256,8 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
 
 
 def _load_model(folder: Path) -> keras.Model:
+    import keras
+
     path = folder / MODEL_FILE
     if not path.is_file():
         raise InputError(path, "is missing")
@@ -261,6 +279,8 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     """Read a bundle written by `save_bundle`: JSON metadata and a safe-mode Keras load (no custom code,
     no pickle). Any problem (missing folder or files, corrupt JSON or model, other schema version,
     mismatched shapes) raises InputError naming the folder."""
+    from genre_core.train_config import TrainConfig
+
     folder = Path(folder)
     values = _read_metadata(folder)
     try:
@@ -285,7 +305,7 @@ def load_bundle(folder: str | Path) -> ModelBundle:
         raise InputError(folder, f"{METADATA_FILE} is malformed ({type(error).__name__}: {error})") from error
     bundle = ModelBundle(model=_load_model(folder), **metadata)
     outputs = bundle.model.output_shape[-1]
-    if outputs != len(bundle.class_names):
+    if outputs != len(bundle.class_names) and not (outputs == 1 and len(bundle.class_names) == 2):
         raise InputError(folder / MODEL_FILE, f"has {outputs} outputs but {METADATA_FILE} names "
                          f"{len(bundle.class_names)} classes")
     if list(bundle.input_shape) != values["input_shape"]:

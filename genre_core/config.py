@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genre_core.errors import InputError
+from genre_core.records import from_dict_strict
 
 #: Names of the feature kinds a `Dataset` can hold (keys of ``Dataset.features``).
 SUMMARY = "summary"  #: (rows, 57) float32, the Kaggle GTZAN columns in their order
@@ -89,11 +90,7 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FeatureConfig:
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise InputError("FeatureConfig", f"unknown setting(s) {sorted(unknown)}")
-        return cls(**values)
+        return from_dict_strict(cls, values, "FeatureConfig")
 
     def fingerprint(self) -> str:
         """Short stable hash of the settings (part of every cache key)."""

@@ -31,7 +31,6 @@ class Dataset:
       - ``segment_index``: (rows,) int64, position of the window in its track (0 for whole tracks)
       - ``features[kind]``: see `genre_core.config` (``summary``, ``log_mel``, ``mfcc``); a source holds
         the kinds it can provide (the Kaggle CSV only ``summary``, the MFCC JSON only ``mfcc``)
-      - ``groups``: (rows,) str artist ids when known, else None
       - ``predefined_split``: (rows,) str in {"train", "val", "test"} for pre-split sources, else None
 
     ``track_ids_known`` is False when the source does not say which rows come from one song (MFCC JSON
@@ -47,7 +46,6 @@ class Dataset:
     feature_config: FeatureConfig | None = None
     summary_names: list[str] | None = None
     audio_paths: dict[str, str] = field(default_factory=dict)
-    groups: np.ndarray | None = None
     predefined_split: np.ndarray | None = None
     synthetic: bool = False
     track_ids_known: bool = True
@@ -90,7 +88,6 @@ class Dataset:
             feature_config=self.feature_config,
             summary_names=self.summary_names,
             audio_paths=self.audio_paths,
-            groups=pick(self.groups),
             predefined_split=pick(self.predefined_split),
             synthetic=self.synthetic,
             track_ids_known=self.track_ids_known,
@@ -573,6 +570,38 @@ def load_demo(
     return dataclasses.replace(dataset, source=f"synthetic demo ({folder})", synthetic=True), errors
 
 
+#: The kinds of source `load_dataset` reads, as `source_kind` names them.
+DEMO_SOURCE, AUDIO_FOLDER, NPY_FOLDERS, KAGGLE_CSV, MFCC_JSON = (
+    "the built-in demo", "an audio folder", ".npy split folders", "a Kaggle feature CSV", "an MFCC JSON file"
+)
+
+
+def source_kind(spec: str | Path) -> str:
+    """Which reader `load_dataset` uses for ``spec``: `DEMO_SOURCE` for ``"demo"``, `NPY_FOLDERS` for a folder
+    whose split subfolders hold ``X.npy``, `AUDIO_FOLDER` for any other folder, `KAGGLE_CSV` for a ``.csv``,
+    `MFCC_JSON` for a ``.json``. Raises `InputError` naming the path when it is missing or none of these."""
+    if str(spec).strip().lower() == "demo":
+        return DEMO_SOURCE
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError(path, "no such file or folder")
+    if path.is_dir():
+        has_npy = any((folder / "X.npy").is_file() for folder in _split_folders(path).values())
+        return NPY_FOLDERS if has_npy else AUDIO_FOLDER
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return KAGGLE_CSV
+    if suffix == ".json":
+        return MFCC_JSON
+    if suffix in audio.SUPPORTED_EXTENSIONS:
+        raise InputError(path, "a single audio file is not a dataset: give the folder with one subfolder per genre")
+    raise InputError(
+        path,
+        "unsupported dataset: expected 'demo', a folder of genre subfolders, a .csv feature table, "
+        "a .json MFCC file or a folder with train/ and test/ .npy splits",
+    )
+
+
 def load_dataset(
     spec: str | Path,
     config: FeatureConfig = FeatureConfig(),
@@ -581,37 +610,33 @@ def load_dataset(
     kinds: Sequence[str] = FEATURE_KINDS,
     n_jobs: int = -1,
     progress: ProgressCallback | None = None,
+    phase: Callable[[str], None] | None = None,
     cache_dir: Path | None = paths.CACHE_DIR,
     show_bar: bool = False,
+    demo_folder: Path | None = None,
+    demo_tracks: int | None = None,
 ) -> tuple[Dataset, list[str]]:
-    """Load any supported source: ``"demo"``, a folder of genre subfolders, a Kaggle ``.csv``, an MFCC
-    ``.json`` or a folder with ``train/`` and ``test/`` ``.npy`` splits.
+    """Load any supported source (see `source_kind`): ``"demo"``, a folder of genre subfolders, a Kaggle
+    ``.csv``, an MFCC ``.json`` or a folder with ``train/`` and ``test/`` ``.npy`` splits. The one switch
+    over dataset sources: the CLI, the train jobs and the pages all load through it.
 
     ``config`` and the extraction options apply to audio sources only; the others hold fixed features.
+    ``phase``, ``demo_folder`` and ``demo_tracks`` apply to the demo (see `load_demo`).
     Returns the dataset and the skipped-file lines (empty for feature files).
     """
+    kind = source_kind(spec)
     extraction = {"kinds": kinds, "n_jobs": n_jobs, "progress": progress, "cache_dir": cache_dir, "show_bar": show_bar}
-    if str(spec).strip().lower() == "demo":
-        return load_demo(config, genres=genres, **extraction)
+    if kind == DEMO_SOURCE:
+        return load_demo(config, genres=genres, phase=phase, folder=demo_folder, tracks_per_genre=demo_tracks,
+                         **extraction)
     path = Path(spec).expanduser()
-    if not path.exists():
-        raise InputError(path, "no such file or folder")
-    if path.is_dir():
-        if any((folder / "X.npy").is_file() for folder in _split_folders(path).values()):
-            return select_classes(load_npy_folders(path), genres), []
+    if kind == AUDIO_FOLDER:
         return load_audio_folder(path, config, genres=genres, **extraction)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if kind == NPY_FOLDERS:
+        return select_classes(load_npy_folders(path), genres), []
+    if kind == KAGGLE_CSV:
         return load_kaggle_csv(path, genres), []
-    if suffix == ".json":
-        return select_classes(load_mfcc_json(path), genres), []
-    if suffix in audio.SUPPORTED_EXTENSIONS:
-        raise InputError(path, "a single audio file is not a dataset: give the folder with one subfolder per genre")
-    raise InputError(
-        path,
-        "unsupported dataset: expected 'demo', a folder of genre subfolders, a .csv feature table, "
-        "a .json MFCC file or a folder with train/ and test/ .npy splits",
-    )
+    return select_classes(load_mfcc_json(path), genres), []
 
 
 def select_classes(

@@ -15,13 +15,14 @@ import hashlib
 import json
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import joblib
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from genre_core import audio, features, paths
@@ -30,7 +31,11 @@ from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.errors import GenreLensError, InputError
 
 #: Part of every cache key: bump it whenever extraction or feature code changes its output.
-CODE_VERSION = "extraction-1"
+CODE_VERSION = "extraction-2"  # 2: mel filter bank applied as a sparse product (values to float32 rounding)
+
+#: Fewer files than this are extracted in one process when all cores are asked for (``n_jobs=-1``): starting
+#: worker processes costs more than they save below it (measured by `make bench`, BENCHMARKS.md).
+SERIAL_BELOW_FILES = 100
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -124,6 +129,30 @@ def _extract_file(path: Path, config: FeatureConfig, kinds: Sequence[str]) -> _F
         return _FileOutcome(None, None, f"{path}: {type(error).__name__}: {error}")
 
 
+def _worker_count(n_jobs: int, total: int) -> int:
+    """Processes for ``total`` files: ``n_jobs`` as joblib counts them (under the active joblib backend), at most
+    one per file; -1 (all cores) means one process below `SERIAL_BELOW_FILES` files."""
+    if n_jobs == -1 and total < SERIAL_BELOW_FILES:
+        return 1
+    return max(1, min(joblib.effective_n_jobs(n_jobs), total))
+
+
+def _outcomes(paths_to_extract: Sequence[Path], config: FeatureConfig, kinds: tuple[str, ...],
+              workers: int) -> Iterator[_FileOutcome]:
+    """One outcome per file, in order: in this process for one worker (BLAS on one thread: one matrix product
+    per window is faster so, and the other cores stay free), else through ``joblib.Parallel`` under the active
+    joblib backend (loky processes, kept alive between calls, unless the caller chose another, e.g. Dask)."""
+    if workers == 1:
+        with threadpool_limits(limits=1, user_api="blas"):
+            for path in paths_to_extract:
+                yield _extract_file(path, config, kinds)
+        return
+    features.compile_kernels()  # workers compiling at once can corrupt numba's on-disk cache
+    yield from joblib.Parallel(n_jobs=workers, return_as="generator")(
+        joblib.delayed(_extract_file)(path, config, kinds) for path in paths_to_extract
+    )
+
+
 def _run_workers(
     paths_to_extract: Sequence[Path],
     config: FeatureConfig,
@@ -134,12 +163,7 @@ def _run_workers(
 ) -> Iterable[_FileOutcome]:
     """Yield one outcome per file, in order, calling ``progress(done, total)`` after each."""
     total = len(paths_to_extract)
-    workers = max(1, min(joblib.effective_n_jobs(n_jobs), total))
-    if workers > 1:
-        features.compile_kernels()  # workers compiling at once can corrupt numba's on-disk cache
-    outcomes = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator")(
-        joblib.delayed(_extract_file)(path, config, tuple(kinds)) for path in paths_to_extract
-    )
+    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), _worker_count(n_jobs, total))
     with tqdm(total=total, desc="extracting features", unit="file", disable=not show_bar) as bar:
         for done, outcome in enumerate(outcomes, start=1):
             bar.update(1)
@@ -245,7 +269,9 @@ def extract_files(
 ) -> ExtractionResult:
     """Features of every window of every file in ``files`` (pairs of audio path and label).
 
-    Files are processed in path order, in parallel over ``n_jobs`` processes (-1: all cores).
+    Files are processed in path order, in parallel over ``n_jobs`` processes (-1: all cores, or one process for
+    fewer than `SERIAL_BELOW_FILES` files) under the active joblib backend (``joblib.parallel_config(backend=
+    "dask")`` runs them on a Dask cluster).
     ``progress(done, total)`` is called after each file (once with ``(total, total)`` on a cache hit);
     ``show_bar`` draws a tqdm bar on stderr. Unreadable files are skipped and listed in ``errors``.
     ``cache_dir=None`` disables the cache. Raises `InputError` for no files or an unknown kind.

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from genre_core import paths
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
+from genre_core.records import from_dict_strict
 from genre_core.evaluation import confusion_matrices, track_level
 from genre_core.splits import Split, grouped_kfold
 
@@ -78,8 +79,10 @@ class LessonResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> LessonResult:
-        sides = {side: SideResult(**values[side]) for side in ("scratch", "transfer")}
-        return cls(**{**values, **sides})
+        record = from_dict_strict(cls, values, "lesson")
+        sides = {side: from_dict_strict(SideResult, getattr(record, side), f"lesson {side}")
+                 for side in ("scratch", "transfer")}
+        return replace(record, **sides)
 
 
 def _same_tracks(first: list[Split], first_data: Dataset, second: list[Split], second_data: Dataset) -> None:

@@ -2,11 +2,16 @@
 
 Every model takes one input named ``features`` (see the array conventions in docs/architecture.md:
 summary ``(57,)``, log-mel ``(n_mels, frames, 1)``, MFCC ``(frames, n_mfcc)``) and ends in a Dense layer
-``logits`` (no activation) followed by ``Activation("softmax", name="probabilities")``, so Grad-CAM and
-SHAP can read logits from any model, including one loaded from disk.
+``logits`` (no activation) followed by an Activation layer ``probabilities``, so Grad-CAM and SHAP can read
+logits from any model, including one loaded from disk. Two heads (``OUTPUTS``):
 
-A binary task is simply ``n_classes=2`` with the same softmax head (not a single sigmoid unit): every
-preset then has one output contract, and code that reads logits or probabilities never special-cases K=2.
+- ``"softmax"``: ``logits`` (batch, K) -> softmax ``probabilities`` (batch, K), K >= 2 (categorical
+  cross-entropy);
+- ``"sigmoid"``: a binary task (K = 2, e.g. blues vs metal) with one unit: ``logits`` (batch, 1) holds z, the
+  class-1 logit, -> sigmoid ``probabilities`` (batch, 1) = P(class 1) (binary cross-entropy).
+
+Code that reads a model's outputs goes through `class_outputs` / `class_model`, which give one column per
+class for both heads: (-z, z) as class scores and (1 - p, p) as probabilities.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from typing import Any
 
 import keras
 
-import keras
-
 from genre_core import musicnn
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
+from genre_core.hyper_settings import ACTIVATIONS  # noqa: F401 (the activations the app offers)
 from genre_core.musicnn import TRUNKS
+
+SOFTMAX, SIGMOID = "softmax", "sigmoid"
+OUTPUTS = (SOFTMAX, SIGMOID)  #: the two classifier heads (see the module docstring)
 
 #: Rank of one model input (without the batch axis) for each feature kind.
 INPUT_RANKS = {SUMMARY: 1, LOG_MEL: 3, MFCC: 2}
@@ -153,23 +160,33 @@ def _conv_block(
     pool_size: tuple[int, int],
     *,
     batch_norm: bool,
+    activation: str = "relu",
     pool_padding: str = "valid",
 ) -> Any:
-    """``{prefix}_conv`` ('same' padding) -> [``{prefix}_bn``] -> ReLU -> ``{prefix}_pool`` (stride = pool)."""
+    """``{prefix}_conv`` ('same' padding) -> [``{prefix}_bn``] -> activation -> ``{prefix}_pool`` (stride = pool)."""
     x = keras.layers.Conv2D(
-        filters, kernel_size, padding="same", activation=None if batch_norm else "relu", name=f"{prefix}_conv"
+        filters, kernel_size, padding="same", activation=None if batch_norm else activation, name=f"{prefix}_conv"
     )(x)
     if batch_norm:
         x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
-        x = keras.layers.Activation("relu", name=f"{prefix}_relu")(x)
+        x = keras.layers.Activation(activation, name=f"{prefix}_{activation}")(x)
     return keras.layers.MaxPooling2D(pool_size, strides=pool_size, padding=pool_padding, name=f"{prefix}_pool")(x)
 
 
-def _classifier(inputs: Any, x: Any, n_classes: int, name: str) -> keras.Model:
-    """Close a model: Dense ``logits`` (no activation) -> softmax ``probabilities``."""
-    logits = keras.layers.Dense(n_classes, name="logits")(x)
-    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
-    return keras.Model(inputs, probabilities, name=name)
+def classifier_head(x: Any, n_classes: int, output: str) -> Any:
+    """Dense ``logits`` (no activation) -> Activation ``probabilities``: ``n_classes`` softmax units, or for
+    ``output="sigmoid"`` (2 classes only) one sigmoid unit giving P(class 1)."""
+    if output not in OUTPUTS:
+        raise InputError("output", f"{output!r} is not one of {', '.join(OUTPUTS)}")
+    if output == SIGMOID and n_classes != 2:
+        raise InputError("output", f"a sigmoid output is for 2 classes, this task has {n_classes}: use softmax")
+    logits = keras.layers.Dense(1 if output == SIGMOID else n_classes, name="logits")(x)
+    return keras.layers.Activation(output, name="probabilities")(logits)
+
+
+def _classifier(inputs: Any, x: Any, n_classes: int, name: str, output: str) -> keras.Model:
+    """Close a model with `classifier_head`."""
+    return keras.Model(inputs, classifier_head(x, n_classes, output), name=name)
 
 
 def _input(input_shape: tuple[int, ...]) -> Any:
@@ -183,6 +200,7 @@ def _build_mlp(
     input_shape: tuple[int, ...],
     n_classes: int,
     *,
+    output: str,
     preset: str,
     hidden: Any,
     activation: Any,
@@ -201,65 +219,92 @@ def _build_mlp(
         batch_norm=_flag(preset, "batch_norm", batch_norm),
         l2=_non_negative(preset, "l2", l2),
     )
-    return _classifier(inputs, x, n_classes, preset)
+    return _classifier(inputs, x, n_classes, preset, output)
 
 
 def _build_cnn_small(
-    input_shape: tuple[int, ...], n_classes: int, *, filters: Any, kernel_size: Any, dense: Any, l2: Any
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    *,
+    output: str,
+    filters: Any,
+    kernel_size: Any,
+    dense: Any,
+    l2: Any,
+    activation: Any,
+    dropout: Any,
+    batch_norm: Any,
 ) -> keras.Model:
-    """(batch, n_mels, frames, 1) -> [conv k x k 'same', ReLU, 2x2 max-pool stride 2] per filter count
-    -> flatten -> Dense ReLU with L2 -> (batch, K)."""
+    """(batch, n_mels, frames, 1) -> [conv k x k 'same', [batch norm], activation, 2x2 max-pool stride 2] per
+    filter count -> flatten -> Dense (activation, L2, [batch norm], [dropout]) -> (batch, K). The defaults
+    (ReLU, no batch norm, no dropout) are the course CNN."""
     preset = "cnn_small"
     filter_counts = _positive_ints(preset, "filters", filters)
     kernel = _positive_int(preset, "kernel_size", kernel_size)
+    function = _activation(preset, "activation", activation)
+    normalise = _flag(preset, "batch_norm", batch_norm)
     _min_spatial(preset, input_shape, len(filter_counts))
     inputs = _input(input_shape)
     x = inputs
     for index, count in enumerate(filter_counts, start=1):
-        x = _conv_block(x, f"block{index}", count, (kernel, kernel), (2, 2), batch_norm=False)
+        x = _conv_block(x, f"block{index}", count, (kernel, kernel), (2, 2), batch_norm=normalise, activation=function)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = _dense_stack(x, _positive_ints(preset, "dense", dense), l2=_non_negative(preset, "l2", l2))
-    return _classifier(inputs, x, n_classes, preset)
+    x = _dense_stack(
+        x,
+        _positive_ints(preset, "dense", dense),
+        activation=function,
+        dropout=_fraction(preset, "dropout", dropout),
+        batch_norm=normalise,
+        l2=_non_negative(preset, "l2", l2),
+    )
+    return _classifier(inputs, x, n_classes, preset, output)
 
 
 def _build_cnn_bn(
     input_shape: tuple[int, ...],
     n_classes: int,
     *,
+    output: str,
     filters: Any,
     kernel_size: Any,
     dense: Any,
     dropout: Any,
     l2: Any,
+    activation: Any,
 ) -> keras.Model:
-    """(batch, n_mels, frames, 1) -> [conv, batch norm, ReLU, 2x2 max-pool ('same')] per filter count
+    """(batch, n_mels, frames, 1) -> [conv, batch norm, activation, 2x2 max-pool ('same')] per filter count
     -> flatten -> dense stack with dropout and L2 -> (batch, K)."""
     preset = "cnn_bn"
     filter_counts = _positive_ints(preset, "filters", filters)
     kernel = _positive_int(preset, "kernel_size", kernel_size)
+    function = _activation(preset, "activation", activation)
     inputs = _input(input_shape)
     x = inputs
     for index, count in enumerate(filter_counts, start=1):
-        x = _conv_block(x, f"block{index}", count, (kernel, kernel), (2, 2), batch_norm=True, pool_padding="same")
+        x = _conv_block(x, f"block{index}", count, (kernel, kernel), (2, 2), batch_norm=True, activation=function,
+                        pool_padding="same")
     x = keras.layers.Flatten(name="flatten")(x)
     x = _dense_stack(
         x,
         _positive_ints(preset, "dense", dense),
+        activation=function,
         dropout=_fraction(preset, "dropout", dropout),
         l2=_non_negative(preset, "l2", l2),
     )
-    return _classifier(inputs, x, n_classes, preset)
+    return _classifier(inputs, x, n_classes, preset, output)
 
 
 def _build_cnn_timefreq(
     input_shape: tuple[int, ...],
     n_classes: int,
     *,
+    output: str,
     filters: Any,
     time_kernel: Any,
     freq_kernel: Any,
     dense: Any,
     dropout: Any,
+    activation: Any,
 ) -> keras.Model:
     """(batch, n_mels, frames, 1) -> two parallel branches -> concatenate -> dense -> (batch, K).
 
@@ -277,20 +322,23 @@ def _build_cnn_timefreq(
     filter_counts = _positive_ints(preset, "filters", filters)
     time_width = _positive_int(preset, "time_kernel", time_kernel)
     freq_height = _positive_int(preset, "freq_kernel", freq_kernel)
+    function = _activation(preset, "activation", activation)
     inputs = _input(input_shape)
     branches = []
     for branch, kernel, pool in (("time", (1, time_width), (2, 1)), ("freq", (freq_height, 1), (1, 2))):
         x = inputs
         for index, count in enumerate(filter_counts, start=1):
-            x = _conv_block(x, f"{branch}{index}", count, kernel, pool, batch_norm=True, pool_padding="same")
+            x = _conv_block(x, f"{branch}{index}", count, kernel, pool, batch_norm=True, activation=function,
+                            pool_padding="same")
         branches.append(keras.layers.GlobalMaxPooling2D(name=f"{branch}_global_pool")(x))
     x = keras.layers.Concatenate(name="concat")(branches)
-    x = _dense_stack(x, _positive_ints(preset, "dense", dense), dropout=_fraction(preset, "dropout", dropout))
-    return _classifier(inputs, x, n_classes, preset)
+    x = _dense_stack(x, _positive_ints(preset, "dense", dense), activation=function,
+                     dropout=_fraction(preset, "dropout", dropout))
+    return _classifier(inputs, x, n_classes, preset, output)
 
 
 def _build_lstm_mfcc(
-    input_shape: tuple[int, ...], n_classes: int, *, units: Any, dense: Any, dropout: Any
+    input_shape: tuple[int, ...], n_classes: int, *, output: str, units: Any, dense: Any, dropout: Any
 ) -> keras.Model:
     """(batch, frames, n_mfcc) -> stacked LSTMs (last returns its final state) -> dense, dropout
     -> (batch, K)."""
@@ -301,7 +349,7 @@ def _build_lstm_mfcc(
     for index, count in enumerate(unit_counts, start=1):
         x = keras.layers.LSTM(count, return_sequences=index < len(unit_counts), name=f"lstm{index}")(x)
     x = _dense_stack(x, _positive_ints(preset, "dense", dense), dropout=_fraction(preset, "dropout", dropout))
-    return _classifier(inputs, x, n_classes, preset)
+    return _classifier(inputs, x, n_classes, preset, output)
 
 
 def _build_transfer(input_shape: tuple[int, ...], n_classes: int, **hyper: Any) -> keras.Model:
@@ -361,7 +409,15 @@ PRESETS: dict[str, Preset] = {
             description="Small CNN: 4-8-16 channel 5x5 conv/max-pool blocks on a log-mel segment, Dense 50.",
             source="Course assignment CNN on 3 s log-mel segments of GTZAN.",
             feature_kind=LOG_MEL,
-            default_hyper={"filters": [4, 8, 16], "kernel_size": 5, "dense": [50], "l2": 0.01},
+            default_hyper={
+                "filters": [4, 8, 16],
+                "kernel_size": 5,
+                "dense": [50],
+                "l2": 0.01,
+                "activation": "relu",
+                "dropout": 0.0,
+                "batch_norm": False,
+            },
             builder=_build_cnn_small,
         ),
         Preset(
@@ -375,6 +431,7 @@ PRESETS: dict[str, Preset] = {
                 "dense": [128, 64, 32],
                 "dropout": 0.3,
                 "l2": 0.001,
+                "activation": "relu",
             },
             builder=_build_cnn_bn,
         ),
@@ -383,7 +440,14 @@ PRESETS: dict[str, Preset] = {
             description="Parallel time (1x7) and frequency (7x1) conv branches, each pooling one axis only.",
             source="J. Pons et al. 2016, 'Experimenting with musically motivated convolutional neural networks'.",
             feature_kind=LOG_MEL,
-            default_hyper={"filters": [16, 32], "time_kernel": 7, "freq_kernel": 7, "dense": [64], "dropout": 0.3},
+            default_hyper={
+                "filters": [16, 32],
+                "time_kernel": 7,
+                "freq_kernel": 7,
+                "dense": [64],
+                "dropout": 0.3,
+                "activation": "relu",
+            },
             builder=_build_cnn_timefreq,
         ),
         Preset(
@@ -421,13 +485,16 @@ def check_hyper(preset: str, hyper: dict[str, Any]) -> None:
         raise InputError(f"preset '{preset}'", f"unknown hyper-parameter(s) {sorted(unknown)}; known: {known}")
 
 
-def build_model(preset: str, input_shape: tuple[int, ...], n_classes: int, **hyper: Any) -> keras.Model:
+def build_model(
+    preset: str, input_shape: tuple[int, ...], n_classes: int, *, output: str = SOFTMAX, **hyper: Any
+) -> keras.Model:
     """Build the uncompiled functional model of ``preset``.
 
     ``input_shape`` excludes the batch axis: summary ``(57,)``, log-mel ``(n_mels, frames, 1)``, MFCC
     ``(frames, n_mfcc)``. ``hyper`` overrides the preset's ``default_hyper``. The model maps
-    ``(batch, *input_shape)`` to softmax probabilities ``(batch, n_classes)``. Unknown presets or
-    hyper-parameters, bad values and unusable shapes raise InputError.
+    ``(batch, *input_shape)`` to softmax probabilities ``(batch, n_classes)``, or with ``output="sigmoid"``
+    (2 classes) to P(class 1) ``(batch, 1)``. Unknown presets or hyper-parameters, bad values and unusable
+    shapes raise InputError.
     """
     spec = get_preset(preset)
     check_hyper(preset, hyper)
@@ -438,23 +505,29 @@ def build_model(preset: str, input_shape: tuple[int, ...], n_classes: int, **hyp
         raise InputError(f"preset '{preset}'", f"input shape {shape} is not {expected[spec.feature_kind]}")
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
         raise InputError(f"preset '{preset}'", f"needs at least 2 classes, got {n_classes!r}")
-    return spec.builder(shape, n_classes, **{**spec.default_hyper, **hyper})
+    return spec.builder(shape, n_classes, output=output, **{**spec.default_hyper, **hyper})
 
 
-def parameter_count(model: keras.Model) -> int:
-    """Number of scalars in all weights (trainable and not, e.g. batch-norm statistics)."""
-    return int(model.count_params())
+def class_outputs(model: keras.Model, layer: str = "probabilities") -> Any:
+    """The output of ``layer`` ("logits" or "probabilities") of a GenreLens classifier as one column per class,
+    (batch, K) for either head: a softmax model's as it is; a sigmoid model's (batch, 1) class-1 logit z becomes
+    the class scores (-z, z), its P(class 1) p becomes (1 - p, p). A symbolic tensor for `class_model`."""
+    values = model.get_layer(layer).output
+    if int(values.shape[-1]) != 1:
+        return values
+    # one fixed linear layer (a MatMul, which every gradient method and shap's DeepExplainer handle): [-1, 1] x
+    # plus a bias of 1 on the class-0 column for probabilities
+    two_columns = keras.layers.Dense(
+        2,
+        kernel_initializer=keras.initializers.Constant([[-1.0, 1.0]]),
+        bias_initializer=keras.initializers.Constant([0.0 if layer == "logits" else 1.0, 0.0]),
+        trainable=False,
+        name=f"{layer}_per_class",
+    )
+    return two_columns(values)
 
 
-def layer_table(model: keras.Model) -> list[dict[str, Any]]:
-    """One row per layer for display: ``name``, ``type`` (class name), ``output_shape`` (str, without
-    the batch axis, e.g. ``"64×65×4"``) and ``params`` (int)."""
-    return [
-        {
-            "name": layer.name,
-            "type": type(layer).__name__,
-            "output_shape": "×".join(str(size) for size in layer.output.shape[1:]),
-            "params": int(layer.count_params()),
-        }
-        for layer in model.layers
-    ]
+def class_model(model: keras.Model, layer: str = "probabilities") -> keras.Model:
+    """A model sharing ``model``'s weights that maps its input to `class_outputs` ``(batch, K)``: the one way
+    evaluation, prediction, Grad-CAM and SHAP read class scores or probabilities from either head."""
+    return keras.Model(model.inputs, class_outputs(model, layer), name=f"{model.name}_{layer}")

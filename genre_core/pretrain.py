@@ -450,7 +450,8 @@ def _baseline_cells(baselines: dict[str, float] | None) -> list[str]:
 
 
 def _model_section(bundle: ModelBundle) -> list[str]:
-    from genre_core.models import get_preset, parameter_count
+    from genre_core.anatomy import parameter_count
+    from genre_core.models import get_preset
 
     config = bundle.train_config.to_dict()
     return [

@@ -28,8 +28,9 @@ from genre_core.splits import Split
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
-    from genre_core.train_callbacks import TrainingProgress
+    from genre_core.train_callbacks import CancelCallback, ProgressCallback, TrainingProgress
     from genre_core.train_config import TrainConfig
+    from genre_core.training import TrainingResult
 
 #: ``progress(fold_number, n_folds, state)`` of `cross_validate`, fold numbers from 1.
 FoldProgress = Callable[[int, int, "TrainingProgress"], None]
@@ -128,7 +129,7 @@ class BundleEvaluation:
             raise InputError("evaluation", f"malformed ({type(error).__name__}: {error})") from None
 
 
-def _warnings(dataset: Dataset, split: Split) -> list[str]:
+def split_warnings(dataset: Dataset, split: Split) -> list[str]:
     """Lines a reader of the scores must see: leakage, ungrouped rows, synthetic data."""
     lines = []
     if split.leaky:
@@ -197,8 +198,30 @@ def evaluate_bundle(
         test=headline_scores(report),
         baselines=split_baselines(dataset, split, bundle.feature_kind, seed=seed) if with_baselines else None,
         split=split_summary(dataset, split),
-        warnings=tuple(_warnings(dataset, split)),
+        warnings=tuple(split_warnings(dataset, split)),
     )
+
+
+def train_and_score_fold(
+    dataset: Dataset,
+    split: Split,
+    train_config: TrainConfig,
+    *,
+    name: str,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+    with_baselines: bool = True,
+) -> tuple[TrainingResult, BundleEvaluation]:
+    """Train ``train_config`` on one fold (``split``) and score the model (named ``name``) on every part of it
+    (`evaluate_bundle`); ``progress`` and ``cancel`` go to `training.train_model`. The one fold step of
+    `cross_validate` and of a sweep (`genre_core.sweep`)."""
+    from genre_core.bundles import bundle_from_training
+    from genre_core.training import train_model
+
+    result = train_model(dataset, split, train_config, progress=progress, cancel=cancel)
+    bundle = bundle_from_training(result, dataset, name=name)
+    scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed)
+    return result, scored
 
 
 def cross_validate(
@@ -218,9 +241,6 @@ def cross_validate(
     track accuracy, ``val`` accuracy when every fold has a val part, ``baselines`` of every baseline
     score), ``train_config`` and ``warnings``.
     """
-    from genre_core.bundles import bundle_from_training
-    from genre_core.training import train_model
-
     if not splits:
         raise InputError("folds", "no splits to cross-validate over")
     if any(len(split.test) == 0 for split in splits):
@@ -230,9 +250,8 @@ def cross_validate(
         fold_progress = None
         if progress is not None:
             fold_progress = lambda state, number=number: progress(number, len(splits), state)  # noqa: E731
-        result = train_model(dataset, split, train_config, progress=fold_progress)
-        bundle = bundle_from_training(result, dataset, name=f"fold {number}")
-        scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed)
+        result, scored = train_and_score_fold(dataset, split, train_config, name=f"fold {number}",
+                                              progress=fold_progress, with_baselines=with_baselines)
         val = scored.report.parts.get("val")
         folds.append(
             {
@@ -252,7 +271,7 @@ def cross_validate(
         )
     if with_baselines:
         summary["baselines"] = cross_validation_summary([fold["baselines"] for fold in folds], keys=BASELINE_KEYS)
-    warnings = sorted({line for split in splits for line in _warnings(dataset, split)})
+    warnings = sorted({line for split in splits for line in split_warnings(dataset, split)})
     return {"train_config": train_config.to_dict(), "folds": folds, "summary": summary, "warnings": warnings}
 
 

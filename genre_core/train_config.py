@@ -12,10 +12,13 @@ from typing import Any
 import numpy as np
 
 from genre_core.errors import InputError
-from genre_core.models import check_hyper, get_preset
+from genre_core.models import OUTPUTS, check_hyper, get_preset
+from genre_core.records import from_dict_strict
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")
+SCHEDULES = ("constant", "step", "exponential", "cosine", "cosine-restarts", "plateau", "one-cycle")
+#: "cosine-restarts": this many cosine cycles over the run, each twice as long as the one before (SGDR).
+RESTART_CYCLES = 3
 CLASS_WEIGHTS = ("none", "balanced")
 
 
@@ -32,9 +35,14 @@ class TrainConfig:
     """How to train one model; JSON round-trips through `to_dict` / `from_dict`.
 
     ``weight_decay`` is decoupled weight decay applied by every optimiser when > 0 ("adamw" is Adam with
-    it; with 0 it behaves as Adam). ``momentum`` is used by "sgd" only. Schedules act over the whole run
+    it; with 0 it behaves as Adam). ``momentum`` and ``nesterov`` are used by "sgd" only: momentum 0 (the
+    default) is plain mini-batch stochastic gradient descent. ``output`` is the classifier head
+    (`models.OUTPUTS`): "softmax" with categorical cross-entropy, or for a 2-class task "sigmoid", one unit with
+    binary cross-entropy. Schedules act over the whole run
     (t = step / total steps): "step" multiplies the rate by 0.1 at 50 % and again at 75 % of the steps;
-    "exponential" decays it smoothly to 1 % at the end; "cosine" anneals it to 0; "one-cycle" rises from
+    "exponential" decays it smoothly to 1 % at the end; "cosine" anneals it to 0; "cosine-restarts" anneals
+    it to 0 in `RESTART_CYCLES` cycles, each twice as long as the one before, restarting at the full rate
+    (Keras ``CosineDecayRestarts``, SGDR); "one-cycle" rises from
     rate/25 to the rate over the first 30 % and anneals to rate/1e4 (both cosine); "plateau" halves it
     when the monitored loss has not improved for 2 epochs (half the early-stopping patience if set).
     Early stopping and "plateau" monitor the validation loss, or the training loss when there is no
@@ -45,7 +53,8 @@ class TrainConfig:
     hyper: dict[str, Any] = field(default_factory=dict)
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    momentum: float = 0.9
+    momentum: float = 0.0
+    nesterov: bool = False
     weight_decay: float = 0.0
     schedule: str = "constant"
     batch_size: int = 32
@@ -53,6 +62,7 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     class_weight: str = "none"
     seed: int = 0
+    output: str = "softmax"
 
     def __post_init__(self) -> None:
         try:
@@ -71,6 +81,7 @@ class TrainConfig:
             "optimizer": self.optimizer in OPTIMIZERS,
             "learning_rate": _is_number(self.learning_rate) and 0 < self.learning_rate <= 10,
             "momentum": _is_number(self.momentum) and 0 <= self.momentum < 1,
+            "nesterov": isinstance(self.nesterov, bool),
             "weight_decay": _is_number(self.weight_decay) and 0 <= self.weight_decay < 1,
             "schedule": self.schedule in SCHEDULES,
             "batch_size": _is_int(self.batch_size) and 1 <= self.batch_size <= 65536,
@@ -78,6 +89,7 @@ class TrainConfig:
             "early_stopping_patience": patience is None or (_is_int(patience) and patience >= 1),
             "class_weight": self.class_weight in CLASS_WEIGHTS,
             "seed": _is_int(self.seed) and 0 <= self.seed < 2**31,
+            "output": self.output in OUTPUTS,
         }
         for name, valid in checks.items():
             if not valid:
@@ -88,13 +100,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise InputError("TrainConfig", f"unknown setting(s) {sorted(unknown)}")
-        if "preset" not in values:
-            raise InputError("TrainConfig", "missing setting 'preset'")
-        return cls(**values)
+        return from_dict_strict(cls, values, "TrainConfig")
 
 
 def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
@@ -114,6 +120,12 @@ def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
         return base * 0.01**t
     if config.schedule == "cosine":
         return cosine(base, 0.0, t)
+    if config.schedule == "cosine-restarts":  # cycles of T, 2T, 4T, ... steps fill the run
+        import keras  # loaded already by genre_core.models
+
+        first_cycle = max(total_steps, 1) / (2**RESTART_CYCLES - 1)
+        restarts = keras.optimizers.schedules.CosineDecayRestarts(base, first_decay_steps=first_cycle, t_mul=2.0)
+        return float(restarts(min(max(step, 0), max(total_steps, 1))))
     if config.schedule == "one-cycle":
         warmup = 0.3
         if t < warmup:

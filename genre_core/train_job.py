@@ -63,10 +63,8 @@ class DatasetSource:
         """The dataset and the ``"<file>: <reason>"`` lines of the files it skipped."""
         options = {"genres": self.genres, "kinds": self.kinds or FEATURE_KINDS, "n_jobs": n_jobs,
                    "cache_dir": None if self.cache_dir is None else Path(self.cache_dir), "show_bar": show_bar}
-        if self.location.strip().lower() == "demo":
-            return datasets.load_demo(self.feature_config, folder=None if self.demo_folder is None else
-                                      Path(self.demo_folder), tracks_per_genre=self.demo_tracks, **options)
-        return datasets.load_dataset(self.location, self.feature_config, **options)
+        return datasets.load_dataset(self.location, self.feature_config, **options, demo_tracks=self.demo_tracks,
+                                     demo_folder=None if self.demo_folder is None else Path(self.demo_folder))
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "feature_config": self.feature_config.to_dict()}

@@ -16,7 +16,7 @@ import tensorflow as tf
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import WIDTH_AXIS, Standardizer, dataset_features, prepare_inputs
-from genre_core.models import build_model, get_preset
+from genre_core.models import SIGMOID, build_model, get_preset
 from genre_core.splits import Split
 from genre_core.train_callbacks import CancelCallback, ProgressCallback, ScheduledLearningRate, TrainingMonitor
 from genre_core.train_config import TrainConfig, class_weights
@@ -31,7 +31,9 @@ def set_determinism(seed: int) -> None:
 def _optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     decay = config.weight_decay or None
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate, momentum=config.momentum, weight_decay=decay)
+        return keras.optimizers.SGD(
+            config.learning_rate, momentum=config.momentum, nesterov=config.nesterov, weight_decay=decay
+        )
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(config.learning_rate, weight_decay=decay)
     if config.optimizer == "adamw":
@@ -104,7 +106,10 @@ def train_model(
     has_val = len(rows["val"]) > 0
     x_val = prepare_inputs(features[rows["val"]], feature_kind, standardizer)
 
-    model = build_model(config.preset, x_train.shape[1:], dataset.n_classes, **config.hyper)
+    if config.output == SIGMOID and dataset.n_classes != 2:
+        raise InputError("TrainConfig.output", f"a sigmoid output is for 2 classes, {dataset.source} has "
+                         f"{dataset.n_classes}: choose 2 genres or the softmax output")
+    model = build_model(config.preset, x_train.shape[1:], dataset.n_classes, output=config.output, **config.hyper)
     fitted = model
     if preset.transfer:  # train only the layers from `trainable_from` on, on the frozen layers' cached output
         from genre_core import transfer
@@ -115,9 +120,9 @@ def train_model(
         x_train, x_val = activations[rows["train"]], activations[rows["val"]]
         fitted = transfer.trainable_part(model, cut)
     validation = (x_val, dataset.labels[rows["val"]])
-    fitted.compile(
-        optimizer=_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False
-    )
+    loss = "binary_crossentropy" if config.output == SIGMOID else "sparse_categorical_crossentropy"
+    metric = keras.metrics.BinaryAccuracy(name="accuracy") if config.output == SIGMOID else "accuracy"
+    fitted.compile(optimizer=_optimizer(config), loss=loss, metrics=[metric], jit_compile=False)
 
     batches = math.ceil(len(x_train) / config.batch_size)
     monitor = TrainingMonitor(config.epochs, batches, progress, cancel)

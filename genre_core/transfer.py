@@ -45,19 +45,21 @@ def load_tagger(trunk: Trunk | str) -> keras.Model:
 
 
 def build_transfer_classifier(
-    trunk: str, n_classes: int, *, trainable_from: str, dropout: float, name: str
+    trunk: str, n_classes: int, *, trainable_from: str, dropout: float, name: str, output: str = "softmax"
 ) -> keras.Model:
-    """Pretrained ``trunk`` up to its embedding → Dropout ``head_dropout`` → Dense ``logits`` → softmax.
+    """Pretrained ``trunk`` up to its embedding → Dropout ``head_dropout`` → `models.classifier_head` (Dense
+    ``logits`` → ``probabilities``, softmax or a binary task's one sigmoid unit, see ``output``).
 
     Layers before ``trainable_from`` (a trunk layer, or `HEAD_FIRST_LAYER` for a frozen trunk) are frozen, and
-    every batch norm is. Input (batch, 96, 187, 1); output probabilities (batch, n_classes).
+    every batch norm is. Input (batch, 96, 187, 1); output probabilities (batch, n_classes), or (batch, 1)
+    for a sigmoid head.
     """
+    from genre_core.models import classifier_head  # models imports this module lazily, when a preset is built
+
     spec = TRUNKS[trunk]
     tagger = load_tagger(spec)
     x = keras.layers.Dropout(dropout, name=HEAD_FIRST_LAYER)(tagger.get_layer(spec.embedding_layer).output)
-    logits = keras.layers.Dense(n_classes, name="logits")(x)
-    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
-    model = keras.Model(tagger.input, probabilities, name=name)
+    model = keras.Model(tagger.input, classifier_head(x, n_classes, output), name=name)
     names = [layer.name for layer in model.layers]
     if trainable_from not in names:
         raise InputError(f"preset '{name}'", f"has no layer '{trainable_from}' to train from")
@@ -127,7 +129,14 @@ def check_input_shape(preset: str, input_shape: tuple[int, ...]) -> None:
 
 
 def build_for_preset(
-    input_shape: tuple[int, ...], n_classes: int, *, preset: str, trunk: Any, trainable_from: Any, dropout: Any
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    *,
+    preset: str,
+    output: str,
+    trunk: Any,
+    trainable_from: Any,
+    dropout: Any,
 ) -> keras.Model:
     """Preset builder (see `genre_core.models`): checks the hyper-parameters, then `build_transfer_classifier`."""
     check_input_shape(preset, input_shape)
@@ -136,4 +145,4 @@ def build_for_preset(
     if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
         raise InputError(f"{preset} hyper-parameter 'dropout'", f"value {dropout!r} is not a number in [0, 1)")
     return build_transfer_classifier(trunk, n_classes, trainable_from=str(trainable_from), dropout=float(dropout),
-                                     name=preset)
+                                     name=preset, output=output)

@@ -6,7 +6,7 @@ users (loaded datasets, model bundles) in `st.cache_resource` and are read-only:
 or a `ModelBundle` you get from here (use ``dataset.subset`` / ``dataclasses.replace`` for a changed copy).
 
 Loading a model imports TensorFlow, so it happens only in `load_bundle`; listing bundles reads their
-``bundle.json`` only (`genre_core.bundles` imports TensorFlow when imported).
+``bundle.json`` only (`genre_core.bundles` imports TensorFlow only when it loads or saves a model).
 
 Uploaded zip archives are unpacked into ``paths.DATA_DIR/uploads/<session folder id>/``, one folder per browser
 session: a dataset zip (Data page) into its ``dataset/``, a bundle zip (Train page) into its ``bundle/``, each
@@ -88,7 +88,6 @@ SIDEBAR_DATASET_KEY = "genrelens.sidebar_dataset"  #: this run's sidebar slot of
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
 
 # --- bundles -------------------------------------------------------------------------------------------
-BUNDLE_METADATA_FILE = bundle_files.METADATA_FILE  #: the metadata file of a bundle, read without TensorFlow
 #: Role -> pretrained bundle names to use by default, in order of preference.
 DEFAULT_BUNDLES = {FFN: ("ffn_demo", "ffn_gtzan_features"), CNN: ("cnn_demo", "cnn_gtzan_transfer", "cnn_gtzan_mini")}
 #: What the sidebar says of a shipped bundle besides its name.
@@ -199,21 +198,26 @@ def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
     return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, source_stamp(spec.source_path()))
 
 
+#: The source kind `datasets.load_dataset` must find for each kind the Data page offers (an upload may hold any).
+EXPECTED_SOURCES = {DEMO: datasets.DEMO_SOURCE, FOLDER: datasets.AUDIO_FOLDER, CSV: datasets.KAGGLE_CSV,
+                    NPY: datasets.NPY_FOLDERS, MFCC_JSON: datasets.MFCC_JSON}
+
+
 def _load(spec: DatasetSpec, progress: StatusProgress) -> LoadedDataset:
-    """Read or extract the dataset of ``spec`` with the loader of its kind (no caching here;
-    `genre_core.extraction` caches extracted features on disk)."""
-    extraction = {"genres": spec.genres, "progress": progress, "cache_dir": paths.CACHE_DIR}
-    if spec.kind == DEMO:
-        dataset, skipped = datasets.load_demo(spec.config, folder=paths.DEMO_DIR, phase=progress.phase, **extraction,
-                                              **datasets.demo_size_from_environment())
-        return LoadedDataset(dataset, tuple(skipped))
-    if spec.kind in (FOLDER, UPLOAD):
-        dataset, skipped = datasets.load_audio_folder(spec.location, spec.config, **extraction)
-        return LoadedDataset(dataset, tuple(skipped))
-    readers = {CSV: datasets.load_kaggle_csv, NPY: datasets.load_npy_folders, MFCC_JSON: datasets.load_mfcc_json}
-    if spec.kind not in readers:
+    """Read or extract the dataset of ``spec`` with `datasets.load_dataset` (no caching here;
+    `genre_core.extraction` caches extracted features on disk). `InputError` when the location is another
+    kind of source than the one chosen (a folder of songs given as a feature table would start an extraction)."""
+    if spec.kind not in SOURCE_LABELS:
         raise InputError("dataset source", f"unknown kind '{spec.kind}'")
-    return LoadedDataset(datasets.select_classes(readers[spec.kind](Path(spec.location).expanduser()), spec.genres))
+    location = "demo" if spec.kind == DEMO else spec.location
+    found, expected = datasets.source_kind(location), EXPECTED_SOURCES.get(spec.kind)
+    if expected is not None and found != expected:
+        raise InputError(spec.location, f"is {found}, not {expected}: choose that source kind, or another path")
+    dataset, skipped = datasets.load_dataset(
+        location, spec.config, genres=spec.genres, progress=progress, phase=progress.phase, cache_dir=paths.CACHE_DIR,
+        demo_folder=paths.DEMO_DIR, demo_tracks=datasets.demo_size_from_environment().get("tracks_per_genre"),
+    )
+    return LoadedDataset(dataset, tuple(skipped))
 
 
 def load_dataset(spec: DatasetSpec) -> LoadedDataset:
@@ -405,7 +409,7 @@ def _test_accuracy(metrics: Any) -> float | None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> BundleInfo:
     """Read one ``bundle.json`` (cached per modification time)."""
-    path = Path(folder) / BUNDLE_METADATA_FILE
+    path = Path(folder) / bundle_files.METADATA_FILE
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
         return BundleInfo(
@@ -418,7 +422,7 @@ def _bundle_info(folder: str, metadata_mtime_ns: int, pretrained: bool) -> Bundl
         )
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError,
             RecursionError) as error:
-        raise InputError(folder, f"{BUNDLE_METADATA_FILE} is unreadable ({type(error).__name__})") from None
+        raise InputError(folder, f"{bundle_files.METADATA_FILE} is unreadable ({type(error).__name__})") from None
 
 
 def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
@@ -429,7 +433,7 @@ def scan_bundles() -> tuple[list[BundleInfo], list[str]]:
     for root, pretrained in ((paths.PRETRAINED_DIR, True), (paths.WORKSPACE_MODELS_DIR, False)):
         for folder in bundle_files.list_bundles(root):
             try:
-                metadata = folder / BUNDLE_METADATA_FILE
+                metadata = folder / bundle_files.METADATA_FILE
                 found.append(_bundle_info(str(folder.resolve()), metadata.stat().st_mtime_ns, pretrained))
             except (InputError, OSError) as error:
                 problems.append(str(error))
@@ -440,7 +444,7 @@ def default_bundle_folder(role: str) -> str | None:
     """The first pretrained bundle of `DEFAULT_BUNDLES` for ``role`` that exists, as a resolved path."""
     for name in DEFAULT_BUNDLES[role]:
         folder = paths.PRETRAINED_DIR / name
-        if (folder / BUNDLE_METADATA_FILE).is_file():
+        if (folder / bundle_files.METADATA_FILE).is_file():
             return str(folder.resolve())
     return None
 
@@ -449,7 +453,7 @@ def active_bundle_folder(role: str) -> str | None:
     """This session's bundle folder for ``role`` (`FFN` or `CNN`); None if none is chosen or it vanished."""
     init_state()
     folder = st.session_state[BUNDLE_KEYS[role]]
-    return folder if folder and (Path(folder) / BUNDLE_METADATA_FILE).is_file() else None
+    return folder if folder and (Path(folder) / bundle_files.METADATA_FILE).is_file() else None
 
 
 def set_active_bundle(role: str, folder: str | Path | None) -> None:
@@ -474,7 +478,7 @@ def _cached_bundle(folder: str, metadata_mtime_ns: int) -> ModelBundle:
 def load_bundle(folder: str | Path) -> ModelBundle:
     """The bundle in ``folder``, loaded once per ``bundle.json`` modification and shared (read-only)."""
     folder = Path(folder).resolve()
-    metadata = folder / BUNDLE_METADATA_FILE
+    metadata = folder / bundle_files.METADATA_FILE
     return _cached_bundle(str(folder), metadata.stat().st_mtime_ns if metadata.is_file() else -1)
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, score_views, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.datasets import Dataset
+from genre_core.errors import InputError
 from pages import common
 
 common.ensure_app_shell()
@@ -97,6 +98,14 @@ def _feature_settings(base: FeatureConfig) -> FeatureConfig:
     return dataclasses.replace(base, segments_per_track=segments, n_mfcc=n_mfcc, n_mels=n_mels)
 
 
+def _is_source_of_kind(location: str, kind: str) -> bool:
+    """True when ``location`` exists and holds the kind of source ``kind`` names (checked without reading it)."""
+    try:
+        return datasets.source_kind(location) == common.EXPECTED_SOURCES.get(kind)
+    except InputError:
+        return False
+
+
 def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | None:
     """The dataset the inputs describe, or None while something is missing."""
     location = _location(kind, active)
@@ -104,14 +113,23 @@ def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | 
         return None
     if kind not in common.AUDIO_SOURCES:
         st.caption("This source holds ready-made features, not audio: the feature settings do not apply.")
-        return common.DatasetSpec(kind, location)
-    available = list(synth.DEMO_GENRES) if kind == common.DEMO else sorted(datasets.list_genre_files(location))
+        whole = common.DatasetSpec(kind, location)
+        if not _is_source_of_kind(location, kind):
+            return whole  # Load / extract names what is wrong with it
+        # its genres are known once it is read (shared between users; choosing a subset then costs nothing)
+        available = list(common.load_dataset(whole).dataset.class_names)
+    else:
+        available = list(synth.DEMO_GENRES) if kind == common.DEMO else sorted(datasets.list_genre_files(location))
     default = [genre for genre in (active.genres or available) if genre in available] if active.kind == kind else available
-    chosen = st.multiselect("Genres", available, default=default or available, key=f"data.genres.{kind}.{location}")
+    chosen = st.multiselect("Genres", available, default=default or available, key=f"data.genres.{kind}.{location}",
+                            help="Train and evaluate on these genres only: e.g. blues and metal for a binary task "
+                                 "(the Train page then offers a sigmoid output).")
     if not chosen:
-        st.warning("Choose at least one genre.")
+        st.warning("Choose at least one genre (a classifier needs two to tell apart).")
         return None
     genres = None if len(chosen) == len(available) else tuple(sorted(chosen))
+    if kind not in common.AUDIO_SOURCES:
+        return common.DatasetSpec(kind, location, genres)
     return common.DatasetSpec(kind, location, genres, _feature_settings(active.config))
 
 

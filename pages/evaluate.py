@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import baselines, lesson, model_figures, paths, reports, splits
+from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits
 from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -141,7 +141,7 @@ def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, see
     _warn_about_split(bundle, dataset, split)
     st.caption(f"Model **{common.md(bundle.name)}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
                f"protocol **{split.protocol}**.")
-    metadata = Path(folder) / common.BUNDLE_METADATA_FILE
+    metadata = Path(folder) / bundle_files.METADATA_FILE
     with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):
         evaluation = _evaluation(str(Path(folder).resolve()), metadata.stat().st_mtime_ns,
                                  common.dataset_key(common.active_dataset_spec()), split_key,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from genre_core import inputs, jobs, model_figures, paths, reports, splits, train_job
+from genre_core import bundle_files, hyper_settings, inputs, jobs, model_figures, paths, reports, splits, train_job
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -27,6 +27,9 @@ from pages import common
 common.ensure_app_shell()
 
 if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
+    from genre_core.anatomy import LayerCount
     from genre_core.bundles import ModelBundle
     from genre_core.models import Preset
     from genre_core.train_config import TrainConfig
@@ -49,7 +52,6 @@ PROTOCOL_LABELS = {
     LEAKY: "Leaky segment split (demonstration only)",
     PREDEFINED: "As the source came split",
 }
-ACTIVATIONS = ("relu", "elu", "gelu", "selu", "swish", "tanh", "sigmoid")
 STAGE_TEXT = {
     train_job.LOADING: "Loading the dataset and building the model…",
     train_job.TRAINING: "Starting the first epoch…",
@@ -67,12 +69,41 @@ def _presets() -> dict[str, Preset]:
 
 
 @st.cache_data(show_spinner="Building the model…", max_entries=64)
-def _architecture(preset: str, input_shape: tuple[int, ...], n_classes: int, hyper_json: str) -> tuple[int, list[dict]]:
-    """Parameter count and `models.layer_table` of ``preset`` built for this input and class count."""
-    from genre_core import models
+def _architecture(
+    preset: str, input_shape: tuple[int, ...], n_classes: int, output: str, hyper_json: str
+) -> list[LayerCount]:
+    """`anatomy.layer_counts` of ``preset`` built for this input, class count and output head."""
+    from genre_core import anatomy, models
 
-    model = models.build_model(preset, input_shape, n_classes, **json.loads(hyper_json))
-    return models.parameter_count(model), models.layer_table(model)
+    return anatomy.layer_counts(models.build_model(preset, input_shape, n_classes, output=output,
+                                                   **json.loads(hyper_json)))
+
+
+#: How to count parameters by hand, shown under every layer table.
+HAND_COUNT_NOTE = (
+    "**Counting by hand:** a convolution has kernel height × width × input channels × filters weights plus one "
+    "bias per filter; a Dense layer has inputs × units weights plus one bias per unit; batch norm keeps 4 values "
+    "per channel (scale, shift, moving mean and variance; the last two are not trained); pooling, flatten, "
+    "dropout and activations have none. 'same' padding keeps a map's size, each 2 × 2 pooling halves it "
+    "(rounding down), and flatten multiplies height × width × channels into the next layer's inputs."
+)
+
+
+def _show_layer_counts(counts: list[LayerCount], title: str, key: str) -> None:
+    """Total, the per-layer table with each layer's arithmetic (and a download), and how to count by hand."""
+    total = sum(row.params for row in counts)
+    trainable = sum(row.params for row in counts if row.trainable)
+    frozen = f" ({trainable:,} trained, the rest frozen or statistics)" if trainable != total else ""
+    st.markdown(f"{title}: **{total:,} parameters**{frozen}")
+    with st.expander("Layers and the parameter arithmetic"):
+        table = pd.DataFrame({
+            "layer": [row.name for row in counts], "type": [row.kind for row in counts],
+            "output shape": [row.shape_text for row in counts], "parameters": [row.params for row in counts],
+            "arithmetic": [row.arithmetic for row in counts], "trained": [row.trainable for row in counts],
+        })
+        st.dataframe(table, hide_index=True)
+        common.table_download(table, f"layers_{key}")
+        st.caption(HAND_COUNT_NOTE)
 
 
 def _choose_preset(dataset: Dataset) -> Preset | None:
@@ -105,19 +136,66 @@ def _choose_preset(dataset: Dataset) -> Preset | None:
     return preset
 
 
-def _training_settings(preset: Preset) -> dict[str, Any]:
-    """`TrainConfig` arguments (all but the seed) from the page: optimiser, learning rate, schedule, batch size,
-    epochs, early stopping, and the preset's dropout / L2 / activation where it has them."""
+OUTPUT_LABELS = {
+    "softmax": "Softmax over the genres (categorical cross-entropy)",
+    "sigmoid": "One sigmoid unit (binary cross-entropy)",
+}
+
+
+def _hyper_widget(column: DeltaGenerator, name: str, default: Any, key: str) -> Any:
+    """The widget of hyper-parameter ``name`` (drawn by its declared kind, `hyper_settings.HYPER_SETTINGS`) and the
+    value it gives; InputError naming the setting for text that is not a list of sizes."""
+    setting = hyper_settings.HYPER_SETTINGS[name]
+    label, help_text, key = setting.label, setting.help, f"{key}.{name}"
+    if setting.kind == hyper_settings.SIZES:
+        text = column.text_input(label, ", ".join(str(size) for size in default), key=key, help=help_text)
+        try:
+            return hyper_settings.parse_sizes(text)
+        except ValueError as error:
+            raise InputError(label, str(error)) from None
+    if setting.kind == hyper_settings.SIZE:
+        return int(column.number_input(label, min_value=1, max_value=99, value=int(default), key=key, help=help_text))
+    if setting.kind == hyper_settings.ACTIVATION:
+        choices = hyper_settings.ACTIVATIONS
+        return column.selectbox(label, choices, index=choices.index(default), key=key, help=help_text)
+    if setting.kind == hyper_settings.FRACTION:
+        return column.slider(label, 0.0, 0.9, float(default), 0.05, key=key, help=help_text)
+    if setting.kind == hyper_settings.PENALTY:
+        return column.number_input(label, min_value=0.0, max_value=1.0, value=float(default), step=1e-4,
+                                   format="%.4f", key=key, help=help_text)
+    return column.toggle(label, value=bool(default), key=key, help=help_text)
+
+
+def _optimiser_settings(column: DeltaGenerator, key: str) -> dict[str, Any]:
+    """Optimiser, learning rate and schedule; for SGD momentum (default 0: plain SGD) and Nesterov; weight decay."""
     from genre_core.train_config import OPTIMIZERS, SCHEDULES
 
+    optimizer = column.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"), key=f"{key}.optimizer")
+    settings: dict[str, Any] = {"optimizer": optimizer}
+    settings["learning_rate"] = float(column.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=1e-3,
+                                                          step=1e-4, format="%.6f", key=f"{key}.lr"))
+    if optimizer == "sgd":
+        settings["momentum"] = float(column.slider(
+            "Momentum", 0.0, 0.99, 0.0, 0.01, key=f"{key}.momentum",
+            help="0 is plain mini-batch stochastic gradient descent; 0.9 is the usual momentum."))
+        settings["nesterov"] = column.toggle("Nesterov momentum", value=False, key=f"{key}.nesterov",
+                                             disabled=settings["momentum"] == 0,
+                                             help="Take the gradient where the momentum is about to carry the weights.")
+        settings["nesterov"] = settings["nesterov"] and settings["momentum"] > 0
+    settings["weight_decay"] = float(column.number_input(
+        "Weight decay", min_value=0.0, max_value=0.5, value=0.0, step=1e-4, format="%.4f", key=f"{key}.decay",
+        help="Decoupled weight decay: each step shrinks the weights by this share of the learning rate (AdamW's)."))
+    settings["schedule"] = column.selectbox("Learning-rate schedule", SCHEDULES, key=f"{key}.schedule")
+    return settings
+
+
+def _training_settings(preset: Preset, n_classes: int) -> dict[str, Any]:
+    """`TrainConfig` arguments (all but the seed) from the page: optimiser settings, batch size, epochs, early
+    stopping, the output head (a 2-genre task may use one sigmoid unit), and every model setting the preset
+    declares (`hyper_settings`); ``hyper`` holds the ones changed from the preset's defaults."""
     key = f"train.{preset.name}"
-    defaults = preset.default_hyper
     optimiser_column, length_column, model_column = st.columns(3)
-    optimizer = optimiser_column.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"),
-                                           key=f"{key}.optimizer")
-    learning_rate = optimiser_column.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=1e-3,
-                                                  step=1e-4, format="%.6f", key=f"{key}.lr")
-    schedule = optimiser_column.selectbox("Learning-rate schedule", SCHEDULES, key=f"{key}.schedule")
+    settings = _optimiser_settings(optimiser_column, key)
     batch_size = int(length_column.number_input("Batch size", min_value=1, max_value=1024, value=32,
                                                 key=f"{key}.batch"))
     epochs = int(length_column.number_input("Epochs", min_value=1, max_value=500, value=20, key=f"{key}.epochs"))
@@ -127,23 +205,19 @@ def _training_settings(preset: Preset) -> dict[str, Any]:
                                  "the best weights are kept."):
         patience = int(length_column.number_input("Patience (epochs)", min_value=1, max_value=100, value=5,
                                                   key=f"{key}.patience"))
-    hyper: dict[str, Any] = {}
-    if "dropout" in defaults:
-        hyper["dropout"] = model_column.slider("Dropout", 0.0, 0.9, float(defaults["dropout"]), 0.05,
-                                               key=f"{key}.dropout")
-    if "l2" in defaults:
-        hyper["l2"] = model_column.number_input("L2 weight penalty", min_value=0.0, max_value=1.0,
-                                                value=float(defaults["l2"]), step=1e-4, format="%.4f", key=f"{key}.l2")
-    if "activation" in defaults:
-        choices = ACTIVATIONS if defaults["activation"] in ACTIVATIONS else (defaults["activation"], *ACTIVATIONS)
-        hyper["activation"] = model_column.selectbox("Activation", choices, index=choices.index(defaults["activation"]),
-                                                     key=f"{key}.activation")
-    fixed = {name: value for name, value in defaults.items() if name not in hyper}
+    output = "softmax"
+    if n_classes == 2:
+        output = length_column.radio("Output", tuple(OUTPUT_LABELS), format_func=OUTPUT_LABELS.get, key=f"{key}.output",
+                                     help="Two genres: a softmax over both, or one sigmoid unit giving P(second genre).")
+    defaults = preset.default_hyper
+    offered = [name for name in defaults if name in hyper_settings.HYPER_SETTINGS]
+    chosen = {name: _hyper_widget(model_column, name, defaults[name], key) for name in offered}
+    fixed = {name: value for name, value in defaults.items() if name not in chosen}
     if fixed:
         model_column.caption("Fixed by the preset: " + ", ".join(f"{name} = {value}" for name, value in fixed.items()))
     return {
-        "preset": preset.name, "hyper": hyper, "optimizer": optimizer, "learning_rate": float(learning_rate),
-        "schedule": schedule, "batch_size": batch_size, "epochs": epochs, "early_stopping_patience": patience,
+        "preset": preset.name, "hyper": {name: value for name, value in chosen.items() if value != defaults[name]},
+        **settings, "batch_size": batch_size, "epochs": epochs, "early_stopping_patience": patience, "output": output,
     }
 
 
@@ -185,13 +259,10 @@ def _show_architecture(preset: Preset, config: TrainConfig, dataset: Dataset) ->
     else:
         features = dataset.features[preset.feature_kind]
         input_shape = inputs.input_shape(preset.feature_kind, tuple(features.shape[1:]))
-    count, layers = _architecture(preset.name, input_shape, dataset.n_classes, json.dumps(config.hyper, sort_keys=True))
-    st.markdown(f"**{preset.name}**: {count:,} parameters, input {' × '.join(map(str, input_shape))}, "
-                f"{dataset.n_classes} outputs")
-    with st.expander("Layers"):
-        table = pd.DataFrame(layers)
-        st.dataframe(table, hide_index=True)
-        common.table_download(table, f"layers_{preset.name}")
+    counts = _architecture(preset.name, input_shape, dataset.n_classes, config.output,
+                           json.dumps(config.hyper, sort_keys=True))
+    outputs = "1 sigmoid output" if config.output == "sigmoid" else f"{dataset.n_classes} outputs"
+    _show_layer_counts(counts, f"**{preset.name}**, input {' × '.join(map(str, input_shape))}, {outputs}", preset.name)
 
 
 # ============================================================================================ training ======
@@ -344,7 +415,11 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
         return
     from genre_core.train_config import TrainConfig
 
-    settings = _training_settings(preset)
+    try:
+        settings = _training_settings(preset, dataset.n_classes)
+    except InputError as error:
+        common.user_error(error)
+        return
     st.subheader("Split")
     seed = int(st.columns([1, 3])[0].number_input(
         "Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed",
@@ -386,8 +461,8 @@ def _unpacked_bundle(uploaded: Any) -> str:
     if unpacked is None or unpacked[0] != uploaded.file_id:
         with st.spinner(f"Unpacking {uploaded.name}…"):
             root = common.unpack_upload(uploaded, common.UPLOADED_BUNDLE, max_bytes=MAX_BUNDLE_ZIP_BYTES)
-        candidates = [root] if (root / common.BUNDLE_METADATA_FILE).is_file() else [
-            folder for folder in root.iterdir() if (folder / common.BUNDLE_METADATA_FILE).is_file()]
+        candidates = [root] if (root / bundle_files.METADATA_FILE).is_file() else [
+            folder for folder in root.iterdir() if (folder / bundle_files.METADATA_FILE).is_file()]
         if len(candidates) != 1:
             found = "no bundle.json" if not candidates else f"{len(candidates)} bundles"
             raise InputError(uploaded.name, f"not a model bundle zip ({found}; expected model.keras and bundle.json)")
@@ -425,6 +500,9 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
                            key=f"{key}.curves", filename=f"training_curves_{bundle.name}")
     with st.expander("Training settings"):
         st.json(bundle.train_config.to_dict())
+    from genre_core import anatomy
+
+    _show_layer_counts(anatomy.layer_counts(bundle.model), f"**{bundle.name}**", bundle.name)
     try:
         bundles.check_compatible(bundle, dataset)
         st.caption("It can score the active dataset (same classes and features).")

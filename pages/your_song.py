@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, musicnn, paths, song_figures
+from genre_core import audio, bundle_files, musicnn, paths, song_figures
 from genre_core.config import SUMMARY
 from genre_core.datasets import Dataset
 from genre_core.errors import InputError
@@ -115,7 +115,7 @@ def _shap_result(digest: str, folder: str, stamp: str, data_key: tuple[Any, ...]
 def _gtzan_folders() -> dict[str, str] | None:
     """Role -> folder of the GTZAN-trained pretrained pair; None unless both are in `paths.PRETRAINED_DIR`."""
     folders = {role: paths.PRETRAINED_DIR / name for role, name in GTZAN_BUNDLES.items()}
-    if not all((folder / common.BUNDLE_METADATA_FILE).is_file() for folder in folders.values()):
+    if not all((folder / bundle_files.METADATA_FILE).is_file() for folder in folders.values()):
         return None
     return {role: str(folder.resolve()) for role, folder in folders.items()}
 

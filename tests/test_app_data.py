@@ -25,7 +25,7 @@ from helpers import APP, plotly_array, wav_bytes
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from genre_core import paths
+from genre_core import bundle_files, paths
 from genre_core.config import FeatureConfig
 from pages import common
 
@@ -95,7 +95,7 @@ def write_bundle_metadata(folder: Path, feature_kind: str, classes: list[str], m
     folder.mkdir(parents=True)
     metadata = {"schema_version": 1, "name": folder.name, "feature_kind": feature_kind, "class_names": classes,
                 "metrics": metrics}
-    (folder / common.BUNDLE_METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    (folder / bundle_files.METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
     return str(folder.resolve())
 
 
@@ -111,7 +111,7 @@ def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
     report = {"parts": {"test": {"segment_metrics": {"accuracy": 0.5}}}}
     my_cnn = write_bundle_metadata(workspace_models / "my_cnn", "log_mel", ["jazz", "pop"], report)
     (workspace_models / "broken").mkdir()
-    (workspace_models / "broken" / common.BUNDLE_METADATA_FILE).write_text("{not json", encoding="utf-8")
+    (workspace_models / "broken" / bundle_files.METADATA_FILE).write_text("{not json", encoding="utf-8")
 
     app = start_app()
     ffn, cnn = app.selectbox(key="sidebar.FFN_bundle"), app.selectbox(key="sidebar.CNN_bundle")
@@ -213,7 +213,15 @@ def test_bad_paths_give_a_one_line_error_naming_the_path(tmp_path: Path) -> None
     choose_source(app, common.CSV, missing_table)
     app.button(key="data.load").click().run()
     assert not app.exception
-    assert [error.value for error in app.error] == [common.md(f"{missing_table}: no such file")]
+    assert [error.value for error in app.error] == [common.md(f"{missing_table}: no such file or folder")]
+    assert not app.session_state[common.DATASET_READY_KEY]
+
+    (tmp_path / "songs" / "rock").mkdir(parents=True)  # a folder of songs given as a feature table: no extraction
+    choose_source(app, common.CSV, str(tmp_path / "songs"))
+    app.button(key="data.load").click().run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [common.md(
+        f"{tmp_path / 'songs'}: is an audio folder, not a Kaggle feature CSV: choose that source kind, or another path")]
     assert not app.session_state[common.DATASET_READY_KEY]
 
 
@@ -234,6 +242,15 @@ def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: P
     assert not app.get("audio")
     app.selectbox(key="data.feature").set_value("tempo").run()
     assert not app.exception
+    genres = app.multiselect(key=f"data.genres.csv.{gtzan_csv}")  # a subset of the table, e.g. a binary task
+    assert len(genres.options) == 10
+    genres.set_value([]).run()
+    assert app.button(key="data.load").disabled and "at least one genre" in app.warning[0].value
+    genres.set_value(["metal", "blues"]).run()
+    click_load(app)
+    assert metric_values(app)["Classes"] == "2" and metric_values(app)["Tracks"] == "200"
+    assert app.session_state[common.DATASET_SPEC_KEY] == common.DatasetSpec(common.CSV, str(gtzan_csv),
+                                                                            ("blues", "metal"))
 
 
 def test_a_changed_feature_file_is_reloaded_not_served_stale(gtzan_csv: Path, tmp_path: Path) -> None:

@@ -191,6 +191,38 @@ def test_splits_the_dataset_cannot_use_are_explained(tones: common.DatasetSpec) 
     assert not at.error and "train.start" in buttons(at)
 
 
+def test_recipe_settings_come_from_the_preset_and_reach_the_layer_table(tones: common.DatasetSpec) -> None:
+    binary = dataclasses.replace(tones, genres=("blues", "rock"))
+    at = open_page(PAGE, binary)
+    at.radio(key="train.family").set_value(common.CNN).run()
+    assert at.selectbox(key="train.preset.CNN").value.name == "cnn_small"
+    key = "train.cnn_small"
+    assert at.text_input(key=f"{key}.filters").value == "4, 8, 16"
+    assert "leaky_relu" in at.selectbox(key=f"{key}.activation").options
+    assert f"{key}.momentum" not in [slider.key for slider in at.slider]  # Adam: no momentum
+    at.selectbox(key=f"{key}.optimizer").set_value("sgd").run()
+    assert at.slider(key=f"{key}.momentum").value == 0.0 and at.toggle(key=f"{key}.nesterov").disabled
+    assert list(at.radio(key=f"{key}.output").options) == ["softmax", "sigmoid"]  # offered for 2 genres
+    at.radio(key=f"{key}.output").set_value("sigmoid").run()
+    assert "1 sigmoid output" in messages(at.markdown)
+
+    def total() -> int:
+        line = next(item.value for item in at.markdown if "**cnn_small**, input" in item.value)
+        return int(line.split(": **")[1].split(" parameters")[0].replace(",", ""))
+
+    plain = total()
+    at.toggle(key=f"{key}.batch_norm").set_value(True).run()
+    with_norm = total()
+    assert with_norm == plain + 4 * (4 + 8 + 16 + 50)  # 4 values per channel of every batch-normalised layer
+    layers = at.dataframe[-1].value
+    conv = layers.set_index("layer").loc["block1_conv"]
+    assert conv["arithmetic"] == "5×5×1×4 + 4" and conv["parameters"] == 104
+    assert "Counting by hand" in messages(at.caption)
+    at.text_input(key=f"{key}.dense").set_value("50, zero").run()
+    assert "Dense layer sizes: '50, zero' is not a list of whole numbers" in messages(at.error)
+    assert not at.exception and "train.start" not in buttons(at)
+
+
 def zipped(folder: Path, prefix: str) -> bytes:
     """The files of ``folder`` in a zip, under ``prefix/``."""
     buffer = io.BytesIO()

@@ -19,6 +19,7 @@ def test_list_bundles_finds_bundle_folders_only(tmp_path: Path) -> None:
     assert bundle_files.list_bundles(tmp_path / "missing") == []
 
 
-def test_listing_bundles_imports_no_tensorflow() -> None:
-    code = "import sys, genre_core.bundle_files, pages.common; assert 'tensorflow' not in sys.modules"
+def test_listing_bundles_and_importing_bundles_import_no_tensorflow() -> None:
+    code = ("import sys, genre_core.bundle_files, genre_core.bundles, pages.common; "
+            "assert not {'tensorflow', 'keras'} & set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, check=True)

@@ -76,6 +76,30 @@ def test_bundle_predicts_the_same_before_and_after_a_round_trip(
 
 
 @pytest.mark.slow
+def test_sigmoid_bundle_reads_as_two_classes_in_memory_and_after_a_round_trip(tmp_path: Path) -> None:
+    binary = tiny_dataset(n_classes=2, feature_config=TINY_FEATURES)
+    config = TrainConfig(preset="cnn_small", hyper={"filters": [4, 8], "dense": [8]}, output="sigmoid", epochs=1,
+                         batch_size=16)
+    bundle = bundles.bundle_from_training(training.train_model(binary, tiny_split(), config), binary, name="bin")
+    loaded = bundles.load_bundle(bundles.save_bundle(bundle, tmp_path / "bin"))
+    features = binary.features[LOG_MEL][40:]
+    z = np.asarray(keras.Model(bundle.model.inputs, bundle.model.get_layer("logits").output)(
+        prepare_inputs(features, LOG_MEL, bundle.standardizer)))[:, 0]
+    for one in (bundle, loaded):
+        assert one.sigmoid_output and one.model.output_shape == (None, 1) and one.train_config.output == "sigmoid"
+        probabilities = one.predict_proba(features)
+        assert probabilities.shape == (8, 2) and probabilities.dtype == np.float32
+        np.testing.assert_allclose(probabilities[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+        np.testing.assert_allclose(one.predict_logits(features), np.stack([-z, z], axis=1), rtol=1e-5, atol=1e-6)
+    shutil.copytree(tmp_path / "bin", tmp_path / "again")
+    metadata = json.loads((tmp_path / "bin" / "bundle.json").read_text())
+    metadata["class_names"] = ["a", "b", "c"]
+    (tmp_path / "again" / "bundle.json").write_text(json.dumps(metadata))
+    with pytest.raises(InputError, match="has 1 outputs but bundle.json names 3 classes"):
+        bundles.load_bundle(tmp_path / "again")
+
+
 def test_summary_bundle_without_feature_config_round_trips(tmp_path: Path) -> None:
     data = dataclasses.replace(tiny_dataset(), feature_config=None)
     config = TrainConfig(preset="ffn_mfcc", hyper={"hidden": [8]}, epochs=1)

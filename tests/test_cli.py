@@ -114,13 +114,16 @@ def tone_genres(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained_bundle(tone_genres: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A cnn_small bundle trained for 1 epoch by the train verb, and what the verb printed."""
+    """A cnn_small bundle trained for 1 epoch by the train verb, and what the verb printed: a binary task with
+    a sigmoid output, SGD with Nesterov momentum and ELU activations, so evaluate, trust and predict below read a
+    one-unit model."""
     work = tmp_path_factory.mktemp("train")
     capture = io.StringIO()
     with contextlib.redirect_stdout(capture):
         status = cli.main(
             ["train", "--dataset", str(tone_genres), "--out", str(work / "tiny-cnn"), "--cache", str(work / "cache"),
-             *TRAIN_FLAGS]
+             *TRAIN_FLAGS, "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--nesterov", "--output",
+             "sigmoid", "--hyper", "activation=elu", "--hyper", "dense=16,8", "--seed", "42"]
         )
     assert status == 0
     return work / "tiny-cnn", capture.getvalue()
@@ -129,8 +132,12 @@ def trained_bundle(tone_genres: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.slow
 def test_train_writes_a_bundle_with_its_evaluation(trained_bundle):
     folder, out = trained_bundle
-    metrics = json.loads((folder / "bundle.json").read_text())["metrics"]
+    values = json.loads((folder / "bundle.json").read_text())
+    metrics, config = values["metrics"], values["train_config"]
     assert metrics["model"] == "tiny-cnn" and metrics["split"]["protocol"] == "grouped"
+    assert (config["optimizer"], config["momentum"], config["nesterov"], config["output"], config["seed"]) == (
+        "sgd", 0.9, True, "sigmoid", 42)
+    assert config["hyper"] == {"activation": "elu", "dense": [16, 8]}
     assert metrics["split"]["tracks"] == {"train": 4, "val": 2, "test": 2}
     assert "trained cnn_small on audio folder" in out and "1 epochs" in out and f"bundle written to {folder}" in out
     model_line = next(line for line in out.splitlines() if "model tiny-cnn" in line)
@@ -238,6 +245,14 @@ def test_train_rejects_unknown_preset_and_split_in_one_line(tone_genres, tmp_pat
     with pytest.raises(SystemExit) as usage:
         cli.main([*base, "--preset", "cnn_small", "--optimizer", "lion"])
     assert usage.value.code == 2
+    assert cli.main([*base, "--preset", "cnn_small", "--hyper", "width=3"]) == 1
+    assert "unknown hyper-parameter(s) ['width']; known: filters" in capsys.readouterr().err
+    assert cli.main([*base, "--preset", "cnn_small", "--optimizer", "sgd", "--nesterov"]) == 1
+    assert capsys.readouterr().err == (
+        "error: --nesterov: needs --momentum > 0 (Nesterov momentum with momentum 0 is plain SGD)\n")
+    with pytest.raises(SystemExit) as usage:
+        cli.main([*base, "--preset", "cnn_small", "--momentum", "1.5"])
+    assert usage.value.code == 2
 
 
 def test_pretrain_names_a_missing_source(tmp_path, capsys):
@@ -251,7 +266,10 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
 def test_choices_match_the_training_module():
     from genre_core import train_config
 
+    from genre_core import models
+
     assert (cli.train.OPTIMIZER_CHOICES, cli.train.SCHEDULE_CHOICES) == (train_config.OPTIMIZERS, train_config.SCHEDULES)
+    assert cli.train.OUTPUT_CHOICES == models.OUTPUTS
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,14 @@ from conftest import tone
 from genre_core import synth
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.datasets import (
+    AUDIO_FOLDER,
+    DEMO_SOURCE,
     DEMO_TRACKS_ENV,
     EXTRACTING_PHASE,
     GENERATING_PHASE,
+    KAGGLE_CSV,
+    MFCC_JSON,
+    NPY_FOLDERS,
     demo_size_from_environment,
     load_audio_folder,
     load_dataset,
@@ -27,6 +32,7 @@ from genre_core.datasets import (
     load_mfcc_json,
     load_npy_folders,
     select_classes,
+    source_kind,
     track_and_segment,
 )
 from genre_core.errors import InputError
@@ -354,6 +360,8 @@ def test_load_dataset_dispatches_on_the_spec(fake_demo, genre_folder, small_conf
     save_split(tmp_path / "npy", "train", np.zeros((2, 3)), np.array(["x", "y"]))
     save_split(tmp_path / "npy", "test", np.zeros((1, 3)), np.array(["x"]))
     assert load_dataset(tmp_path / "npy")[0].predefined_split is not None
+    kinds = [source_kind(spec) for spec in ("demo", genre_folder, tmp_path / "t.csv", tmp_path / "m.json", tmp_path / "npy")]
+    assert kinds == [DEMO_SOURCE, AUDIO_FOLDER, KAGGLE_CSV, MFCC_JSON, NPY_FOLDERS]
     with pytest.raises(InputError, match="no such file or folder"):
         load_dataset(tmp_path / "nowhere")
     with pytest.raises(InputError, match="single audio file is not a dataset"):

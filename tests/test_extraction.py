@@ -6,6 +6,7 @@ import os
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import soundfile
@@ -197,3 +198,24 @@ def test_a_valid_cache_file_with_inconsistent_arrays_is_recomputed(tone_files, s
     assert not again.from_cache
     np.testing.assert_array_equal(again.features[MFCC], first.features[MFCC])
     assert extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache").from_cache
+
+
+def test_an_outer_joblib_backend_is_used_not_overridden(tone_files, small_config, monkeypatch) -> None:
+    calls: list[Path] = []
+    extract_one = extraction._extract_file
+
+    def recorded(path: Path, *arguments: object) -> object:
+        calls.append(path)
+        return extract_one(path, *arguments)
+
+    monkeypatch.setattr(extraction, "_extract_file", recorded)
+    with joblib.parallel_config(backend="threading"):  # threads run the patched function; loky workers would not
+        result = extract_files(tone_files, small_config, [MFCC], n_jobs=2, cache_dir=None)
+    assert sorted(calls) == sorted(path for path, _ in tone_files)
+    assert len(set(result.track_ids)) == len(tone_files)
+
+
+def test_all_cores_means_one_process_below_the_serial_size() -> None:
+    assert extraction._worker_count(-1, extraction.SERIAL_BELOW_FILES - 1) == 1
+    assert extraction._worker_count(-1, extraction.SERIAL_BELOW_FILES) == min(joblib.cpu_count(), 100)
+    assert extraction._worker_count(2, 1) == 1

@@ -260,3 +260,33 @@ def test_band_model_maps_point_at_its_band(method: str, layer: str) -> None:
         assert band_mass_share(heatmap, label) > 0.6
         low, high = BANDS[label]
         assert low - BAND_MARGIN <= band_profile(heatmap).argmax() < high + BAND_MARGIN
+
+
+@pytest.mark.parametrize("where", ["in_memory", "loaded"])
+def test_sigmoid_model_explains_class_1_by_its_logit_and_class_0_by_its_negative(
+    where: str, spectrograms: np.ndarray, tmp_path: Path
+) -> None:
+    model = build_model("cnn_small", (*BAND_SHAPE, 1), 2, output="sigmoid", filters=[4, 8], dense=[8])
+    model.set_weights([np.random.default_rng(index).normal(0, 0.3, w.shape) for index, w in
+                       enumerate(model.get_weights())])
+    if where == "loaded":
+        model.save(tmp_path / "m.keras")
+        model = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    layer = "block2_conv"
+    one, zero = (grad_cam(model, spectrograms, layer=layer, class_index=k) for k in (1, 0))
+    z = np.asarray(keras.Model(model.inputs, model.get_layer("logits").output)(spectrograms))[:, 0]
+    np.testing.assert_allclose(one.logits, np.stack([-z, z], axis=1), rtol=1e-5, atol=1e-6)
+    # the class-0 score is -z: its channel weights are the negated class-1 weights, so the two raw maps are
+    # relu(S) and relu(-S) of one weighted sum S: never both positive, together |S|
+    with tf.GradientTape() as tape:
+        activations, logit = keras.Model(model.inputs, [model.get_layer(layer).output,
+                                                        model.get_layer("logits").output])(spectrograms)
+        total = tf.reduce_sum(logit)
+    weights = tf.reduce_mean(tape.gradient(total, activations), axis=(1, 2))
+    weighted = np.einsum("nhwc,nc->nhw", activations.numpy(), weights.numpy())
+    np.testing.assert_allclose(one.raw, np.maximum(weighted, 0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(zero.raw, np.maximum(-weighted, 0), rtol=1e-4, atol=1e-6)
+    assert np.all(np.minimum(one.raw, zero.raw) == 0) and one.raw.max() > 0 and zero.raw.max() > 0
+    predicted = grad_cam(model, spectrograms, layer=layer)
+    np.testing.assert_array_equal(predicted.class_index, (z > 0).astype(np.int64))
+    assert saliency(model, spectrograms, 0).shape == spectrograms.shape[:3]

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from genre_core import models
+from genre_core import anatomy, models
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.errors import InputError
 
@@ -53,7 +53,7 @@ def test_cnn_small_parameter_count_matches_the_hand_count() -> None:
     #   logits 10:   50*10 + 10    =    510
     #   total                      = 209_488
     model = models.build_model("cnn_small", (128, 130, 1), 10)
-    assert models.parameter_count(model) == 104 + 808 + 3_216 + 204_850 + 510
+    assert anatomy.parameter_count(model) == 104 + 808 + 3_216 + 204_850 + 510
     assert model.get_layer("block3_pool").output.shape[1:] == (16, 16, 16)
 
 
@@ -62,16 +62,52 @@ def test_hyper_overrides_shape_the_network() -> None:
     assert model.get_layer("dense1").units == 7
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
     # Dense 57->7, batch norm (4 * 7: gamma, beta, moving mean and variance), logits 7->3.
-    assert models.parameter_count(model) == (57 * 7 + 7) + 4 * 7 + (7 * 3 + 3)
+    assert anatomy.parameter_count(model) == (57 * 7 + 7) + 4 * 7 + (7 * 3 + 3)
     plain = models.build_model("ffn_mfcc", (57,), 3, hidden=[7], dropout=0.0)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
 
 
-def test_binary_task_is_a_two_way_softmax() -> None:
-    model = models.build_model("ffn_mfcc", (57,), 2)
-    assert model.output_shape == (None, 2)
+def test_binary_task_has_a_sigmoid_unit_read_as_two_classes() -> None:
+    softmax = models.build_model("ffn_mfcc", (57,), 2)
+    assert softmax.output_shape == (None, 2)
+    model = models.build_model("ffn_mfcc", (57,), 2, output="sigmoid", hidden=[8])
+    assert model.output_shape == (None, 1) and model.get_layer("logits").units == 1
+    assert model.get_layer("probabilities").get_config()["activation"] == "sigmoid"
+    inputs = np.random.default_rng(0).normal(size=(5, 57)).astype(np.float32)
+    z = np.asarray(keras.Model(model.inputs, model.get_layer("logits").output)(inputs))[:, 0]
+    p = np.asarray(model(inputs))[:, 0]
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-z)), rtol=1e-5)
+    scores = np.asarray(models.class_model(model, "logits")(inputs))
+    probabilities = np.asarray(models.class_model(model)(inputs))
+    np.testing.assert_allclose(scores, np.stack([-z, z], axis=1), rtol=1e-6)
+    np.testing.assert_allclose(probabilities, np.stack([1 - p, p], axis=1), rtol=1e-6)
+    # a softmax model reads through unchanged
+    np.testing.assert_array_equal(np.asarray(models.class_model(softmax)(inputs)), np.asarray(softmax(inputs)))
     with pytest.raises(InputError, match="at least 2 classes"):
         models.build_model("ffn_mfcc", (57,), 1)
+    with pytest.raises(InputError, match="sigmoid output is for 2 classes"):
+        models.build_model("ffn_mfcc", (57,), 3, output="sigmoid")
+    with pytest.raises(InputError, match="not one of"):
+        models.build_model("ffn_mfcc", (57,), 2, output="linear")
+
+
+@pytest.mark.parametrize("activation", models.ACTIVATIONS)
+def test_every_offered_activation_builds_the_course_cnn_with_the_same_parameter_count(activation: str) -> None:
+    course = anatomy.parameter_count(models.build_model("cnn_small", (16, 20, 1), 4))
+    model = models.build_model("cnn_small", (16, 20, 1), 4, activation=activation)
+    function = keras.activations.get(activation)
+    assert model.get_layer("block1_conv").activation is function and model.get_layer("dense1").activation is function
+    assert anatomy.parameter_count(model) == course
+
+
+def test_batch_norm_and_dropout_switch_on_in_the_course_cnn() -> None:
+    plain = models.build_model("cnn_small", (16, 20, 1), 4)
+    assert not any(isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Dropout)) for layer in plain.layers)
+    model = models.build_model("cnn_small", (16, 20, 1), 4, batch_norm=True, dropout=0.5, activation="elu")
+    names = {layer.name for layer in model.layers}
+    assert {"block1_bn", "block1_elu", "block3_bn", "dense1_bn", "dense1_dropout"} <= names
+    # batch norm adds 4 values (gamma, beta, moving mean and variance) per channel: 4*(4 + 8 + 16 + 50)
+    assert anatomy.parameter_count(model) == anatomy.parameter_count(plain) + 4 * (4 + 8 + 16 + 50)
 
 
 @pytest.mark.parametrize(
@@ -95,12 +131,23 @@ def test_bad_requests_raise_input_error(
         models.build_model(preset, input_shape, 3, **hyper)
 
 
-def test_layer_table_describes_every_layer() -> None:
-    model = models.build_model("cnn_small", (16, 20, 1), 5)
-    table = models.layer_table(model)
-    assert [row["name"] for row in table] == [layer.name for layer in model.layers]
-    assert sum(row["params"] for row in table) == models.parameter_count(model)
-    rows = {row["name"]: row for row in table}
-    assert rows["block1_conv"]["type"] == "Conv2D"
-    assert rows["block1_pool"]["output_shape"] == "8×10×4"
-    assert rows["logits"]["output_shape"] == "5"
+def test_layer_counts_describe_every_layer_with_its_arithmetic() -> None:
+    model = models.build_model("cnn_small", (128, 130, 1), 10)
+    rows = anatomy.layer_counts(model)
+    assert [row.name for row in rows] == [layer.name for layer in model.layers]
+    assert sum(row.params for row in rows) == anatomy.parameter_count(model)
+    by_name = {row.name: row for row in rows}
+    # the hand count of test_cnn_small_parameter_count_matches_the_hand_count, layer by layer
+    assert by_name["block1_conv"].arithmetic == "5×5×1×4 + 4" and by_name["block1_conv"].params == 104
+    assert by_name["block3_conv"].arithmetic == "5×5×8×16 + 16" and by_name["block3_conv"].params == 3_216
+    assert by_name["dense1"].arithmetic == "4096×50 + 50" and by_name["dense1"].params == 204_850
+    assert by_name["logits"].arithmetic == "50×10 + 10" and by_name["logits"].kind == "Dense"
+    assert by_name["block1_pool"].shape_text == "64×65×4" and by_name["block1_pool"].arithmetic == ""
+    for row in rows:  # every arithmetic evaluates to the count Keras reports
+        if row.arithmetic:
+            assert eval(row.arithmetic.split(" (")[0].replace("×", "*")) == row.params, row  # noqa: S307
+    lstm = anatomy.layer_counts(models.build_model("lstm_mfcc", (20, 13), 3))
+    batch_norm = anatomy.layer_counts(models.build_model("ffn_mfcc", (57,), 3, hidden=[7], batch_norm=True))
+    for row in [*lstm, *batch_norm]:
+        if row.arithmetic:
+            assert eval(row.arithmetic.split(" (")[0].replace("×", "*")) == row.params, row  # noqa: S307

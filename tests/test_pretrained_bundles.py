@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from genre_core import paths, pretrain, reports, synth
-from genre_core.bundles import ModelBundle, list_bundles, load_bundle
+from genre_core.bundle_files import list_bundles
+from genre_core.bundles import ModelBundle, load_bundle
 from genre_core.datasets import list_genre_files, load_kaggle_csv
 from genre_core.prediction import predict_many
 from genre_core.splits import artist_filtered_split

@@ -189,6 +189,29 @@ def test_auto_falls_back_to_kernel_explainer_which_is_exactly_additive(backgroun
     np.testing.assert_array_equal(again.values, result.values)  # seeded coalition sampling
 
 
+
+@pytest.mark.parametrize("output", ["logits", "probabilities"])
+def test_sigmoid_model_is_explained_as_two_classes_exactly(background, rows, output: str, tmp_path) -> None:
+    """A blues-vs-metal model with one sigmoid unit: class 1 explains z (or p), class 0 its mirror -z (1 - p)."""
+    import keras
+
+    from genre_core.models import build_model as build_preset
+
+    keras.utils.set_random_seed(0)
+    model = build_preset("ffn_mfcc", (N_FEATURES,), 2, output="sigmoid", hidden=[12], dropout=0.0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    results = [sv.explain_rows(sv.make_explainer(m, background, class_names=["blues", "metal"], output=output),
+                               rows[30:34]) for m in (model, loaded)]
+    for result in results:
+        assert result.method == "deep" and result.values.shape == (4, N_FEATURES, 2)
+        assert sv.additivity_error(result) < 1e-4
+        np.testing.assert_allclose(result.values[..., 0], -result.values[..., 1], atol=1e-6)
+        p = np.asarray(model(rows[30:34]))[:, 0]
+        expected = np.log(p / (1 - p)) if output == "logits" else p
+        np.testing.assert_allclose(result.outputs[:, 1], expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(results[0].values, results[1].values, rtol=1e-5, atol=1e-7)
+
 @pytest.mark.slow
 def test_bad_models_and_rows_raise_input_errors(models: dict, background, rows) -> None:
     import keras

@@ -37,6 +37,8 @@ def test_train_config_round_trips_through_json() -> None:
         ("learning_rate", 0.0),
         ("learning_rate", math.nan),
         ("momentum", 1.0),
+        ("nesterov", 1),
+        ("output", "tanh"),
         ("weight_decay", -0.1),
         ("schedule", "warm-restarts"),
         ("batch_size", 0),
@@ -73,10 +75,23 @@ def test_learning_rate_schedules_follow_their_shapes() -> None:
     assert rate("exponential", 50) == pytest.approx(0.01)
     cosine = [rate("cosine", step) for step in range(total)]
     assert cosine[0] == pytest.approx(0.1) and cosine[-1] < 1e-3 and np.all(np.diff(cosine) < 0)
+    total = 140  # cosine restarts: cycles of 20, 40 and 80 steps
+    restarts = [rate("cosine-restarts", step) for step in range(total)]
+    assert [restarts[step] for step in (0, 20, 60)] == pytest.approx([0.1] * 3)
+    assert restarts[10] == pytest.approx(0.05) and restarts[40] == pytest.approx(0.05)
+    assert int(np.argmin(restarts[:20])) == 19 and np.all(np.diff(restarts[60:]) < 0) and restarts[-1] < 1e-3
+    total = 100
     one_cycle = [rate("one-cycle", step) for step in range(total)]
     assert one_cycle[0] == pytest.approx(0.1 / 25)
     assert int(np.argmax(one_cycle)) == 30 and max(one_cycle) == pytest.approx(0.1)
     assert one_cycle[-1] < 1e-3
+
+
+def test_sgd_is_plain_by_default() -> None:
+    assert TrainConfig(preset="ffn_mfcc", optimizer="sgd").momentum == 0.0
+    old_json = {"preset": "ffn_mfcc", "optimizer": "sgd", "momentum": 0.9}  # a bundle saved before nesterov/output
+    restored = TrainConfig.from_dict(old_json)
+    assert restored.momentum == 0.9 and not restored.nesterov and restored.output == "softmax"
 
 
 def test_balanced_class_weights_equalise_class_totals() -> None:

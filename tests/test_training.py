@@ -94,6 +94,43 @@ def test_same_seed_gives_identical_weights_and_another_seed_differs(dataset: Dat
     assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
 
 
+def test_sgd_momentum_nesterov_and_weight_decay_reach_the_optimiser(dataset: Dataset, split: Split) -> None:
+    plain = training.train_model(dataset, split, TrainConfig(preset="ffn_mfcc", hyper=TINY_FFN, optimizer="sgd",
+                                                             epochs=1, batch_size=16)).model.optimizer
+    assert plain.momentum == 0.0 and not plain.nesterov and plain.weight_decay is None
+    config = TrainConfig(preset="ffn_mfcc", hyper=TINY_FFN, optimizer="sgd", momentum=0.9, nesterov=True,
+                         weight_decay=0.001, epochs=1, batch_size=16)
+    used = training.train_model(dataset, split, config).model.optimizer
+    assert used.momentum == pytest.approx(0.9) and used.nesterov and used.weight_decay == pytest.approx(0.001)
+
+
+def test_sigmoid_output_trains_a_binary_task_with_binary_cross_entropy(split: Split) -> None:
+    binary = tiny_dataset(n_classes=2)
+    config = TrainConfig(preset="ffn_mfcc", hyper=TINY_FFN, output="sigmoid", epochs=4, batch_size=8,
+                         learning_rate=0.01)
+    result = training.train_model(binary, split, config)
+    assert result.model.output_shape == (None, 1) and result.model.loss == "binary_crossentropy"
+    assert result.history["accuracy"][-1] >= 0.9 and result.history["val_accuracy"][-1] >= 0.9
+    inputs = model_inputs(binary, SUMMARY, result.standardizer)[split.test]
+    p = np.asarray(result.model(inputs))[:, 0]
+    assert np.mean((p > 0.5) == binary.labels[split.test]) >= 0.9
+    with pytest.raises(InputError, match="sigmoid output is for 2 classes"):
+        training.train_model(tiny_dataset(n_classes=3), split, config)
+
+
+@pytest.mark.slow
+def test_course_cnn_recipe_gives_identical_weights_on_two_runs(split: Split) -> None:
+    """The course recipe: cnn_small, plain mini-batch SGD, batch 32, seed 42 with op determinism."""
+    data = tiny_dataset(n_classes=4)
+    config = TrainConfig(preset="cnn_small", optimizer="sgd", learning_rate=0.01, batch_size=32, epochs=2, seed=42)
+
+    def weights() -> list[np.ndarray]:
+        return training.train_model(data, split, config).model.get_weights()
+
+    first, again = weights(), weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
 @pytest.mark.slow
 def test_early_stopping_stops_and_restores_the_best_epoch(split: Split) -> None:
     data = tiny_dataset()
@@ -160,6 +197,7 @@ OPTIMIZER_SCHEDULE_PAIRS = [
     ("adamw", "cosine"),
     ("sgd", "plateau"),
     ("adam", "one-cycle"),
+    ("rmsprop", "cosine-restarts"),
 ]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any
 
 from genre_core.cli.common import (
     Command,
@@ -17,10 +19,39 @@ from genre_core.cli.common import (
     require_writable_folder,
 )
 from genre_core.config import FeatureConfig
+from genre_core.errors import GenreLensError
 
-#: `train_config.OPTIMIZERS` and `train_config.SCHEDULES`, spelled out so that ``--help`` needs no TensorFlow.
+#: `train_config.OPTIMIZERS`, `train_config.SCHEDULES` and `models.OUTPUTS`, spelled out so that ``--help`` needs
+#: no TensorFlow.
 OPTIMIZER_CHOICES = ("sgd", "adam", "rmsprop", "adamw")
-SCHEDULE_CHOICES = ("constant", "step", "exponential", "cosine", "plateau", "one-cycle")
+SCHEDULE_CHOICES = ("constant", "step", "exponential", "cosine", "cosine-restarts", "plateau", "one-cycle")
+OUTPUT_CHOICES = ("softmax", "sigmoid")
+
+
+def hyper_setting(text: str) -> tuple[str, Any]:
+    """An argparse ``type`` for ``--hyper NAME=VALUE``: VALUE is JSON (``dropout=0.3``, ``batch_norm=true``,
+    ``activation=elu``: a bare word is a string) or comma-separated sizes (``hidden=256,128``)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=VALUE, e.g. dropout=0.3 or hidden=256,128")
+    value = value.strip()
+    if "," in value and not value.startswith("["):
+        value = f"[{value}]"
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type`` for a number in [0, 1) (momentum, weight decay)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
+    return value
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +67,25 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="rows per batch (default 32)")
     parser.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="adam", help="optimiser (default adam)")
     parser.add_argument("--lr", type=float, default=1e-3, metavar="X", help="learning rate (default 0.001)")
+    parser.add_argument(
+        "--momentum", type=fraction, default=0.0, metavar="M",
+        help="SGD momentum in [0, 1) (default 0: plain mini-batch stochastic gradient descent)",
+    )
+    parser.add_argument("--nesterov", action="store_true", help="SGD with Nesterov momentum (needs --momentum > 0)")
+    parser.add_argument(
+        "--weight-decay", type=fraction, default=0.0, metavar="W",
+        help="decoupled weight decay of every optimiser (default 0; adamw is Adam with it)",
+    )
+    parser.add_argument(
+        "--output", choices=OUTPUT_CHOICES, default="softmax",
+        help="classifier head: softmax over the genres (default), or sigmoid, one unit with binary cross-entropy "
+        "for 2 genres (give --genres A,B)",
+    )
+    parser.add_argument(
+        "--hyper", type=hyper_setting, action="append", default=[], metavar="NAME=VALUE",
+        help="a model setting of the preset, repeatable: e.g. --hyper activation=elu --hyper hidden=256,128 "
+        "--hyper dropout=0.3 --hyper batch_norm=true (an unknown name lists the preset's settings)",
+    )
     parser.add_argument(
         "--schedule", choices=SCHEDULE_CHOICES, default="constant",
         help="learning-rate schedule over the run (default constant)",
@@ -67,9 +117,13 @@ def run_train(args: argparse.Namespace) -> int:
     from genre_core.train_config import TrainConfig
     from genre_core.models import get_preset
 
+    if args.nesterov and args.momentum == 0:
+        raise GenreLensError("--nesterov: needs --momentum > 0 (Nesterov momentum with momentum 0 is plain SGD)")
     train_config = TrainConfig(
-        preset=args.preset, optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
+        preset=args.preset, hyper=dict(args.hyper), optimizer=args.optimizer, learning_rate=args.lr,
+        momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay, schedule=args.schedule,
         batch_size=args.batch_size, epochs=args.epochs, early_stopping_patience=args.patience, seed=args.seed,
+        output=args.output,
     )
     bundles.check_bundle_target(args.out)  # before any work: never train for nothing, never delete a user's files
     require_writable_folder(args.cache, "--cache")

@@ -2,7 +2,8 @@
 
 The model is a functional Keras model with input ``(batch, n_mels, frames, 1)`` (row 0 = lowest mel band)
 and a Dense layer named ``logits`` (no activation) before the softmax. Maps are computed from the logits,
-not the probabilities: the softmax saturates and couples the classes, which flattens the gradients.
+not the probabilities: the softmax saturates and couples the classes, which flattens the gradients. A binary
+model with one sigmoid unit z explains class 1 by z and class 0 by -z (`models.class_outputs`).
 Every map has the input's orientation: ``(n, n_mels, frames)``, row 0 = lowest band, column = time frame.
 
 The gradient functions are compiled (``tf.function``) once per model and layer and reused, see
@@ -20,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from genre_core.errors import InputError
+from genre_core.models import class_outputs
 
 LOGITS_LAYER = "logits"  #: name of the Dense layer (no activation) every classifier ends with
 METHODS = ("gradcam", "gradcam++")  #: the class-activation-map variants `grad_cam` computes
@@ -220,7 +222,7 @@ class GradCamExplainer:
             raise InputError("model", "does not take one (batch, n_mels, frames, channels) spectrogram input")
         self.model = model
         self.input_shape: tuple[int | None, ...] = tuple(model.inputs[0].shape[1:])
-        self.n_classes = int(model.get_layer(LOGITS_LAYER).output.shape[-1])
+        self.n_classes = int(class_outputs(model, LOGITS_LAYER).shape[-1])
         self._functions: dict[tuple[str, str], Callable] = {}
         self._signature = [
             tf.TensorSpec((None, *self.input_shape), tf.float32),
@@ -257,7 +259,7 @@ class GradCamExplainer:
 
     def _build_cam_function(self, layer: str, method: str) -> Callable:
         grad_model = keras.Model(
-            self.model.inputs, [self.model.get_layer(layer).output, self.model.get_layer(LOGITS_LAYER).output]
+            self.model.inputs, [self.model.get_layer(layer).output, class_outputs(self.model, LOGITS_LAYER)]
         )
 
         @tf.function(input_signature=self._signature)
@@ -276,7 +278,7 @@ class GradCamExplainer:
         return class_activation_map
 
     def _build_saliency_function(self) -> Callable:
-        logits_model = keras.Model(self.model.inputs, self.model.get_layer(LOGITS_LAYER).output)
+        logits_model = keras.Model(self.model.inputs, class_outputs(self.model, LOGITS_LAYER))
 
         @tf.function(input_signature=self._signature)
         def gradient_saliency(inputs: tf.Tensor, requested: tf.Tensor) -> tuple[tf.Tensor, ...]:

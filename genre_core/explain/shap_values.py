@@ -149,18 +149,21 @@ def _explained_model(model: Any, output: str) -> Any:
     """Sub-model from ``model``'s input to its ``output`` layer: (batch, F) -> (batch, K)."""
     import keras
 
+    from genre_core.models import class_outputs
+
     if output not in OUTPUT_LAYERS:
         raise InputError("explained output", f"'{output}' is not one of {OUTPUT_LAYERS}")
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 2:
         shapes = [tuple(tensor.shape) for tensor in model.inputs]
         raise InputError("model", f"SHAP needs one input of shape (batch, features), the model takes {shapes}")
     try:
-        layer = model.get_layer(output)
+        model.get_layer(output)
     except ValueError as error:
         reason = f"has no layer named '{output}' (expected Dense 'logits' -> 'probabilities')"
         raise InputError("model", reason) from error
-    # model.inputs (a list) keeps the input structure shap passes, which avoids Keras structure warnings
-    return keras.Model(model.inputs, layer.output)
+    # one column per class for either head (a sigmoid unit's z as (-z, z), p as (1 - p, p)); model.inputs (a
+    # list) keeps the input structure shap passes, which avoids Keras structure warnings
+    return keras.Model(model.inputs, class_outputs(model, output))
 
 
 def _predict(explained_model: Any, rows: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from scipy.stats import spearmanr
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
 from genre_core.explain.gradcam import ClassIndex, GradCamExplainer, grad_cam, requested_classes
+from genre_core.models import class_model, class_outputs
 
 FILLS = ("min", "mean")  #: what `deletion_curve` writes into deleted cells (per spectrogram)
 
@@ -121,7 +122,8 @@ def _class_probabilities(
     for row in range(n):
         for step, count in enumerate(counts):
             perturbed[row, step, orders[row, :count]] = fill_values[row]
-    probabilities = model.predict(perturbed.reshape(-1, height, width, channels), batch_size=64, verbose=0)
+    probabilities = class_model(model).predict(perturbed.reshape(-1, height, width, channels), batch_size=64,
+                                               verbose=0)
     return probabilities.reshape(n, len(counts), -1)[np.arange(n), :, classes]
 
 
@@ -159,7 +161,7 @@ def deletion_curve(
     n, height, width = maps.shape
     if class_index is None:
         raise InputError("class_index", "the deletion curve needs the explained class of each map")
-    classes = requested_classes(class_index, n, int(model.outputs[0].shape[-1]))
+    classes = requested_classes(class_index, n, int(class_outputs(model).shape[-1]))
     fractions = np.linspace(0.0, 1.0, steps + 1)
     counts = np.round(fractions * height * width).astype(int)
     map_order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")

@@ -1,0 +1,108 @@
+"""``python -m genre_core sweep``: train a preset at every combination of one or two settings, each with grouped
+k-fold cross-validation, in the foreground (the app's sweep job, `sweep.run_sweep`), and print the table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from genre_core.cli.common import Command, add_dataset_arguments, comma_list, one_line, print_skipped
+from genre_core.config import FeatureConfig
+from genre_core.errors import InputError
+from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, FEATURES, HYPER, TRAIN, VAL_FRACTION
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset_arguments(parser)
+    parser.add_argument("--preset", required=True, metavar="NAME", help="model preset, e.g. ffn_mfcc or cnn_small")
+    parser.add_argument(
+        "--vary", action="append", required=True, metavar="NAME=V1,V2[,...]",
+        help="a setting and its values (given once or twice): a training setting (learning_rate, optimizer, "
+        "batch_size, schedule, epochs, ...), a hyper-parameter of the preset (hidden, dropout, activation, "
+        "batch_norm, l2, ...) or a feature setting (segments_per_track, n_mfcc, n_mels); lists in brackets, "
+        "e.g. hidden=[64],[128,64]; an unknown name lists them all",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting held fixed for every run, named as for --vary (e.g. --set epochs=5 --set dropout=0.2)",
+    )
+    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, metavar="K",
+                        help=f"grouped cross-validation folds per setting (default {DEFAULT_FOLDS})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
+                        help=f"seed of the folds and of every training (default {DEFAULT_SEED})")
+    parser.add_argument("--genres", type=comma_list(), default=None, metavar="A,B,...",
+                        help="only these genres, comma-separated (default: all)")
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR",
+        help="folder of the sweep: a new or empty one, or the folder of the same sweep to resume it",
+    )
+
+
+def _fixed_settings(texts: list[str], preset: str) -> tuple[dict[str, object], dict[str, object]]:
+    """``--set`` values as changes to the `TrainConfig` dict and to the `FeatureConfig`."""
+    from genre_core.sweep_spec import parse_value, setting_target  # noqa: PLC0415
+
+    train: dict[str, object] = {"preset": preset, "hyper": {}}
+    features: dict[str, object] = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals or not name.strip():
+            raise InputError(f"--set {text}", "expected NAME=VALUE, e.g. epochs=5")
+        target = setting_target(name.strip(), preset)
+        parsed = parse_value(value)
+        if target == TRAIN:
+            train[name.strip()] = parsed
+        elif target == HYPER:
+            train["hyper"][name.strip()] = parsed
+        elif target == FEATURES:
+            features[name.strip()] = parsed
+    return train, features
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Check every setting (no training on bad input), run the sweep into ``--out`` (resuming what is stored
+    there), print a line per run, the results table and the best setting with its noise verdict."""
+    from genre_core import sweep  # noqa: PLC0415
+    from genre_core.models import get_preset  # noqa: PLC0415
+    from genre_core.sweep_figures import results_table  # noqa: PLC0415
+    from genre_core.sweep_spec import SweepSpec, parse_vary  # noqa: PLC0415
+    from genre_core.train_job import DatasetSource  # noqa: PLC0415
+
+    preset = get_preset(args.preset)
+    if str(args.dataset).strip().lower() != "demo" and not Path(args.dataset).exists():
+        raise InputError(f"--dataset {args.dataset}", "no such file or folder")
+    base, feature_changes = _fixed_settings(args.set, args.preset)
+    if feature_changes and preset.features is not None:
+        raise InputError("--set", f"preset {args.preset} needs its pretrained network's input features")
+    try:
+        features = preset.features or FeatureConfig(**feature_changes)
+    except TypeError as error:
+        raise InputError("--set", f"invalid feature setting ({error})") from None
+    source = DatasetSource(str(args.dataset), features, genres=None if args.genres is None else tuple(args.genres),
+                           kinds=(preset.feature_kind,), cache_dir=None if args.cache is None else str(args.cache))
+    axes = tuple(parse_vary(text, args.preset) for text in args.vary)
+    spec = SweepSpec(dataset=source, base_config=base, axes=axes, folds=args.folds, seed=args.seed,
+                     val_fraction=VAL_FRACTION)
+
+    def report(event: dict) -> None:
+        if event["type"] == "run":
+            verb = "read back" if event["status"] == "stored" else "training"
+            print(f"run {event['number']}/{event['total']}: {one_line(event['label'])}, fold {event['fold']}: {verb}",
+                  flush=True)
+        elif event["type"] == "skipped":
+            print_skipped(event["files"])
+
+    result = sweep.run_sweep(spec, args.out, emit=report, n_jobs=args.jobs)
+    print(f"\n{result.runs_done}/{result.runs_total} runs on {result.dataset_source} "
+          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); sweep stored in {args.out}")
+    print(results_table(result).to_string(index=False))
+    best = result.best()
+    if best is not None:
+        print(f"\n{best.summary}\nrule: {best.rule}")
+    for line in result.warnings:
+        print(f"warning: {line}")
+    return 0
+
+
+COMMAND = Command("sweep", "train a preset over one or two settings with grouped k-fold cross-validation",
+                  add_sweep_arguments, run_sweep_command)
