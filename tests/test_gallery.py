@@ -11,8 +11,8 @@ from helpers import TONE_CNN, tiny_dataset, tiny_split
 from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.errors import InputError
 from genre_core.explain import views
-from genre_core.explain.gallery import bundle_report, gradcam_gallery
-from genre_core.report_document import FigureBlock, ReportDocument, render_html
+from genre_core.explain.gallery import bundle_report, gradcam_gallery, shap_section
+from genre_core.report_document import FigureBlock, ReportDocument, ShapForceBlock, render_html
 
 DATASET = tiny_dataset(rows=48)
 SPLIT = tiny_split(48)
@@ -62,3 +62,22 @@ def test_a_cnns_report_ends_with_its_gallery(cnn):
     assert document.sections[-2].title == "Training"  # the bundle's curves
     no_test = dataclasses.replace(SPLIT, test=SPLIT.test[:0])
     assert "Grad-CAM" not in bundle_report(evaluation, cnn, DATASET, no_test).sections[-1].title
+
+
+@pytest.mark.slow
+def test_an_ffn_on_summary_features_gets_shap_importance_and_a_force_plot_per_genre():
+    from genre_core import bundles, reports, train_config, training
+
+    config = train_config.TrainConfig(preset="ffn_mfcc", hyper={"hidden": [8]}, epochs=1, batch_size=8)
+    ffn = bundles.bundle_from_training(training.train_model(DATASET, SPLIT, config), DATASET, name="tiny-ffn")
+    document = bundle_report(reports.evaluate_bundle(ffn, DATASET, SPLIT, with_baselines=False), ffn, DATASET, SPLIT)
+    section = document.sections[-1]
+    assert section.title == "SHAP (test part)"
+    forces = [block for block in section.blocks if isinstance(block, ShapForceBlock)]
+    assert len(forces) == len(np.unique(DATASET.labels[SPLIT.test]))  # one segment per genre present
+    assert all("SHAP.AdditiveForceVisualizer" in block.html for block in forces)
+    assert [block.name for block in section.blocks if isinstance(block, FigureBlock)] == [
+        "shap_feature_importance", "shap_family_importance"]
+    assert "(true class0)" in forces[0].caption
+    with pytest.raises(InputError, match="tiny-ffn: a SHAP section needs"):
+        shap_section(ffn, dataclasses.replace(DATASET, features={LOG_MEL: DATASET.features[LOG_MEL]}), SPLIT.test)
