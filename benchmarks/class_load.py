@@ -3,11 +3,14 @@
 One server on loopback (a free port, a temporary workspace); one warm-up session loads the models; then
 ``--sessions`` browser contexts (each a Streamlit session, Playwright with Debian's Chromium) each upload a
 different real GTZAN track (15 s, from ``../shared/data/gtzan_mini``) to Your song at the same moment and wait
-for both verdicts, the Grad-CAM map and the SHAP force plot. Each session's verdict sentences must be exactly
+for both verdicts, the Grad-CAM map and the SHAP waterfall. Each session's verdict sentences must be exactly
 the ones `predict_many` gives for its own song (no session sees another's result), with no page or console
-error. Prints and writes (``test-artifacts/class_load.json``) the latency p50/p95 (upload -> verdicts, upload ->
-explanations) and the server's resident memory after the warm-up and at its peak. Not part of the test run:
-it takes minutes and all cores. No session trains a model meanwhile (not measured).
+error. Meanwhile ``--trainers`` more sessions each start a training on the Train page (the page's defaults on
+the demo data) at the same moment and save the result as a bundle: each must end "finished" with its bundle
+saved, while the students are served. Prints and writes (``test-artifacts/class_load.json``) the latency
+p50/p95 (upload -> verdicts, upload -> explanations, Train -> bundle saved), the server's resident memory
+after the warm-up and at its peak, and the peak of the server and its worker processes together (training runs
+in worker processes). Not part of the test run: it takes minutes and all cores.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ GTZAN = ROOT.parent / "shared" / "data" / "gtzan_mini" / "genres"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
 MODELS = ROOT / "assets" / "models"
-BUNDLES = {"FFN": MODELS / "ffn_gtzan_features", "CNN": MODELS / "cnn_gtzan_mini"}
+BUNDLES = {"FFN": MODELS / "ffn_gtzan_features", "CNN": MODELS / "cnn_gtzan_transfer"}  #: Your song's defaults
 TIMEOUT_MS = 900_000
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -70,24 +73,48 @@ def expected_sentences(songs: list[Path]) -> dict[str, set[str]]:
             for song, result in zip(songs, results, strict=True)}
 
 
+def resident_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (0 once it has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"VmRSS:\s+(\d+)", status)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (its job workers and their helpers), from ``/proc``'s children lists."""
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(child) for child in children]
+        queue += [int(child) for child in children]
+    return found
+
+
 class MemoryWatch:
-    """Samples the resident memory of process ``pid`` every 0.2 s; ``peak_mb`` is the largest sample."""
+    """Samples every 0.2 s the resident memory of process ``pid`` (``peak_mb``) and of it together with all its
+    descendants (``peak_with_workers_mb``)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_mb, self._stop = pid, 0.0, threading.Event()
+        self.pid, self.peak_mb, self.peak_with_workers_mb, self._stop = pid, 0.0, 0.0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def now_mb(self) -> float:
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        return resident_mb(self.pid)
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            try:
-                self.peak_mb = max(self.peak_mb, self.now_mb())
-            except (OSError, AttributeError):
-                return
+            server = self.now_mb()
+            self.peak_mb = max(self.peak_mb, server)
+            together = server + sum(resident_mb(child) for child in descendants(self.pid))
+            self.peak_with_workers_mb = max(self.peak_with_workers_mb, together)
 
     def stop(self) -> None:
         self._stop.set()
@@ -115,7 +142,7 @@ async def student(browser, url: str, song: Path, expected: set[str]) -> dict:
     verdict_s = time.perf_counter() - start
     await page.locator(".js-plotly-plot", has_text="Grad-CAM at").locator(".heatmaplayer").first.wait_for(
         timeout=TIMEOUT_MS)
-    await page.frame_locator('iframe[title^="SHAP force plot"]').locator("svg").first.wait_for(timeout=TIMEOUT_MS)
+    await page.locator(".js-plotly-plot", has_text="Why '").locator(".ytick").first.wait_for(timeout=TIMEOUT_MS)
     explained_s = time.perf_counter() - start
     shown = set(await verdicts.all_inner_texts())
     exceptions = await page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
@@ -124,17 +151,46 @@ async def student(browser, url: str, song: Path, expected: set[str]) -> dict:
             "own_result": shown == expected, "errors": errors + ([f"{exceptions} error boxes"] if exceptions else [])}
 
 
-async def run_class(url: str, songs: list[Path], expected: dict[str, set[str]], watch: MemoryWatch) -> dict:
+async def trainer(browser, url: str) -> dict:
+    """One session that trains: open Train, start a training with the page's defaults, wait until it has
+    finished and save it as a bundle; its time from Train to saved and whether it ended cleanly."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1200})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    await page.goto(url, timeout=TIMEOUT_MS)  # then the sidebar, as a student does (no deep-link probes)
+    await page.locator('[data-testid="stSidebarNavLink"]', has_text="Train").first.click(timeout=TIMEOUT_MS)
+    train = page.get_by_role("button", name="Train", exact=True)
+    await train.wait_for(timeout=TIMEOUT_MS)
+    await page.locator(IDLE_APP).wait_for(timeout=TIMEOUT_MS)
+    start = time.perf_counter()
+    await train.click()
+    await page.get_by_role("button", name="Save as bundle").click(timeout=TIMEOUT_MS)
+    await page.get_by_text("Saved as").first.wait_for(timeout=TIMEOUT_MS)
+    saved_s = time.perf_counter() - start
+    finished = await page.get_by_text("Training finished").count() + await page.get_by_text(
+        "Training stopped early").count()
+    boxes = await page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').all_inner_texts()
+    await context.close()
+    return {"saved_s": saved_s, "finished": bool(finished), "errors": errors + boxes}
+
+
+async def run_class(url: str, songs: list[Path], expected: dict[str, set[str]], watch: MemoryWatch,
+                    trainers: int) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         warm = await student(browser, url, songs[0], expected[songs[0].name])
         after_warm_up_mb = watch.now_mb()
-        watch.peak_mb = after_warm_up_mb
-        sessions = await asyncio.gather(*(student(browser, url, song, expected[song.name]) for song in songs))
+        watch.peak_mb = watch.peak_with_workers_mb = after_warm_up_mb
+        outcomes = await asyncio.gather(*(student(browser, url, song, expected[song.name]) for song in songs),
+                                        *(trainer(browser, url) for _ in range(trainers)))
         await browser.close()
-    return {"warm_up": warm, "sessions": sessions, "rss_after_warm_up_mb": after_warm_up_mb}
+    return {"warm_up": warm, "sessions": outcomes[: len(songs)], "trainers": outcomes[len(songs):],
+            "rss_after_warm_up_mb": after_warm_up_mb}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -144,6 +200,8 @@ def percentile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.class_load", description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (default 20)")
+    parser.add_argument("--trainers", type=int, default=2,
+                        help="sessions training a model on the Train page meanwhile (default 2)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
@@ -164,12 +222,13 @@ def main(argv: list[str] | None = None) -> int:
                 except OSError:
                     time.sleep(0.5)
             watch = MemoryWatch(server.pid)
-            outcome = asyncio.run(run_class(url, songs, expected, watch))
+            outcome = asyncio.run(run_class(url, songs, expected, watch, args.trainers))
             watch.stop()
         finally:
             server.terminate()
             server.wait(timeout=30)
-    sessions = outcome["sessions"]
+    sessions, trainers = outcome["sessions"], outcome["trainers"]
+    saved = [run["saved_s"] for run in trainers]
     verdicts = [session["verdict_s"] for session in sessions]
     explained = [session["explained_s"] for session in sessions]
     summary = {
@@ -180,13 +239,19 @@ def main(argv: list[str] | None = None) -> int:
         "explained_p50_s": percentile(explained, 50), "explained_p95_s": percentile(explained, 95),
         "warm_up_session_explained_s": outcome["warm_up"]["explained_s"],
         "server_rss_after_warm_up_mb": outcome["rss_after_warm_up_mb"], "server_rss_peak_mb": watch.peak_mb,
+        "server_and_workers_rss_peak_mb": watch.peak_with_workers_mb,
+        "trainers": len(trainers), "trainers_finished_and_saved": sum(run["finished"] for run in trainers),
+        "trainers_with_errors": sum(bool(run["errors"]) for run in trainers),
+        "train_to_saved_p50_s": percentile(saved, 50) if saved else None,
+        "train_to_saved_max_s": max(saved) if saved else None,
         "cpu_cores": os.cpu_count(),
     }
     out = ROOT / "test-artifacts" / "class_load.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "sessions": sessions}, indent=2))
+    out.write_text(json.dumps({"summary": summary, "sessions": sessions, "trainers": trainers}, indent=2))
     print(json.dumps(summary, indent=2))
-    ok = summary["own_correct_result"] == len(sessions) and summary["sessions_with_errors"] == 0
+    ok = (summary["own_correct_result"] == len(sessions) and summary["sessions_with_errors"] == 0
+          and summary["trainers_finished_and_saved"] == len(trainers) and summary["trainers_with_errors"] == 0)
     return 0 if ok else 1
 
 
