@@ -65,6 +65,7 @@ PAGES = {
     "data": ("Data", "Data"),
     "train": ("Train", "Train"),
     "evaluate": ("Evaluate", "Evaluate"),
+    "experiments": ("Experiments", "Experiments"),
     "browse": ("Browse & Grad-CAM", "Browse & Grad-CAM"),
     "shap": ("SHAP", "SHAP"),
     "your_song": ("Your song", "Your song"),
@@ -302,8 +303,8 @@ def test_every_page_renders_with_the_demo_loaded(session: Session) -> None:
 
 
 #: Page name of `PAGES` -> its URL path.
-URL_PATHS = {"start": "", "data": "data", "train": "train", "evaluate": "evaluate", "browse": "browse",
-             "shap": "shap", "your_song": "your_song"}
+URL_PATHS = {"start": "", "data": "data", "train": "train", "evaluate": "evaluate", "experiments": "experiments",
+             "browse": "browse", "shap": "shap", "your_song": "your_song"}
 
 
 def test_direct_links_to_every_page_on_a_fresh_server(browser: Browser, tmp_path: Path) -> None:

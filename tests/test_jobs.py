@@ -161,8 +161,8 @@ def test_events_skip_a_line_still_being_written(tmp_path: Path) -> None:
 
 def test_records_and_limits_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = jobs.JobStore(tmp_path)
-    with pytest.raises(InputError, match="unknown 'sweep'"):
-        store.create("sweep", "alice", {})
+    with pytest.raises(InputError, match="unknown 'bogus'"):
+        store.create("bogus", "alice", {})
     with pytest.raises(InputError, match="not a job id"):
         store.folder("../etc")
     with pytest.raises(InputError, match="unknown setting"):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genre_core import cluster
 from genre_core.cli.common import (
     Command,
     add_feature_arguments,
@@ -44,6 +45,14 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", type=job_count, default=-1, metavar="N", help="worker processes (default -1: all cores)"
     )
+    parser.add_argument(
+        "--backend", choices=cluster.BACKENDS, default=cluster.LOCAL,
+        help="where the files are processed: local worker processes (default), or the workers of a Dask cluster "
+        "(needs requirements-scale.txt and --scheduler; every worker must see the same paths and genre_core)",
+    )
+    parser.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="the Dask scheduler's address (with --backend dask)"
+    )
 
 
 def format_counts(dataset: Dataset) -> str:
@@ -62,10 +71,11 @@ def run_extract(args: argparse.Namespace) -> int:
     config = FeatureConfig(
         sample_rate=args.sample_rate, segments_per_track=args.segments, n_mfcc=args.n_mfcc, n_mels=args.n_mels
     )
-    dataset, errors = load_dataset(
-        args.dataset, config, genres=args.genres, kinds=args.kinds, n_jobs=args.jobs, cache_dir=args.out,
-        show_bar=True,
-    )
+    with cluster.joblib_backend(args.backend, args.scheduler) as cluster_jobs:
+        dataset, errors = load_dataset(
+            args.dataset, config, genres=args.genres, kinds=args.kinds,
+            n_jobs=args.jobs if cluster_jobs is None else cluster_jobs, cache_dir=args.out, show_bar=True,
+        )
     print(f"{dataset.source}: {', '.join(dataset.features)} features, cache in {args.out}")
     print(format_counts(dataset))
     print_skipped(errors)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genre_core.cli.common import Command, add_dataset_arguments, comma_list, one_line, print_skipped
+from genre_core.cli.common import (
+    Command,
+    add_dataset_arguments,
+    comma_list,
+    one_line,
+    print_skipped,
+    require_writable_file,
+)
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
 from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, FEATURES, HYPER, TRAIN, VAL_FRACTION
@@ -36,6 +43,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, type=Path, metavar="DIR",
         help="folder of the sweep: a new or empty one, or the folder of the same sweep to resume it",
     )
+    parser.add_argument("--html", type=Path, default=None, metavar="OUT.html",
+                        help="also write the sweep's report as one self-contained HTML file (opens offline)")
 
 
 def _fixed_settings(texts: list[str], preset: str) -> tuple[dict[str, object], dict[str, object]]:
@@ -68,6 +77,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from genre_core.sweep_spec import SweepSpec, parse_vary  # noqa: PLC0415
     from genre_core.train_job import DatasetSource  # noqa: PLC0415
 
+    if args.html is not None:
+        require_writable_file(args.html, "--html")
     preset = get_preset(args.preset)
     if str(args.dataset).strip().lower() != "demo" and not Path(args.dataset).exists():
         raise InputError(f"--dataset {args.dataset}", "no such file or folder")
@@ -94,13 +105,20 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
     result = sweep.run_sweep(spec, args.out, emit=report, n_jobs=args.jobs)
     print(f"\n{result.runs_done}/{result.runs_total} runs on {result.dataset_source} "
-          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); sweep stored in {args.out}")
+          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); the runs took "
+          f"{result.wall_seconds:.0f} s in all; sweep stored in {args.out}")
     print(results_table(result).to_string(index=False))
     best = result.best()
     if best is not None:
         print(f"\n{best.summary}\nrule: {best.rule}")
     for line in result.warnings:
         print(f"warning: {line}")
+    if args.html is not None:
+        from genre_core.report_document import write_html  # noqa: PLC0415
+        from genre_core.sweep_report import sweep_document  # noqa: PLC0415
+
+        write_html(sweep_document(result), args.html)
+        print(f"HTML report written to {args.html}")
     return 0
 
 
