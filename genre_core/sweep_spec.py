@@ -147,6 +147,37 @@ def make_axis(name: str, values: tuple[Any, ...], preset: str, *, source: str | 
 
 
 @dataclass(frozen=True)
+class FixedSettings:
+    """Settings held fixed for every run of a sweep (the CLI's ``--set``, the page's fixed settings): the base
+    `TrainConfig` dict (preset and hyper-parameters included) and the changes to the dataset's `FeatureConfig`."""
+
+    train_config: dict[str, Any]
+    feature_changes: dict[str, Any]
+
+    def feature_config(self, base: FeatureConfig) -> FeatureConfig:
+        """``base`` with the fixed feature settings; InputError for a value of the wrong type."""
+        try:
+            return FeatureConfig.from_dict({**base.to_dict(), **self.feature_changes})
+        except TypeError as error:
+            raise InputError("fixed feature setting", f"invalid value ({error})") from None
+
+
+def fixed_settings(texts: list[str], preset: str, *, source: str = "--set") -> FixedSettings:
+    """``NAME=VALUE`` lines (values as in `parse_value`) as `FixedSettings` of a sweep over ``preset``;
+    InputError naming ``source`` and the line for a malformed one or an unknown name."""
+    train: dict[str, Any] = {"preset": preset, "hyper": {}}
+    features: dict[str, Any] = {}
+    for text in texts:
+        name, equals, value = (part.strip() for part in text.partition("="))
+        if not equals or not name:
+            raise InputError(f"{source} {text}", "expected NAME=VALUE, e.g. epochs=5")
+        target = setting_target(name, preset)
+        destination = {TRAIN: train, HYPER: train["hyper"], FEATURES: features}[target]
+        destination[name] = parse_value(value)
+    return FixedSettings(train, features)
+
+
+@dataclass(frozen=True)
 class SweepPoint:
     """One combination of the swept values: ``index`` in the sweep (0-based), ``settings`` as (name, value) pairs
     in axis order, and the `TrainConfig` dict and `FeatureConfig` it trains with."""

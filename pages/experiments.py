@@ -17,7 +17,7 @@ import streamlit as st
 from genre_core import jobs, paths, sweep, sweep_figures
 from genre_core.errors import InputError
 from genre_core.sweep_results import METRIC_NAMES, METRICS, compare_sweeps
-from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, SweepSpec, parse_vary
+from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, SweepSpec, fixed_settings, parse_vary
 from genre_core.train_job import BUNDLE_NAME
 from pages import common
 
@@ -97,6 +97,9 @@ def _new_sweep_form(loaded: common.LoadedDataset) -> None:
     seed = int(seed_column.number_input("Seed", 0, 2**31 - 1, DEFAULT_SEED, key="experiments.seed",
                                         help="Fixes the folds, the initial weights and the batch order."))
     name = name_column.text_input("Sweep name", f"{preset}_{len(_stored_sweeps()) + 1}", key="experiments.name")
+    fixed_text = st.text_area("Other settings held fixed (NAME=VALUE, one per line)", "",
+                              key=f"experiments.fixed.{preset}", placeholder="dropout=0.2\nhidden=[64, 32]",
+                              help="Any setting the sweep can vary; the rest keep the preset's defaults.")
     if not st.button("Start the sweep", type="primary", icon=":material/play_arrow:", key="experiments.start"):
         return
     with common.errors_shown():
@@ -106,12 +109,13 @@ def _new_sweep_form(loaded: common.LoadedDataset) -> None:
         if folder.exists():
             raise InputError("sweep name", f"a sweep '{name}' already exists: choose it below, or another name")
         source = common.job_dataset_source(dataset_spec)
-        features = get_preset(preset).features
-        if features is not None:
-            source = dataclasses.replace(source, feature_config=features)
+        fixed = fixed_settings([line for line in fixed_text.splitlines() if line.strip()], preset,
+                               source="fixed setting")
+        features = get_preset(preset).features or fixed.feature_config(source.feature_config)
+        source = dataclasses.replace(source, feature_config=features)
         axes = tuple(parse_vary(text, preset) for text in texts)
-        spec = SweepSpec(dataset=source, base_config={"preset": preset, "epochs": epochs}, axes=axes, folds=folds,
-                         seed=seed, dataset_title=dataset_spec.title)
+        spec = SweepSpec(dataset=source, base_config={"epochs": epochs, **fixed.train_config}, axes=axes,
+                         folds=folds, seed=seed, dataset_title=dataset_spec.title)
         spec.check()
         common.job_manager().submit(sweep.KIND, common.user_id(), sweep.SweepJobSpec(spec, str(folder)).to_dict())
         st.session_state[SELECTED_KEY] = name

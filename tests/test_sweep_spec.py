@@ -12,6 +12,7 @@ from genre_core.sweep_spec import (
     HYPER,
     TRAIN,
     SweepSpec,
+    fixed_settings,
     make_axis,
     parse_value,
     parse_vary,
@@ -84,3 +85,15 @@ def test_check_builds_every_model_and_names_the_bad_point() -> None:
     with pytest.raises(InputError, match="goes to hyper, not train"):
         SweepSpec(SOURCE, {"preset": "ffn_mfcc"}, (make_axis("dropout", (0.1, 0.2), "ffn_mfcc").__class__(
             "dropout", TRAIN, (0.1, 0.2)),)).check()
+
+
+def test_fixed_settings_go_where_their_names_say() -> None:
+    fixed = fixed_settings(["epochs=5", " dropout = 0.2", "hidden=[64, 32]", "n_mfcc=13"], "ffn_mfcc")
+    assert fixed.train_config == {"preset": "ffn_mfcc", "epochs": 5, "hyper": {"dropout": 0.2, "hidden": [64, 32]}}
+    assert fixed.feature_config(FeatureConfig(n_mels=64)) == FeatureConfig(n_mels=64, n_mfcc=13)
+    with pytest.raises(InputError, match="fixed setting epochs: expected NAME=VALUE"):
+        fixed_settings(["epochs"], "ffn_mfcc", source="fixed setting")
+    with pytest.raises(InputError, match="setting 'filters': is not a setting of preset ffn_mfcc"):
+        fixed_settings(["filters=[4]"], "ffn_mfcc")
+    with pytest.raises(InputError, match="FeatureConfig.n_mfcc"):
+        fixed_settings(["n_mfcc=0"], "ffn_mfcc").feature_config(FeatureConfig())

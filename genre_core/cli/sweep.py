@@ -16,7 +16,7 @@ from genre_core.cli.common import (
 )
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
-from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, FEATURES, HYPER, TRAIN, VAL_FRACTION
+from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, VAL_FRACTION
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,34 +47,13 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the sweep's report as one self-contained HTML file (opens offline)")
 
 
-def _fixed_settings(texts: list[str], preset: str) -> tuple[dict[str, object], dict[str, object]]:
-    """``--set`` values as changes to the `TrainConfig` dict and to the `FeatureConfig`."""
-    from genre_core.sweep_spec import parse_value, setting_target  # noqa: PLC0415
-
-    train: dict[str, object] = {"preset": preset, "hyper": {}}
-    features: dict[str, object] = {}
-    for text in texts:
-        name, equals, value = text.partition("=")
-        if not equals or not name.strip():
-            raise InputError(f"--set {text}", "expected NAME=VALUE, e.g. epochs=5")
-        target = setting_target(name.strip(), preset)
-        parsed = parse_value(value)
-        if target == TRAIN:
-            train[name.strip()] = parsed
-        elif target == HYPER:
-            train["hyper"][name.strip()] = parsed
-        elif target == FEATURES:
-            features[name.strip()] = parsed
-    return train, features
-
-
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Check every setting (no training on bad input), run the sweep into ``--out`` (resuming what is stored
     there), print a line per run, the results table and the best setting with its noise verdict."""
     from genre_core import sweep  # noqa: PLC0415
     from genre_core.models import get_preset  # noqa: PLC0415
     from genre_core.sweep_figures import results_table  # noqa: PLC0415
-    from genre_core.sweep_spec import SweepSpec, parse_vary  # noqa: PLC0415
+    from genre_core.sweep_spec import SweepSpec, fixed_settings, parse_vary  # noqa: PLC0415
     from genre_core.train_job import DatasetSource  # noqa: PLC0415
 
     if args.html is not None:
@@ -82,17 +61,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset)
     if str(args.dataset).strip().lower() != "demo" and not Path(args.dataset).exists():
         raise InputError(f"--dataset {args.dataset}", "no such file or folder")
-    base, feature_changes = _fixed_settings(args.set, args.preset)
-    if feature_changes and preset.features is not None:
-        raise InputError("--set", f"preset {args.preset} needs its pretrained network's input features")
-    try:
-        features = preset.features or FeatureConfig(**feature_changes)
-    except TypeError as error:
-        raise InputError("--set", f"invalid feature setting ({error})") from None
+    fixed = fixed_settings(args.set, args.preset)
+    features = preset.features or fixed.feature_config(FeatureConfig())
     source = DatasetSource(str(args.dataset), features, genres=None if args.genres is None else tuple(args.genres),
                            kinds=(preset.feature_kind,), cache_dir=None if args.cache is None else str(args.cache))
     axes = tuple(parse_vary(text, args.preset) for text in args.vary)
-    spec = SweepSpec(dataset=source, base_config=base, axes=axes, folds=args.folds, seed=args.seed,
+    spec = SweepSpec(dataset=source, base_config=fixed.train_config, axes=axes, folds=args.folds, seed=args.seed,
                      val_fraction=VAL_FRACTION)
 
     def report(event: dict) -> None:
