@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import published_artists, read_pairs
 
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
@@ -120,12 +121,6 @@ def test_predefined_split_follows_the_source():
         predefined_split(windowed_dataset())
 
 
-def read_pairs(path: Path) -> dict[str, str]:
-    """Published list → {track id: value}, independent of the code under test."""
-    pairs = (line.split("\t") for line in path.read_text().splitlines() if line.strip())
-    return {name[2:-4].replace("_", "."): value for name, value in pairs}
-
-
 @pytest.mark.parametrize("fold", [1, 2, 3])
 def test_artist_filtered_folds_on_the_kaggle_table(gtzan_csv, sturm_split_dir, fold):
     dataset = load_kaggle_csv(gtzan_csv)
@@ -140,15 +135,6 @@ def test_artist_filtered_folds_on_the_kaggle_table(gtzan_csv, sturm_split_dir, f
     assert_tracks_disjoint(split, artist_of_row)  # no artist in two parts
     assert set(dataset.track_ids[split.test].tolist()) == set(test_list)
     assert len(np.unique(dataset.labels[split.val])) == 10
-
-
-def published_artists(split_dir: Path) -> dict[str, str]:
-    """Track id → artist id over every published artist list, read independently of the code under test."""
-    artists: dict[str, str] = {}
-    for fold in (1, 2, 3):
-        for part in ("train", "evaluate"):
-            artists.update(read_pairs(split_dir / f"f{fold}_{part}_groups.txt"))
-    return artists
 
 
 def test_folds_by_artist_on_the_kaggle_table_never_put_an_artist_on_both_sides(gtzan_csv, sturm_split_dir):
