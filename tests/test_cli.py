@@ -175,6 +175,7 @@ def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genr
     page = html_path.read_text(encoding="utf-8")
     assert f"HTML report written to {html_path}" in out and "<h1>GenreLens evaluation: tiny-cnn</h1>" in page
     assert 'id="figure-confusion_test_mean_probability_counts"' in page and "weighted average" in page
+    assert "Grad-CAM gallery (test part)" in page and 'id="figure-gradcam_00_' in page  # a CNN's report
 
 
 @pytest.mark.slow

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 
 from genre_core import paths
 from genre_core.atomic import recover_leftovers
-from genre_core.cli import demo, evaluate, extract, musicnn_weights, predict, pretrain, sweep, train, trust
+from genre_core.cli import demo, evaluate, extract, musicnn_weights, predict, pretrain, sweep, train, trust, walkthrough
 from genre_core.cli.common import Command, one_line, shown
 from genre_core.errors import GenreLensError
 
 #: Every verb of ``python -m genre_core``.
 COMMANDS: tuple[Command, ...] = (
     extract.COMMAND, train.COMMAND, evaluate.COMMAND, predict.COMMAND, trust.COMMAND, pretrain.COMMAND,
-    musicnn_weights.COMMAND, demo.COMMAND, sweep.COMMAND,
+    musicnn_weights.COMMAND, demo.COMMAND, sweep.COMMAND, walkthrough.COMMAND,
 )
 
 

@@ -8,9 +8,17 @@ from pathlib import Path
 import numpy as np
 
 from genre_core import cluster
-from genre_core.cli.common import Command, comma_list, job_count, print_skipped, require_writable_folder
+from genre_core.cli.common import (
+    Command,
+    add_feature_arguments,
+    comma_list,
+    job_count,
+    print_skipped,
+    require_writable_folder,
+)
 from genre_core.config import FEATURE_KINDS, FeatureConfig
-from genre_core.datasets import Dataset, load_dataset
+from genre_core.dataset import Dataset
+from genre_core.datasets import load_dataset
 
 def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = FeatureConfig()
@@ -21,14 +29,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         "with train/ and test/ holding X.npy and labels.npy",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the feature cache (.npz)")
-    parser.add_argument(
-        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
-        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
-    )
-    parser.add_argument(
-        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
-        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
-    )
+    add_feature_arguments(parser)
     parser.add_argument(
         "--n-mels", type=int, default=defaults.n_mels, metavar="M",
         help=f"mel bands of the log-mel spectrogram (default {defaults.n_mels})",
@@ -36,10 +37,6 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample-rate", type=int, default=defaults.sample_rate, metavar="SR",
         help=f"Hz, audio is resampled to this rate (default {defaults.sample_rate})",
-    )
-    parser.add_argument(
-        "--genres", type=comma_list(), default=None, metavar="A,B,...",
-        help="only these genres, comma-separated (default: all)",
     )
     parser.add_argument(
         "--kinds", type=comma_list(FEATURE_KINDS), default=list(FEATURE_KINDS), metavar="KINDS",

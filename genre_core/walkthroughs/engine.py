@@ -1,0 +1,119 @@
+"""The walkthrough engine: typed steps (title, short explanation, questions to answer, measured facts), the run
+size (the real recipe by default, a quick one for CI), the registry of walkthroughs, and the JSON report.
+
+A walkthrough module defines ``run(size, progress) -> Walkthrough``: its own frozen result (figures and tables
+for a page or a report) and the `WalkthroughReport` (steps in words and numbers) made from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from genre_core.atomic import write_text_atomic
+from genre_core.errors import InputError
+
+REPORT_FILE = "walkthrough.json"  #: the report `write_report` writes into its folder
+
+Progress = Callable[[str], None]  #: called with the name of each phase as it starts
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """How big a run is: ``epochs`` of training and ``tracks_per_genre`` of the demo data (None: the demo's
+    full size). `FULL` is the exercise's recipe; `QUICK` keeps every step but trains a token amount (CI)."""
+
+    name: str
+    epochs: int
+    tracks_per_genre: int | None
+
+
+FULL = RunSize("full", epochs=20, tracks_per_genre=None)
+QUICK = RunSize("quick", epochs=1, tracks_per_genre=4)
+SIZES = {size.name: size for size in (FULL, QUICK)}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One measured result of a step: ``label`` and ``value`` (a number or a short text) with its ``unit``."""
+
+    label: str
+    value: float | int | str
+    unit: str = ""
+
+    @property
+    def text(self) -> str:
+        value = f"{self.value:.1%}" if self.unit == "%" and isinstance(self.value, float) else f"{self.value:,}" \
+            if isinstance(self.value, int) else str(self.value)
+        return f"{value} {self.unit}".rstrip() if self.unit != "%" else value
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One step of a walkthrough: a ``title``, a short ``explanation``, ``questions`` for the student to answer
+    and the ``facts`` this run measured."""
+
+    title: str
+    explanation: str
+    questions: tuple[str, ...]
+    facts: tuple[Fact, ...]
+
+
+@dataclass(frozen=True)
+class WalkthroughReport:
+    """A walkthrough run in words and numbers: ``name``, ``title``, the ``recipe`` (one line: model, optimiser,
+    data, seed), the run ``size`` and its ``steps``."""
+
+    name: str
+    title: str
+    recipe: str
+    size: RunSize
+    steps: tuple[StepReport, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Walkthrough(Protocol):
+    """What a walkthrough's ``run`` returns: its typed result with the report made from it."""
+
+    @property
+    def report(self) -> WalkthroughReport: ...
+
+
+@dataclass(frozen=True)
+class WalkthroughSpec:
+    """A registered walkthrough: its ``name`` (the CLI's), ``title``, and ``run(size, progress)``."""
+
+    name: str
+    title: str
+    run: Callable[[RunSize, Progress | None], Walkthrough]
+
+
+def registry() -> dict[str, WalkthroughSpec]:
+    """The walkthroughs by name (their modules import TensorFlow only when run)."""
+    from genre_core.walkthroughs import course_cnn, leakage
+
+    return {spec.name: spec for spec in (course_cnn.SPEC, leakage.SPEC)}
+
+
+def get_walkthrough(name: str) -> WalkthroughSpec:
+    known = registry()
+    if name not in known:
+        raise InputError(f"walkthrough '{name}'", f"unknown; known: {', '.join(known)}")
+    return known[name]
+
+
+def write_report(report: WalkthroughReport, folder: str | Path) -> Path:
+    """Write ``report`` as `REPORT_FILE` (JSON, atomically) into ``folder`` (made if missing); returns the file."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(folder, "is a file, not a folder for the walkthrough report")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / REPORT_FILE
+    write_text_atomic(target, json.dumps(report.to_dict(), indent=2) + "\n")
+    return target
