@@ -149,6 +149,34 @@ def bench_scaling(workspace: Path) -> list[Result]:
     return results
 
 
+def bench_dask() -> list[Result]:
+    """Throughput of the 70 tracks (log-mel + MFCC) on a local Dask cluster of 2 worker processes against the local
+    run (joblib's loky workers, as many), each run with a fresh cache; needs requirements-scale.txt."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        return [Result("Dask LocalCluster throughput: dask[distributed] not installed (requirements-scale.txt)",
+                       0.0, "-", "measured", False)]
+    from genre_core import cluster, extraction, features
+    from genre_core.config import LOG_MEL, MFCC, FeatureConfig
+
+    files = gtzan_files()
+    features.compile_kernels()
+    ratios, rates = [], []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as dask_cluster:
+        with tempfile.TemporaryDirectory() as caches:
+            for run in range(RUNS):
+                local = seconds(lambda run=run: extraction.extract_files(
+                    files, FeatureConfig(), [LOG_MEL, MFCC], n_jobs=2, cache_dir=Path(caches) / f"local-{run}"))
+                with cluster.joblib_backend(cluster.DASK, dask_cluster.scheduler_address) as jobs:
+                    remote = seconds(lambda run=run, jobs=jobs: extraction.extract_files(
+                        files, FeatureConfig(), [LOG_MEL, MFCC], n_jobs=jobs, cache_dir=Path(caches) / f"dask-{run}"))
+                rates.append(len(files) / remote)
+                ratios.append(local / remote)
+    return [summarise("Dask LocalCluster (2 worker processes), 70 tracks log-mel + MFCC", rates, "tracks/s"),
+            summarise("Dask LocalCluster throughput over local loky workers (2 each)", ratios, "x")]
+
+
 def _extract_in_this_process(count: int, folder: Path, cache: Path) -> None:
     """The child of `bench_scaling`: extract ``folder`` once, print seconds, tracks/s and peak memory as JSON."""
     from joblib.externals.loky import get_reusable_executor

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.features import frame_times, mel_band_frequencies
 from genre_core.figures import explicit_colour_scale, spectrogram_figure

@@ -23,7 +23,7 @@ from genre_core.atomic import atomic_directory
 from genre_core.bundle_files import METADATA_FILE, MODEL_FILE
 from genre_core.bundle_schema import SCHEMA_VERSION, validate_metadata
 from genre_core.config import SUMMARY, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import Standardizer, dataset_features, prepare_inputs
 

@@ -173,8 +173,20 @@ def _run_workers(
 
 
 def _concatenate(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    """Rows of all parts in order; an empty (0,) array of ``dtype`` when no file gave rows."""
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    """Rows of all parts in order; an empty (0,) array of ``dtype`` when no file gave rows.
+
+    ``parts`` is emptied as its rows are copied, so the rows are held about once, not twice (1050 tracks of
+    log-mel and MFCC: 0.8 GB)."""
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    joined = np.empty((sum(len(part) for part in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
+    start = 0
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        joined[start : start + len(part)] = part
+        start += len(part)
+    return joined
 
 
 def _assemble(

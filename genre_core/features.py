@@ -5,8 +5,8 @@ Every STFT here pads the signal ends by reflection (``pad_mode="reflect"``), the
 MFCC JSON datasets of the GTZAN tutorials. The one exception is a log-mel whose `FeatureConfig` asks for
 zero padding and musicnn's ``log10(1 + 10000·mel)`` compression (`genre_core.musicnn.FEATURES`): that is
 exactly the input the pretrained musicnn networks were trained on (librosa 0.10's defaults). `segment_features` is the one entry point that extraction
-uses, so every feature of the project is computed here; the kinds of one window share its STFT and mel
-spectrogram. HPSS, the costliest step, runs librosa's algorithm with a faster median filter (`hpss`):
+uses, so every feature of the project is computed here; the windows of a track share one STFT call and the
+kinds of a window its mel spectrogram. HPSS, the costliest step, runs librosa's algorithm with a faster median filter (`hpss`):
 the values are librosa's, exactly.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 
 CHANNEL_KINDS = (LOG_MEL,)  #: feature kinds whose model input has a trailing channel axis of size 1

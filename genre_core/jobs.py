@@ -12,7 +12,9 @@ Each running job is one `multiprocessing` process of the spawn context: a cancel
 gone, its CPU freed at once), and its TensorFlow state never touches the server's or another job's. The
 manager starts queued jobs in order as long as fewer than `JobLimits.max_running` run on the server and fewer
 than `JobLimits.max_per_user` of the same owner; a `JobManager` started on a folder marks the jobs that an
-earlier server left unfinished as `INTERRUPTED` (never as done).
+earlier server left unfinished as `INTERRUPTED` (never as done). Folders of jobs that finished more than
+`JobLimits.keep_finished_days` ago are removed when a manager starts and whenever a job is submitted (never those
+of queued or running jobs): a trained model the user saved lives on in the models folder, not in the job's.
 
 No TensorFlow here: runners are imported by name in the worker.
 """
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genre_core.atomic import write_text_atomic
+from genre_core.atomic import remove_directory, write_text_atomic
 from genre_core.errors import GenreLensError, InputError
 from genre_core.records import from_dict_strict
 
@@ -46,13 +48,16 @@ STOP_FILE = "stop"  #: present once a graceful stop was asked for (`JobContext.s
 #: Job kind -> ``"module:function"`` run in the worker as ``function(config, context) -> result`` (JSON dict).
 RUNNERS = {"train": "genre_core.train_job:run_job", "sweep": "genre_core.sweep:run_job"}
 MAX_RUNNING_ENV, MAX_PER_USER_ENV = "GENRELENS_MAX_JOBS", "GENRELENS_MAX_JOBS_PER_USER"
+KEEP_FINISHED_ENV = "GENRELENS_JOB_KEEP_DAYS"  #: environment: days a finished job's folder is kept
+DAY_S = 86400.0
 POLL_S = 0.5  #: s between the manager's looks at its worker processes
 CANCEL_GRACE_S = 5.0  #: s a terminated worker gets to exit before it is killed
 
 
 @dataclass(frozen=True)
 class JobLimits:
-    """How many jobs run at once: on the whole server, per owner, and how many an owner may have waiting.
+    """How many jobs run at once: on the whole server, per owner, how many an owner may have waiting, and how
+    many days the folder of a finished (done, failed, cancelled, interrupted) job is kept.
 
     The defaults fit 2 cores: two trainings at once (one per user), each given one core's worth of threads.
     """
@@ -60,6 +65,7 @@ class JobLimits:
     max_running: int = 2
     max_per_user: int = 1
     max_queued_per_user: int = 3
+    keep_finished_days: int = 7
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
@@ -69,9 +75,11 @@ class JobLimits:
 
     @classmethod
     def from_env(cls) -> JobLimits:
-        """Limits from `MAX_RUNNING_ENV` and `MAX_PER_USER_ENV` where set, else the defaults."""
+        """Limits from `MAX_RUNNING_ENV`, `MAX_PER_USER_ENV` and `KEEP_FINISHED_ENV` where set, else the defaults."""
         values: dict[str, int] = {}
-        for name, variable in (("max_running", MAX_RUNNING_ENV), ("max_per_user", MAX_PER_USER_ENV)):
+        variables = (("max_running", MAX_RUNNING_ENV), ("max_per_user", MAX_PER_USER_ENV),
+                     ("keep_finished_days", KEEP_FINISHED_ENV))
+        for name, variable in variables:
             text = os.environ.get(variable, "").strip()
             if text:
                 if not text.isdigit():
@@ -236,6 +244,17 @@ class JobStore:
         path = self.folder(job_id) / ERROR_FILE
         return str(json.loads(path.read_text(encoding="utf-8"))["message"]) if path.is_file() else None
 
+    def remove_finished(self, max_age_s: float, *, now: float | None = None) -> list[str]:
+        """Delete the folders of finished jobs (any status but queued or running) that finished more than
+        ``max_age_s`` seconds before ``now`` (default: the current time); returns their ids."""
+        now = time.time() if now is None else now
+        removed = []
+        for record in self.list():
+            if not record.active and now - (record.finished or record.created) > max_age_s:
+                remove_directory(self.folder(record.id))
+                removed.append(record.id)
+        return removed
+
     def request_stop(self, job_id: str) -> None:
         """Ask a running job to stop when it can and keep what it has (a training: after the current batch)."""
         (self.folder(job_id) / STOP_FILE).touch()
@@ -267,6 +286,7 @@ class JobManager:
         for record in self.store.list():
             if record.active and record.server != self.server:
                 self._finish(record, INTERRUPTED, "the server stopped before the job finished")
+        self.store.remove_finished(self.limits.keep_finished_days * DAY_S)
 
     # --- asking ---------------------------------------------------------------------------------------------
     def submit(self, kind: str, owner: str, config: dict[str, Any]) -> JobRecord:
@@ -276,6 +296,7 @@ class JobManager:
             waiting = [record for record in self.store.list(owner=owner) if record.status == QUEUED]
             if len(waiting) >= self.limits.max_queued_per_user:
                 raise InputError("job queue", f"you already have {len(waiting)} jobs waiting: cancel one or wait")
+            self.store.remove_finished(self.limits.keep_finished_days * DAY_S)
             record = self.store.create(kind, owner, config, server=self.server)
             self._schedule()
             return self.store.get(record.id)

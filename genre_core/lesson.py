@@ -10,7 +10,6 @@ through the frozen trunk, cached for the later folds: `genre_core.transfer.froze
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from dataclasses import asdict, dataclass, replace
@@ -19,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genre_core import paths
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.records import from_dict_strict
-from genre_core.evaluation import confusion_matrices, track_level
 from genre_core.splits import Split, grouped_kfold
 
 if TYPE_CHECKING:
@@ -92,23 +90,17 @@ def _same_tracks(first: list[Split], first_data: Dataset, second: list[Split], s
 
 
 def _run_side(dataset: Dataset, folds: list[Split], config: TrainConfig, log: Log) -> SideResult:
-    from genre_core.bundles import bundle_from_training
-    from genre_core.training import train_model
+    """`reports.cross_validate` of one side (no baselines), logging each fold as it ends."""
+    from genre_core.reports import FoldScores, cross_validate
 
-    accuracies, seconds = [], []
-    confusion = np.zeros((dataset.n_classes, dataset.n_classes), dtype=np.int64)
-    for number, split in enumerate(folds, start=1):
-        start = time.perf_counter()
-        result = train_model(dataset, split, config)
-        seconds.append(round(time.perf_counter() - start, 1))
-        bundle = bundle_from_training(result, dataset, name=f"{config.preset} fold {number}")
-        probabilities = bundle.predict_proba(dataset.features[bundle.feature_kind][split.test])
-        tracks = track_level(probabilities, dataset.track_ids[split.test], dataset.labels[split.test])
-        accuracies.append(float(np.mean(tracks.mean_prediction == tracks.labels)))
-        confusion += confusion_matrices(tracks.labels, tracks.mean_prediction, dataset.n_classes)[0]
-        log(f"  {config.preset} fold {number}/{len(folds)}: track accuracy {100 * accuracies[-1]:.0f} %, "
-            f"{seconds[-1]:.0f} s")
-    return SideResult(config.preset, accuracies, seconds, confusion.tolist())
+    def logged(fold: FoldScores) -> None:
+        accuracy = 100 * fold.test.track_accuracy
+        log(f"  {config.preset} fold {fold.fold}/{len(folds)}: track accuracy {accuracy:.0f} %, {fold.train_seconds:.0f} s")
+
+    result = cross_validate(dataset, folds, config, on_fold=logged, with_baselines=False)
+    confusion = sum(fold.track_confusion for fold in result.folds)
+    return SideResult(config.preset, [fold.test.track_accuracy for fold in result.folds],
+                      [round(fold.train_seconds, 1) for fold in result.folds], confusion.tolist())
 
 
 def compare(

@@ -82,7 +82,7 @@ class FigureBlock:
 
 @dataclass(frozen=True)
 class ShapForceBlock:
-    """A SHAP force plot: ``html`` is its markup (`genre_core.explain.shap_values.force_plot_markup`, without
+    """A SHAP force plot: ``html`` is its markup (`genre_core.explain.shap_figures.force_plot_markup`, without
     SHAP's script: the report inlines that once). No PNG is made of it (shap draws it in the browser)."""
 
     html: str

@@ -13,6 +13,7 @@ TensorFlow is imported only inside the functions that train or check models (via
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genre_core.baselines import BASELINE_METRICS, BASELINES, baseline_scores
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import MEAN_PROBABILITY, EvaluationReport, cross_validation_summary, evaluate_predictions
 from genre_core.records import from_dict_strict
@@ -175,22 +176,24 @@ def headline_scores(report: EvaluationReport) -> HeadlineScores | None:
 
 
 def evaluate_bundle(
-    bundle: ModelBundle, dataset: Dataset, split: Split, *, with_baselines: bool = True, seed: int = 0
+    bundle: ModelBundle, dataset: Dataset, split: Split, *, with_baselines: bool = True, seed: int = 0,
+    parts: Sequence[str] = PARTS,
 ) -> BundleEvaluation:
-    """Score ``bundle`` on every part of ``split`` of ``dataset``, beside the baselines (`split_baselines`).
+    """Score ``bundle`` on the ``parts`` of ``split`` of ``dataset`` (default all), beside the baselines
+    (`split_baselines`).
 
     Raises `InputError` when the bundle cannot score the dataset (`bundles.check_compatible`).
     """
     from genre_core.bundles import check_compatible
 
     check_compatible(bundle, dataset)
-    used = np.unique(np.concatenate([getattr(split, part) for part in PARTS]).astype(np.int64))
+    used = np.unique(np.concatenate([getattr(split, part) for part in parts]).astype(np.int64))
     if len(used) == 0:
         raise InputError("split", "has no rows to evaluate")
     probabilities = bundle.predict_proba(dataset.features[bundle.feature_kind][used])
-    parts = {part: np.searchsorted(used, getattr(split, part)).astype(np.int64) for part in PARTS}
+    rows = {part: np.searchsorted(used, getattr(split, part)).astype(np.int64) for part in parts}
     report = evaluate_predictions(probabilities, dataset.labels[used], dataset.track_ids[used], dataset.class_names,
-                                  parts)
+                                  rows)
     return BundleEvaluation(
         model=bundle.name,
         dataset=dataset.source,
@@ -202,6 +205,59 @@ def evaluate_bundle(
     )
 
 
+@dataclass(frozen=True)
+class FoldScores:
+    """One fold of `cross_validate`: epochs run, wall time of its training in s (for a transfer preset the
+    first fold includes the forward pass through the frozen trunk, cached for the others), validation accuracy
+    (None without val rows), the headline test scores, the (K, K) int64 confusion of its test tracks (mean
+    probability; true classes on rows), the baselines' test scores (None when not asked for) and the split."""
+
+    fold: int
+    epochs_run: int
+    train_seconds: float
+    val_accuracy: float | None
+    test: HeadlineScores
+    track_confusion: np.ndarray
+    baselines: dict[str, float] | None
+    split: SplitSummary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form stored in bundle metrics: ``fold``, ``epochs_run``, ``val_accuracy``, ``test``,
+        ``baselines``, ``split`` (the timing and confusion are for the caller, not the record)."""
+        return {"fold": self.fold, "epochs_run": self.epochs_run, "val_accuracy": self.val_accuracy,
+                "test": self.test.to_dict(), "baselines": None if self.baselines is None else dict(self.baselines),
+                "split": self.split.to_dict()}
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """`cross_validate`'s result: the configuration, one `FoldScores` per fold, and the warnings a reader must see."""
+
+    train_config: TrainConfig
+    folds: tuple[FoldScores, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def summary(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Mean, sample std and values over folds (`evaluation.cross_validation_summary`): ``test`` of accuracy,
+        macro F1 and track accuracy; ``val`` accuracy when every fold has a val part; ``baselines`` of every
+        baseline score when they were computed."""
+        summary = {"test": cross_validation_summary([fold.test.to_dict() for fold in self.folds],
+                                                    keys=("accuracy", "macro_f1", "track_accuracy"))}
+        if all(fold.val_accuracy is not None for fold in self.folds):
+            summary["val"] = cross_validation_summary([{"accuracy": fold.val_accuracy} for fold in self.folds],
+                                                      keys=("accuracy",))
+        if all(fold.baselines is not None for fold in self.folds):
+            summary["baselines"] = cross_validation_summary([fold.baselines for fold in self.folds],
+                                                            keys=BASELINE_KEYS)
+        return summary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``train_config``, ``folds``, ``summary``, ``warnings``."""
+        return {"train_config": self.train_config.to_dict(), "folds": [fold.to_dict() for fold in self.folds],
+                "summary": self.summary, "warnings": list(self.warnings)}
+
+
 def train_and_score_fold(
     dataset: Dataset,
     split: Split,
@@ -211,16 +267,18 @@ def train_and_score_fold(
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
     with_baselines: bool = True,
+    parts: Sequence[str] = PARTS,
 ) -> tuple[TrainingResult, BundleEvaluation]:
-    """Train ``train_config`` on one fold (``split``) and score the model (named ``name``) on every part of it
-    (`evaluate_bundle`); ``progress`` and ``cancel`` go to `training.train_model`. The one fold step of
+    """Train ``train_config`` on one fold (``split``) and score the model (named ``name``) on the ``parts`` of it
+    (default all; `evaluate_bundle`); ``progress`` and ``cancel`` go to `training.train_model`. The one fold step of
     `cross_validate` and of a sweep (`genre_core.sweep`)."""
     from genre_core.bundles import bundle_from_training
     from genre_core.training import train_model
 
     result = train_model(dataset, split, train_config, progress=progress, cancel=cancel)
     bundle = bundle_from_training(result, dataset, name=name)
-    scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed)
+    scored = evaluate_bundle(bundle, dataset, split, with_baselines=with_baselines, seed=train_config.seed,
+                             parts=parts)
     return result, scored
 
 
@@ -230,16 +288,14 @@ def cross_validate(
     train_config: TrainConfig,
     *,
     progress: FoldProgress | None = None,
+    on_fold: Callable[[FoldScores], None] | None = None,
     with_baselines: bool = True,
-) -> dict[str, Any]:
-    """Train ``train_config`` once per split (fold) and score each on its test part, beside the baselines.
+) -> CrossValidation:
+    """Train ``train_config`` once per split (fold) and score each on its val and test parts, beside the
+    baselines when ``with_baselines``.
 
-    ``progress(fold, n_folds, state)`` receives every `train_callbacks.TrainingProgress` of every fold.
-    Returns a JSON-serialisable dict: ``folds`` (per fold: ``fold``, ``epochs_run``, ``val_accuracy``
-    (None without val rows), ``test`` scores, ``baselines``, ``split``), ``summary`` (mean, sample std and
-    values over folds via `evaluation.cross_validation_summary`: ``test`` of accuracy, macro F1 and
-    track accuracy, ``val`` accuracy when every fold has a val part, ``baselines`` of every baseline
-    score), ``train_config`` and ``warnings``.
+    ``progress(fold, n_folds, state)`` receives every `train_callbacks.TrainingProgress` of every fold;
+    ``on_fold`` each fold's `FoldScores` as soon as it is scored.
     """
     if not splits:
         raise InputError("folds", "no splits to cross-validate over")
@@ -250,29 +306,22 @@ def cross_validate(
         fold_progress = None
         if progress is not None:
             fold_progress = lambda state, number=number: progress(number, len(splits), state)  # noqa: E731
+        start = time.perf_counter()
         result, scored = train_and_score_fold(dataset, split, train_config, name=f"fold {number}",
-                                              progress=fold_progress, with_baselines=with_baselines)
+                                              progress=fold_progress, with_baselines=with_baselines,
+                                              parts=("val", "test"))
+        seconds = time.perf_counter() - start
         val = scored.report.parts.get("val")
-        folds.append(
-            {
-                "fold": number,
-                "epochs_run": result.epochs_run,
-                "val_accuracy": None if val is None else float(val.segment_metrics["accuracy"]),
-                "test": scored.test.to_dict(),
-                "baselines": scored.baselines,
-                "split": scored.split.to_dict(),
-            }
-        )
-    test_keys = ("accuracy", "macro_f1", "track_accuracy")
-    summary: dict[str, Any] = {"test": cross_validation_summary([fold["test"] for fold in folds], keys=test_keys)}
-    if all(fold["val_accuracy"] is not None for fold in folds):
-        summary["val"] = cross_validation_summary(
-            [{"accuracy": fold["val_accuracy"]} for fold in folds], keys=("accuracy",)
-        )
-    if with_baselines:
-        summary["baselines"] = cross_validation_summary([fold["baselines"] for fold in folds], keys=BASELINE_KEYS)
-    warnings = sorted({line for split in splits for line in split_warnings(dataset, split)})
-    return {"train_config": train_config.to_dict(), "folds": folds, "summary": summary, "warnings": warnings}
+        folds.append(FoldScores(
+            fold=number, epochs_run=result.epochs_run, train_seconds=seconds,
+            val_accuracy=None if val is None else float(val.segment_metrics["accuracy"]), test=scored.test,
+            track_confusion=scored.report.parts["test"].track_confusion[MEAN_PROBABILITY],
+            baselines=scored.baselines, split=scored.split,
+        ))
+        if on_fold is not None:
+            on_fold(folds[-1])
+    warnings = tuple(sorted({line for split in splits for line in split_warnings(dataset, split)}))
+    return CrossValidation(train_config, tuple(folds), warnings)
 
 
 def split_from_description(dataset: Dataset, description: dict[str, Any]) -> Split:

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from genre_core import model_figures
 from genre_core.audio_figures import class_distribution_figure
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY, PartEvaluation, row_normalised, track_level
 

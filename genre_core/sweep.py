@@ -13,8 +13,7 @@ spec into the same folder: the runs stored under the same point key are read bac
 training is seeded, so the finished table is the same. A stop asked for mid-run ends that training without
 storing it.
 
-Folds: `splits.grouped_kfold` over one row per track (groups: artists where the dataset has them, else tracks),
-so a fold holds the same tracks whatever the windows per track; each point's dataset gets those tracks'
+Folds: `splits.grouped_kfold` over one row per track (stratified by genre), so a fold holds the same tracks whatever the windows per track; each point's dataset gets those tracks'
 rows (`reports.split_from_description`). Each fold keeps `SweepSpec.val_fraction` of its training tracks for
 validation (loss curves). TensorFlow is imported only inside the functions that train.
 """
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from genre_core.atomic import write_text_atomic
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.jobs import JobContext
 from genre_core.records import from_dict_strict

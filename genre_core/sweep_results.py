@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
 from genre_core.evaluation import cross_validation_summary
 from genre_core.records import from_dict_strict
@@ -252,8 +251,8 @@ class SweepResult:
 def same_folds(first: SweepSpec, second: SweepSpec) -> bool:
     """Whether two sweeps test on the same tracks per fold (so they can be compared fold by fold)."""
     def folds(spec: SweepSpec) -> tuple[Any, ...]:
-        source = dataclasses.replace(spec.dataset, feature_config=FeatureConfig(), cache_dir=None)  # folds are by track
-        return source, spec.folds, spec.seed, spec.val_fraction
+        source = spec.dataset  # folds are by track: feature settings, kinds and the cache do not change them
+        return source.location, source.genres, source.demo_tracks, spec.folds, spec.seed, spec.val_fraction
 
     return folds(first) == folds(second)
 

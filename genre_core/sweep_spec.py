@@ -102,20 +102,24 @@ class SweepAxis:
         return dataclasses.replace(axis, values=tuple(axis.values))
 
 
-def setting_target(name: str, preset: str) -> str:
-    """Where the setting ``name`` of a sweep over ``preset`` goes; InputError listing the known names."""
+def sweepable_settings(preset: str) -> dict[str, str]:
+    """Every setting a sweep over ``preset`` can vary, in order, each with its target (`TRAIN`, `HYPER`,
+    `FEATURES`); a preset with a pretrained network's fixed input has no feature settings."""
     from genre_core.models import get_preset  # noqa: PLC0415
 
-    hyper = get_preset(preset).default_hyper
-    train = _train_fields()
-    if name in train:
-        return TRAIN
-    if name in hyper:
-        return HYPER
-    if name in FEATURE_SETTINGS:
-        return FEATURES
-    known = ", ".join([*train, *hyper, *FEATURE_SETTINGS])
-    raise InputError(f"setting '{name}'", f"is not a setting of preset {preset}; known: {known}")
+    spec = get_preset(preset)
+    settings = {name: TRAIN for name in _train_fields()}
+    settings.update({name: HYPER for name in spec.default_hyper})
+    settings.update({name: FEATURES for name in FEATURE_SETTINGS if spec.features is None})
+    return settings
+
+
+def setting_target(name: str, preset: str) -> str:
+    """Where the setting ``name`` of a sweep over ``preset`` goes; InputError listing the known names."""
+    settings = sweepable_settings(preset)
+    if name not in settings:
+        raise InputError(f"setting '{name}'", f"is not a setting of preset {preset}; known: {', '.join(settings)}")
+    return settings[name]
 
 
 def parse_vary(text: str, preset: str) -> SweepAxis:
@@ -140,6 +144,37 @@ def make_axis(name: str, values: tuple[Any, ...], preset: str, *, source: str | 
     if repeated:
         raise InputError(source, f"value {repeated[0]} is given twice")
     return SweepAxis(name=name, target=target, values=tuple(json.loads(text) for text in texts))
+
+
+@dataclass(frozen=True)
+class FixedSettings:
+    """Settings held fixed for every run of a sweep (the CLI's ``--set``, the page's fixed settings): the base
+    `TrainConfig` dict (preset and hyper-parameters included) and the changes to the dataset's `FeatureConfig`."""
+
+    train_config: dict[str, Any]
+    feature_changes: dict[str, Any]
+
+    def feature_config(self, base: FeatureConfig) -> FeatureConfig:
+        """``base`` with the fixed feature settings; InputError for a value of the wrong type."""
+        try:
+            return FeatureConfig.from_dict({**base.to_dict(), **self.feature_changes})
+        except TypeError as error:
+            raise InputError("fixed feature setting", f"invalid value ({error})") from None
+
+
+def fixed_settings(texts: list[str], preset: str, *, source: str = "--set") -> FixedSettings:
+    """``NAME=VALUE`` lines (values as in `parse_value`) as `FixedSettings` of a sweep over ``preset``;
+    InputError naming ``source`` and the line for a malformed one or an unknown name."""
+    train: dict[str, Any] = {"preset": preset, "hyper": {}}
+    features: dict[str, Any] = {}
+    for text in texts:
+        name, equals, value = (part.strip() for part in text.partition("="))
+        if not equals or not name:
+            raise InputError(f"{source} {text}", "expected NAME=VALUE, e.g. epochs=5")
+        target = setting_target(name, preset)
+        destination = {TRAIN: train, HYPER: train["hyper"], FEATURES: features}[target]
+        destination[name] = parse_value(value)
+    return FixedSettings(train, features)
 
 
 @dataclass(frozen=True)
@@ -218,19 +253,15 @@ class SweepSpec:
         """The points, each validated as far as possible without data: the sweep's shape, every `TrainConfig`,
         every `FeatureConfig` and every model built on its input shape (`check_points`). InputError naming the
         setting and value at the first problem; nothing is trained."""
-        from genre_core.models import get_preset  # noqa: PLC0415
-
-        preset = get_preset(self.preset)
         if not 1 <= len(self.axes) <= MAX_AXES:
             raise InputError("sweep", f"vary 1 or {MAX_AXES} settings, got {len(self.axes)}")
         names = [axis.name for axis in self.axes]
         if len(set(names)) != len(names):
             raise InputError(f"setting '{names[0]}'", "is varied twice")
         for axis in self.axes:
-            make_axis(axis.name, axis.values, self.preset)
-            if axis.target == FEATURES and preset.features is not None:
-                raise InputError(f"setting '{axis.name}'", f"preset {self.preset} needs its pretrained network's "
-                                 "input features, so feature settings cannot vary")
+            if make_axis(axis.name, axis.values, self.preset) != axis:
+                raise InputError(f"setting '{axis.name}'", f"goes to {setting_target(axis.name, self.preset)}, "
+                                 f"not {axis.target}")
         if not isinstance(self.folds, int) or isinstance(self.folds, bool) or not 2 <= self.folds <= 20:
             raise InputError("folds", f"must be a whole number from 2 to 20, got {self.folds!r}")
         if not 0.0 <= self.val_fraction < 0.5:

@@ -24,7 +24,7 @@ from genre_core import datasets
 from genre_core.atomic import atomic_directory, write_text_atomic
 from genre_core.bundle_files import METADATA_FILE, list_bundles
 from genre_core.config import FEATURE_KINDS, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.jobs import JobContext
 from genre_core.records import from_dict_strict

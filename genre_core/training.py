@@ -13,7 +13,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import WIDTH_AXIS, Standardizer, dataset_features, prepare_inputs
 from genre_core.models import SIGMOID, build_model, get_preset

@@ -15,7 +15,7 @@ import streamlit as st
 
 from genre_core import features
 from genre_core.config import LOG_MEL, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.explain.examples import ExampleRow

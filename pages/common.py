@@ -46,7 +46,7 @@ import streamlit as st
 
 from genre_core import archives, atomic, bundle_files, datasets, jobs, model_figures, paths, train_job
 from genre_core.config import LOG_MEL, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import GenreLensError, InputError
 from genre_core.evaluation import EvaluationReport
 

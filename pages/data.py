@@ -10,7 +10,7 @@ import streamlit as st
 
 from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, score_views, synth
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from pages import common
 

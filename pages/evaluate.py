@@ -16,7 +16,7 @@ import streamlit as st
 
 from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.splits import Split
 from pages import common, score_panels
@@ -121,7 +121,7 @@ def _show_scores(folder: str, bundle: ModelBundle, evaluation: reports.BundleEva
                "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
     common.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
                        key=f"{key}.levels", filename=f"segment_vs_track_{tag}")
-    score_panels.report_downloads(evaluation, bundle.history, tag)
+    score_panels.report_downloads(evaluation, bundle, dataset, split, tag)
 
 
 def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, seed: int, key: str) -> None:

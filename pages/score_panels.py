@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genre_core import model_figures, report_document, run_report, score_views
-from genre_core.datasets import Dataset
+from genre_core import model_figures, report_document, score_views
+from genre_core.config import LOG_MEL
+from genre_core.dataset import Dataset
 from genre_core.explain import views
+from genre_core.explain.gallery import bundle_report
 from genre_core.reports import BundleEvaluation
 from genre_core.splits import Split
 from pages import common
@@ -47,7 +49,7 @@ def _cell_clicked(chart_key: str, key: str, class_names: tuple[str, ...]) -> Non
 def _open_in_browse(bundle_folder: str, bundle: ModelBundle, example: score_views.CellExample, genre: str,
                     part: str) -> None:
     """Browse opens on ``example`` (its genre and part chosen); a CNN being evaluated becomes the active CNN."""
-    if bundle.feature_kind == "log_mel":
+    if bundle.feature_kind == LOG_MEL:
         common.set_active_bundle(common.CNN, bundle_folder)
     st.session_state[common.BROWSE_GENRE_KEY] = genre
     if part in views.PART_LABELS:
@@ -89,13 +91,13 @@ def _show_cell_examples(folder: str, bundle: ModelBundle, dataset: Dataset, spli
         "probability": st.column_config.NumberColumn(f"P({predicted_name})", format="percent")})
     if len(examples) > EXAMPLES_SHOWN:
         st.caption(f"The first {EXAMPLES_SHOWN} of {len(examples)}.")
-    if "log_mel" not in dataset.features:
+    if LOG_MEL not in dataset.features:
         st.caption("Browse needs spectrograms; this dataset has none.")
         return
     chosen_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
     index = chosen_column.selectbox("Example", range(len(shown)), key=f"{key}.cell_example",
                                     format_func=lambda i: f"{shown[i].track_id}, window {shown[i].segment_index + 1}")
-    note = "" if bundle.feature_kind == "log_mel" else " (explained by the active CNN)"
+    note = "" if bundle.feature_kind == LOG_MEL else " (explained by the active CNN)"
     if button_column.button(f"Open in Browse{note}", key=f"{key}.open_in_browse", icon=":material/image_search:"):
         _open_in_browse(folder, bundle, shown[index], true_name, part)
 
@@ -134,17 +136,19 @@ def show_part_scores(folder: str, bundle: ModelBundle, evaluation: BundleEvaluat
     common.show_score_table(score_views.per_class_with_averages(metrics), f"per_class_{tag}_{part}_{level}")
 
 
-def report_downloads(evaluation: BundleEvaluation, history: dict[str, list[float]], tag: str) -> None:
+def report_downloads(evaluation: BundleEvaluation, bundle: ModelBundle, dataset: Dataset, split: Split,
+                     tag: str) -> None:
     """Buttons that download the run's report as one self-contained HTML file, and its figures as PNGs (zip);
     both are made when clicked."""
-    document = run_report.evaluation_document(evaluation, history=history)
     html_column, png_column = st.columns(2)
     html_column.download_button(
-        "Report (HTML, opens offline)", lambda: report_document.render_html(document).encode("utf-8"),
+        "Report (HTML, opens offline)",
+        lambda: report_document.render_html(bundle_report(evaluation, bundle, dataset, split)).encode("utf-8"),
         file_name=f"report_{tag}.html", mime="text/html", key=f"report-html-{tag}", on_click="ignore",
-        icon=":material/description:", help="Every table and figure of this evaluation in one file: no network "
-        "needed to open it, for handing in.")
+        icon=":material/description:", help="Every table and figure of this evaluation (and, for a CNN, a Grad-CAM "
+        "gallery of its test part) in one file: no network needed to open it, for handing in.")
     png_column.download_button(
-        "Figures (PNG, zip)", lambda: report_document.png_zip(document), file_name=f"figures_{tag}.zip",
-        mime="application/zip", key=f"report-png-{tag}", on_click="ignore", icon=":material/image:",
-        help="Each figure of the report as a PNG (made by plotly's static export in a headless Chromium).")
+        "Figures (PNG, zip)", lambda: report_document.png_zip(bundle_report(evaluation, bundle, dataset, split)),
+        file_name=f"figures_{tag}.zip", mime="application/zip", key=f"report-png-{tag}", on_click="ignore",
+        icon=":material/image:", help="Each figure of the report as a PNG (made by plotly's static export in a "
+        "headless Chromium; about 2 s a figure on a busy machine).")

@@ -1,7 +1,7 @@
 """SHAP page: which summary features pushed the active FFN towards or away from each genre, for one segment of
 the active dataset or an uploaded song (force plot, waterfall), and over many segments (global views).
 
-Computation lives in `genre_core.explain` (`shap_values`, `views`); this page draws. TensorFlow and shap are
+Computation lives in `genre_core.explain` (`shap_values`, `shap_figures`, `views`); this page draws. TensorFlow and shap are
 imported only inside the functions below (through the bundle loader and the cached explainer), never at the top.
 """
 
@@ -16,8 +16,9 @@ import streamlit as st
 
 from genre_core import audio, prediction
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
+from genre_core.explain import shap_figures as sf
 from genre_core.explain import shap_values as sv
 from genre_core.explain import views
 from pages import common
@@ -62,7 +63,7 @@ def _explain_row(folder: str, stamp: str, data_key: tuple[Any, ...] | None, stan
 def _force_png(folder: str, stamp: str, data_key: tuple[Any, ...] | None, identity: str, class_index: int,
                _result: sv.ShapResult, _raw: np.ndarray) -> bytes:
     """PNG of the force plot of row ``identity`` (a dataset row or an uploaded song's window) for ``class_index``."""
-    return sv.force_plot_png(_result, 0, class_index, _raw)
+    return sf.force_plot_png(_result, 0, class_index, _raw)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -166,7 +167,7 @@ def _local_views(folder: str, stamp: str, data_key: tuple[Any, ...] | None, bund
         "the longer the arrow, the larger the push, and they meet at this segment's logit f(x). Hover over an arrow "
         "for the feature's name and value (values are the raw feature values, e.g. Hz or BPM)."
     )
-    st.iframe(sv.force_plot_html(result, 0, class_index, raw), height=170, alt="SHAP force plot")
+    st.iframe(sf.force_plot_html(result, 0, class_index, raw), height=170, alt="SHAP force plot")
     st.download_button(
         "Download the force plot (PNG)", _force_png(folder, stamp, data_key, identity, class_index, result, raw),
         file_name=f"shap_force_{names[class_index]}.png", mime="image/png", key="shap.force_png",
@@ -175,7 +176,7 @@ def _local_views(folder: str, stamp: str, data_key: tuple[Any, ...] | None, bund
     st.subheader("Waterfall")
     st.markdown("The same contributions, largest at the top, walked step by step from the base value to the output; "
                 "the smallest are gathered in one bar.")
-    waterfall = sv.waterfall_figure(result, 0, class_index, raw)
+    waterfall = sf.waterfall_figure(result, 0, class_index, raw)
     waterfall.update_layout(title_text=f"Why '{names[class_index]}': {label} ({result.method} SHAP)")
     common.show_figure(waterfall, key="shap.waterfall", filename=f"shap_waterfall_{names[class_index]}")
     st.caption(f"{result.method} SHAP, additivity error {sv.additivity_error(result):.1e} logit.")
@@ -225,14 +226,14 @@ def _global_views(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: Mo
     chosen = None if class_index == ALL_CLASSES else int(class_index)
     left, right = st.columns(2)
     with left:
-        common.show_figure(sv.mean_abs_bar_figure(result, chosen), key="shap.global_features", filename="shap_mean_abs")
+        common.show_figure(sf.mean_abs_bar_figure(result, chosen), key="shap.global_features", filename="shap_mean_abs")
     with right:
-        common.show_figure(sv.family_bar_figure(result, chosen), key="shap.global_families", filename="shap_families")
+        common.show_figure(sf.family_bar_figure(result, chosen), key="shap.global_families", filename="shap_families")
     if chosen is None:
         st.caption("Choose a genre to see its beeswarm.")
     else:
         common.show_figure(
-            sv.beeswarm_figure(result, chosen), key="shap.beeswarm", filename=f"shap_beeswarm_{names[chosen]}"
+            sf.beeswarm_figure(result, chosen), key="shap.beeswarm", filename=f"shap_beeswarm_{names[chosen]}"
         )
 
 

@@ -25,6 +25,8 @@ PAGES_TEXT = """
   MFCC JSON files), extract features, and see how a sound becomes a waveform, a spectrum, a spectrogram and MFCCs.
 - **Train**: train an FFN or a CNN on the active dataset with a track-level split, and save it as a model bundle.
 - **Evaluate**: accuracy, per-class scores and confusion matrices, per segment and per track, against baselines.
+- **Experiments**: sweep one or two settings (learning rate, batch size, layer sizes, …) with grouped k-fold
+  cross-validation, and see which is best and whether the difference is beyond noise.
 - **Browse & Grad-CAM**: right and wrong examples of each genre, with the spectrogram regions the CNN relied on.
 - **SHAP**: which features pushed the FFN towards or away from each genre, for one track and overall.
 - **Your song**: upload your own audio and see it classified window by window.

@@ -20,7 +20,7 @@ import streamlit as st
 
 from genre_core import bundle_files, hyper_settings, inputs, jobs, model_figures, paths, reports, splits, train_job
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from pages import common
 

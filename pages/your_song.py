@@ -19,7 +19,7 @@ import streamlit as st
 
 from genre_core import audio, bundle_files, musicnn, paths, song_figures
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_patches, tag_song
@@ -247,7 +247,7 @@ def _shap_dataset(bundle: ModelBundle) -> tuple[Dataset | None, tuple[Any, ...] 
 
 
 def _shap_section(index: int, digest: str, model: _Model, prediction: SongPrediction) -> None:
-    from genre_core.explain import shap_values
+    from genre_core.explain import shap_figures
 
     st.markdown("#### Which features decided it: SHAP waterfall of the FFN")
     if prediction.feature_kind != SUMMARY:
@@ -264,7 +264,7 @@ def _shap_section(index: int, digest: str, model: _Model, prediction: SongPredic
     explainer, origin = _shap_explainer(model.folder, model.stamp, data_key, model.bundle, dataset)
     result = _shap_result(digest, model.folder, model.stamp, data_key, window, model.bundle, explainer,
                           prediction.features[window])
-    figure = shap_values.waterfall_figure(result, 0, prediction.predicted_index, prediction.features[window])
+    figure = shap_figures.waterfall_figure(result, 0, prediction.predicted_index, prediction.features[window])
     figure.update_layout(title_text=f"Why '{prediction.genre}', {song_figures.window_span(prediction, window)}")
     common.show_figure(figure, key=f"your_song.{index}.waterfall",
                        filename=f"shap_waterfall_{Path(prediction.name).stem}_{window}")

@@ -23,13 +23,15 @@ from streamlit.testing.v1 import AppTest
 
 from genre_core import reports
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.evaluation import evaluate_predictions
 from genre_core.splits import Split
 from pages import common
 
 if TYPE_CHECKING:
     import keras
+
+    from genre_core.explain.shap_values import ShapResult
 
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT_S = 300  #: seconds an AppTest run may take (training and extraction run inside the page)
@@ -285,3 +287,17 @@ def scored_evaluation(dataset: Dataset, split: Split, seed: int = 0) -> reports.
         baselines={"majority_accuracy": 0.34, "majority_macro_f1": 0.17}, split=reports.split_summary(dataset, split),
         warnings=("synthetic data: scores on generated audio say nothing about real music",),
     )
+
+
+def synthetic_shap_result(class_names: tuple[str, ...] = ("blues", "metal", "pop")) -> ShapResult:
+    """A consistent `ShapResult` built without a model: 8 rows, the 57 summary features, 3 classes."""
+    from genre_core.explain.shap_values import ShapResult
+    from genre_core.features import SUMMARY_NAMES
+
+    rng = np.random.default_rng(3)
+    n_features = len(SUMMARY_NAMES)
+    values = rng.normal(scale=rng.uniform(0.01, 1.0, size=(1, n_features, 1)), size=(8, n_features, 3))
+    base_values = np.array([0.5, -0.2, 0.1])
+    return ShapResult(values=values, base_values=base_values, outputs=values.sum(axis=1) + base_values,
+                      inputs=rng.normal(size=(8, n_features)), feature_names=SUMMARY_NAMES,
+                      class_names=class_names, method="deep", output="logits")

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from genre_core import datasets, paths, splits
 from genre_core.config import LOG_MEL, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset, select_classes
 from genre_core.explain import views
 from pages import common
 
@@ -134,7 +134,7 @@ def test_a_missing_or_unfitting_cnn_gives_a_readable_message(tone_app) -> None:
     assert any("No CNN model is active" in info.value for info in without.info)
 
     one_genre = common.DatasetSpec(kind=spec.kind, location=spec.location, genres=("low",), config=spec.config)
-    share_dataset(one_genre, datasets.select_classes(dataset, ["low"]))
+    share_dataset(one_genre, select_classes(dataset, ["low"]))
     unfitting = browse(one_genre, bundle_folder)
     assert not unfitting.exception
     messages = [error.value for error in unfitting.error]

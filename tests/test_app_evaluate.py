@@ -22,7 +22,7 @@ from helpers import (
 )
 
 from genre_core import datasets, paths
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset, select_classes
 from pages import common
 
 PAGE = "pages/evaluate.py"
@@ -52,7 +52,7 @@ def tone_bundles(tones: common.DatasetSpec) -> dict[str, str]:
         "ffn": train_bundle(dataset, "ffn_mfcc", "ffn-tones"),
         "cnn": train_bundle(dataset, "cnn_small", "cnn-tones"),
         "leaky": train_bundle(dataset, "ffn_mfcc", "ffn-leaky", "leaky", seed=3),
-        "two_genres": train_bundle(datasets.select_classes(dataset, ["blues", "jazz"]), "ffn_mfcc", "ffn-two"),
+        "two_genres": train_bundle(select_classes(dataset, ["blues", "jazz"]), "ffn_mfcc", "ffn-two"),
     }
 
 

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from genre_core import datasets, paths, prediction, splits
 from genre_core.config import MFCC, SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from pages import common
 
 TONE_FFN = {"hidden": [16], "dropout": 0.0}

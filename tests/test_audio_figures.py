@@ -8,7 +8,7 @@ from conftest import tone
 
 from genre_core import audio_figures, features
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 
 

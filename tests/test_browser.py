@@ -65,6 +65,7 @@ PAGES = {
     "data": ("Data", "Data"),
     "train": ("Train", "Train"),
     "evaluate": ("Evaluate", "Evaluate"),
+    "experiments": ("Experiments", "Experiments"),
     "browse": ("Browse & Grad-CAM", "Browse & Grad-CAM"),
     "shap": ("SHAP", "SHAP"),
     "your_song": ("Your song", "Your song"),
@@ -302,8 +303,8 @@ def test_every_page_renders_with_the_demo_loaded(session: Session) -> None:
 
 
 #: Page name of `PAGES` -> its URL path.
-URL_PATHS = {"start": "", "data": "data", "train": "train", "evaluate": "evaluate", "browse": "browse",
-             "shap": "shap", "your_song": "your_song"}
+URL_PATHS = {"start": "", "data": "data", "train": "train", "evaluate": "evaluate", "experiments": "experiments",
+             "browse": "browse", "shap": "shap", "your_song": "your_song"}
 
 
 def test_direct_links_to_every_page_on_a_fresh_server(browser: Browser, tmp_path: Path) -> None:
@@ -438,7 +439,7 @@ def test_an_exported_report_renders_offline_without_errors(browser: Browser, tmp
     import numpy as np
     from helpers import scored_evaluation, tiny_dataset, tiny_split
 
-    from genre_core.explain import shap_values
+    from genre_core.explain import shap_figures, shap_values
     from genre_core.features import SUMMARY_NAMES
     from genre_core.report_document import Section, ShapForceBlock, write_html
     from genre_core.run_report import evaluation_document
@@ -448,7 +449,7 @@ def test_an_exported_report_renders_offline_without_errors(browser: Browser, tmp
     shap_result = shap_values.ShapResult(
         values=values, base_values=np.zeros(3), outputs=values.sum(axis=1), inputs=np.zeros((1, len(SUMMARY_NAMES))),
         feature_names=tuple(SUMMARY_NAMES), class_names=tuple(dataset.class_names), method="deep", output="logits")
-    force = ShapForceBlock(shap_values.force_plot_markup(shap_result, 0, 1, np.arange(len(SUMMARY_NAMES))), "row 0")
+    force = ShapForceBlock(shap_figures.force_plot_markup(shap_result, 0, 1, np.arange(len(SUMMARY_NAMES))), "row 0")
     document = evaluation_document(scored_evaluation(dataset, tiny_split(60)), extra_sections=(Section("SHAP", (force,)),),
                                    history={"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]})
     report = write_html(document, tmp_path / "report.html")

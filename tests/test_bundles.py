@@ -16,7 +16,7 @@ from helpers import TINY_FEATURES, tiny_dataset, tiny_split
 from genre_core import bundles, training
 from genre_core.bundles import ModelBundle
 from genre_core.config import LOG_MEL, SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import prepare_inputs
 from genre_core.train_config import TrainConfig

@@ -83,6 +83,12 @@ def test_bad_settings_are_errors(genre_folder, tmp_path, capsys):
     assert missing.value.code == 2
 
 
+def test_a_scheduler_without_the_dask_backend_is_one_error_line(genre_folder, tmp_path, capsys):
+    assert run_extract(genre_folder, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:8786") == 1
+    assert capsys.readouterr().err == "error: --scheduler: a scheduler address needs --backend dask\n"
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
 def test_help_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "genre_core", "extract", "--help"],
@@ -91,6 +97,7 @@ def test_help_runs_as_a_module():
     assert result.returncode == 0, result.stderr
     flags = (
         "--dataset", "--out", "--segments", "--n-mfcc", "--n-mels", "--sample-rate", "--genres", "--kinds", "--jobs",
+        "--backend", "--scheduler",
     )
     assert all(flag in result.stdout for flag in flags)
 
@@ -168,6 +175,7 @@ def test_evaluate_prints_metrics_and_writes_the_report(trained_bundle, tone_genr
     page = html_path.read_text(encoding="utf-8")
     assert f"HTML report written to {html_path}" in out and "<h1>GenreLens evaluation: tiny-cnn</h1>" in page
     assert 'id="figure-confusion_test_mean_probability_counts"' in page and "weighted average" in page
+    assert "Grad-CAM gallery (test part)" in page and 'id="figure-gradcam_00_' in page  # a CNN's report
 
 
 @pytest.mark.slow

@@ -57,6 +57,9 @@ def test_a_sweep_prints_its_table_and_a_second_call_resumes_it(tones, tmp_path, 
     assert printed.count(": training") == 4 and "4/4 runs on" in printed and "9 tracks, 2 grouped folds" in printed
     assert "learning_rate" in printed and "accuracy mean (%)" in printed and "rule: Best = the highest" in printed
     assert sweep.load_sweep(tmp_path / "out").complete
-    assert cli.main(arguments) == 0
+    assert cli.main([*arguments, "--html", str(tmp_path / "sweep.html")]) == 0
     again = capsys.readouterr().out
     assert again.count(": read back") == 4 and ": training" not in again
+    page = (tmp_path / "sweep.html").read_text(encoding="utf-8")
+    assert "<h1>GenreLens sweep: ffn_mfcc, learning_rate</h1>" in page
+    assert 'id="figure-sweep_accuracy"' in page and f"HTML report written to {tmp_path / 'sweep.html'}" in again

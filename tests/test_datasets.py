@@ -31,10 +31,10 @@ from genre_core.datasets import (
     list_genre_files,
     load_mfcc_json,
     load_npy_folders,
-    select_classes,
     source_kind,
     track_and_segment,
 )
+from genre_core.dataset import select_classes
 from genre_core.errors import InputError
 from genre_core.features import SUMMARY_NAMES
 

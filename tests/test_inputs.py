@@ -12,7 +12,7 @@ from helpers import tiny_dataset
 
 from genre_core import inputs
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import Standardizer
 

@@ -4,6 +4,7 @@ earlier server left unfinished as interrupted."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -125,6 +126,33 @@ def test_a_new_server_marks_unfinished_jobs_interrupted_never_done(tmp_path: Pat
     assert "server stopped" in store.get(running.id).message
 
 
+def test_old_finished_job_folders_are_removed_never_queued_or_running_ones(tmp_path: Path) -> None:
+    store = jobs.JobStore(tmp_path)
+    now = time.time()
+    old, recent = now - 8 * jobs.DAY_S, now - 6 * jobs.DAY_S
+
+    def job(status: str, finished: float | None, created: float = old) -> str:
+        record = store.create("tick", "alice", {"seconds": 1}, server="old")
+        store.write(dataclasses.replace(record, status=status, finished=finished, created=created))
+        return record.id
+
+    stale = [job(jobs.DONE, old), job(jobs.FAILED, old), job(jobs.CANCELLED, old), job(jobs.INTERRUPTED, None)]
+    kept = [job(jobs.DONE, recent), job(jobs.FAILED, recent, created=old)]  # the finishing time counts
+    active = [job(jobs.QUEUED, None), job(jobs.RUNNING, None)]
+    (tmp_path / "not-a-job").mkdir()
+    assert sorted(store.remove_finished(7 * jobs.DAY_S, now=now)) == sorted(stale)
+    assert not any((tmp_path / job_id).exists() for job_id in stale)
+    assert sorted(record.id for record in store.list()) == sorted(kept + active)
+    assert (tmp_path / "not-a-job").is_dir()
+    # a new server first marks the unfinished jobs interrupted now (kept), then applies its limits' age
+    manager = jobs.JobManager(store, jobs.JobLimits(keep_finished_days=1))
+    try:
+        assert sorted(record.id for record in store.list()) == sorted(active)
+        assert {record.status for record in store.list()} == {jobs.INTERRUPTED}
+    finally:
+        manager.shutdown()
+
+
 def test_events_skip_a_line_still_being_written(tmp_path: Path) -> None:
     (tmp_path / jobs.EVENTS_FILE).write_text('{"n": 1}\n{"n": 2}\n{"n": 3', encoding="utf-8")
     assert jobs.read_events(tmp_path) == [{"n": 1}, {"n": 2}]
@@ -133,15 +161,16 @@ def test_events_skip_a_line_still_being_written(tmp_path: Path) -> None:
 
 def test_records_and_limits_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = jobs.JobStore(tmp_path)
-    with pytest.raises(InputError, match="unknown 'sweep'"):
-        store.create("sweep", "alice", {})
+    with pytest.raises(InputError, match="unknown 'bogus'"):
+        store.create("bogus", "alice", {})
     with pytest.raises(InputError, match="not a job id"):
         store.folder("../etc")
     with pytest.raises(InputError, match="unknown setting"):
         jobs.JobRecord.from_dict({"id": "x", "bogus": 1})
     monkeypatch.setenv(jobs.MAX_RUNNING_ENV, "4")
     monkeypatch.setenv(jobs.MAX_PER_USER_ENV, "2")
-    assert jobs.JobLimits.from_env() == jobs.JobLimits(max_running=4, max_per_user=2)
+    monkeypatch.setenv(jobs.KEEP_FINISHED_ENV, "30")
+    assert jobs.JobLimits.from_env() == jobs.JobLimits(max_running=4, max_per_user=2, keep_finished_days=30)
     monkeypatch.setenv(jobs.MAX_RUNNING_ENV, "two")
     with pytest.raises(InputError, match=jobs.MAX_RUNNING_ENV):
         jobs.JobLimits.from_env()

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from helpers import tiny_dataset
 
-from genre_core import pretrain
+from genre_core import model_cards, pretrain
 from genre_core.bundles import load_bundle
 from genre_core.config import FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.splits import grouped_kfold
 
@@ -38,13 +38,13 @@ def test_grouped_bundle_is_reproducible_and_its_card_reports_it(dataset, tmp_pat
     assert first.metrics["training"]["epochs_run"] == 2 and first.train_config.seed == pretrain.SEED
     assert first.metrics["split"]["tracks"] == {"train": 18, "val": 6, "test": 6}
 
-    card = pretrain.grouped_card(
+    card = model_cards.grouped_card(
         first, dataset, title="tiny card", about="About it.", data="Tones", limits=("- A limit.",)
     )
     test = first.metrics["test"]
     assert card.startswith("# tiny card\n\nAbout it.\n") and "- A limit." in card and "- Tones: 30 tracks" in card
-    assert f"| segment accuracy | {pretrain.percent(test['accuracy'])} |" in card
-    assert pretrain.percent(first.metrics["baselines"]["logistic_regression_accuracy"]) in card
+    assert f"| segment accuracy | {model_cards.percent(test['accuracy'])} |" in card
+    assert model_cards.percent(first.metrics["baselines"]["logistic_regression_accuracy"]) in card
     assert "The test part holds 6 tracks (12 windows)" in card and "python -m genre_core pretrain --only tiny" in card
 
     folder = pretrain.write_bundle(first, card, tmp_path / "tiny")
@@ -115,10 +115,10 @@ def test_ffn_recipe_on_the_real_table_with_a_tiny_search(gtzan_csv, sturm_split_
     assert [fold["split"]["protocol"] for fold in cv["random"]["folds"]] == ["kfold"] * pretrain.RANDOM_FOLDS
     reference = cv["selection"]["validation_baselines"]["logistic_regression_accuracy"]
     assert 0.3 < reference["mean"] < 0.8 and len(reference["values"]) == 3
-    assert f"Its fold-1 test accuracy is **{pretrain.percent(bundle.metrics['test']['accuracy'])}**" in card
+    assert f"Its fold-1 test accuracy is **{model_cards.percent(bundle.metrics['test']['accuracy'])}**" in card
     assert "The goal was to beat every baseline on the artist-filtered folds: it was" in card
     assert "| artist-filtered 3-fold, mean ± std |" in card and f"| {cv['selection']['chosen'] + 1} (chosen) |" in card
-    assert f"| – | logistic_regression (reference, fitted on the train parts) | {pretrain._mean_std(reference)} |" in card
+    assert f"| – | logistic_regression (reference, fitted on the train parts) | {model_cards.mean_std_text(reference)} |" in card
     assert all(key in bundle.metrics for key in ("parts", "baselines", "split", "training"))
 
 def _cv_result(network: float, **baselines: float) -> dict:
@@ -142,5 +142,5 @@ def _cv_result(network: float, **baselines: float) -> dict:
 def test_card_calls_a_tie_a_tie_and_not_a_win(network, expected_sentence, beats_all):
     result = _cv_result(network, majority=0.10, logistic_regression=0.5254, rbf_svm=0.483)
 
-    assert pretrain._comparison("folds", result) == f"On the folds the network's mean accuracy {expected_sentence}"
-    assert pretrain._beats_all(result) is beats_all
+    assert model_cards._comparison("folds", result) == f"On the folds the network's mean accuracy {expected_sentence}"
+    assert model_cards._beats_all(result) is beats_all

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from genre_core import paths, pretrain, reports, synth
+from genre_core import model_cards, paths, pretrain, reports, synth
 from genre_core.bundle_files import list_bundles
 from genre_core.bundles import ModelBundle, load_bundle
 from genre_core.datasets import list_genre_files, load_kaggle_csv
@@ -46,7 +46,7 @@ def test_bundle_loads_in_safe_mode_is_small_and_has_a_card(name, monkeypatch):
     assert modes == [True] and bundle.name == name
     assert sum(path.stat().st_size for path in shipped(name).rglob("*") if path.is_file()) < MAX_BYTES
     card = (shipped(name) / pretrain.CARD_FILE).read_text(encoding="utf-8")
-    assert card.startswith(f"# {name}") and pretrain.percent(bundle.metrics["test"]["accuracy"]) in card
+    assert card.startswith(f"# {name}") and model_cards.percent(bundle.metrics["test"]["accuracy"]) in card
     assert ("SYNTHETIC" in card) == name.endswith("_demo")
     assert all(key in bundle.metrics for key in ("parts", "baselines", "split", "training"))
 

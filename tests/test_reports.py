@@ -12,7 +12,7 @@ from helpers import tiny_dataset, tiny_split
 
 from genre_core import baselines, bundles, reports, training
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.evaluation import EvaluationReport, MEAN_PROBABILITY
 from genre_core.splits import Split, grouped_kfold, leaky_split
@@ -85,11 +85,15 @@ def test_cross_validate_trains_and_scores_each_fold(dataset):
     folds = grouped_kfold(dataset, k=2, seed=0, val_fraction=0.2)
     seen: set[tuple[int, int]] = set()
 
-    result = json.loads(json.dumps(
-        reports.cross_validate(dataset, folds, CONFIG, progress=lambda fold, n, state: seen.add((fold, n)))
-    ))
+    scored: list[int] = []
+    typed = reports.cross_validate(dataset, folds, CONFIG, progress=lambda fold, n, state: seen.add((fold, n)),
+                                   on_fold=lambda fold: scored.append(fold.fold))
+    result = json.loads(json.dumps(typed.to_dict()))
 
-    assert seen == {(1, 2), (2, 2)} and len(result["folds"]) == 2
+    assert seen == {(1, 2), (2, 2)} and scored == [1, 2] and len(result["folds"]) == 2
+    for fold, split in zip(typed.folds, folds, strict=True):  # the test tracks, each counted once
+        assert fold.track_confusion.sum() == len(np.unique(dataset.track_ids[split.test])) and fold.train_seconds > 0
+        assert np.trace(fold.track_confusion) / fold.track_confusion.sum() == pytest.approx(fold.test.track_accuracy)
     assert result["train_config"] == CONFIG.to_dict() and result["warnings"] == []
     accuracies = [fold["test"]["accuracy"] for fold in result["folds"]]
     assert result["summary"]["test"]["accuracy"]["values"] == accuracies

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset, load_kaggle_csv
+from genre_core.dataset import Dataset
+from genre_core.datasets import load_kaggle_csv
 from genre_core.errors import InputError
 from genre_core.splits import (
     LEAKY_WARNING,
@@ -73,6 +74,15 @@ def test_grouped_split_on_tiny_classes_keeps_train_first():
     assert_tracks_disjoint(split, dataset.track_ids)
     assert len(split.val) == 0
     assert set(dataset.labels[split.train].tolist()) == set(dataset.labels[split.test].tolist()) == {0, 1, 2}
+
+
+def test_grouped_split_groups_by_artist_when_known():
+    dataset = windowed_dataset()
+    artists = np.asarray([f"artist{int(track.split('.')[1]) // 2}-{track[:2]}" for track in dataset.track_ids])
+    dataset = dataclasses.replace(dataset, groups=artists)
+    split = grouped_split(dataset, seed=1)
+    assert split.details["group_by"] == "artist"
+    assert_tracks_disjoint(split, artists)
 
 
 def test_split_without_track_ids_says_so():

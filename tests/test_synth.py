@@ -17,9 +17,10 @@ import soundfile as sf
 
 from genre_core import synth
 from genre_core.errors import InputError
+from genre_core.synth import composition, instruments, rendering, styles
 
 FAST = {"seconds": 2.0, "sample_rate": 11025}  # tiny tracks for the folder tests
-PEAK = 10 ** (synth.PEAK_DBFS / 20)
+PEAK = 10 ** (rendering.PEAK_DBFS / 20)
 
 
 def small_dataset(folder: Path, **overrides) -> Path:
@@ -33,7 +34,7 @@ def wav_files(folder: Path) -> list[Path]:
 
 @pytest.mark.parametrize("genre", synth.ALL_DEMO_GENRES)
 def test_track_is_finite_mono_float32_with_its_peak_at_minus_one_dbfs(genre):
-    audio = synth.generate_track(genre, np.random.default_rng(0), seconds=3.0, sample_rate=11025)
+    audio = rendering.generate_track(genre, np.random.default_rng(0), seconds=3.0, sample_rate=11025)
     assert audio.dtype == np.float32 and audio.shape == (33075,)
     assert np.isfinite(audio).all()
     assert np.max(np.abs(audio)) == pytest.approx(PEAK, rel=1e-4)
@@ -41,7 +42,7 @@ def test_track_is_finite_mono_float32_with_its_peak_at_minus_one_dbfs(genre):
 
 
 def test_same_seed_gives_identical_audio_and_another_seed_differs():
-    make = lambda seed: synth.generate_track("rock", np.random.default_rng(seed), **FAST)  # noqa: E731
+    make = lambda seed: rendering.generate_track("rock", np.random.default_rng(seed), **FAST)  # noqa: E731
     np.testing.assert_array_equal(make(7), make(7))
     assert not np.array_equal(make(7), make(8))
 
@@ -54,42 +55,42 @@ def test_track_rng_depends_on_seed_genre_and_index():
 
 def test_unknown_genre_and_bad_sample_rate_raise_input_error():
     with pytest.raises(InputError, match="polka"):
-        synth.generate_track("polka", np.random.default_rng(0))
+        rendering.generate_track("polka", np.random.default_rng(0))
     with pytest.raises(InputError, match="sample_rate"):
-        synth.generate_track("rock", np.random.default_rng(0), sample_rate=1000)
+        rendering.generate_track("rock", np.random.default_rng(0), sample_rate=1000)
 
 
 def test_styles_only_use_known_patterns_instruments_and_chords():
     pitched_symbols = set("123456789xmRFOW.-")
     for genre in synth.ALL_DEMO_GENRES:
-        style = synth.STYLES[genre]
-        assert all(chord in synth.CHORDS for progression in style.progressions for chord in progression)
-        assert any(option.role in synth.HARMONY_ROLES for option in style.parts)
+        style = styles.STYLES[genre]
+        assert all(chord in styles.CHORDS for progression in style.progressions for chord in progression)
+        assert any(option.role in styles.HARMONY_ROLES for option in style.parts)
         for option in style.parts:
             for pattern in option.patterns:
                 if option.role == "drums":
-                    assert pattern in synth.KITS
+                    assert pattern in styles.KITS
                 elif option.role == "melody":
-                    assert pattern in synth.MELODY_RHYTHMS
+                    assert pattern in styles.MELODY_RHYTHMS
                 elif option.role != "pad":
-                    assert len(pattern) == synth.STEPS_PER_BAR and set(pattern) <= pitched_symbols, pattern
+                    assert len(pattern) == styles.STEPS_PER_BAR and set(pattern) <= pitched_symbols, pattern
             if option.role != "drums":
-                assert set(option.instruments) <= set(synth.INSTRUMENTS)
-    for kit in synth.KITS.values():
-        assert set(kit) <= set(synth.DRUM_GAINS)
+                assert set(option.instruments) <= set(instruments.INSTRUMENTS)
+    for kit in styles.KITS.values():
+        assert set(kit) <= set(styles.DRUM_GAINS)
         for pattern in kit.values():
-            assert len(pattern) == synth.STEPS_PER_BAR and set(pattern) <= set("123456789."), pattern
+            assert len(pattern) == styles.STEPS_PER_BAR and set(pattern) <= set("123456789."), pattern
 
 
 def test_composed_tracks_stay_inside_their_genre_style():
     for genre in synth.DEMO_GENRES:
-        style = synth.STYLES[genre]
+        style = styles.STYLES[genre]
         for seed in range(5):
             plan = synth.compose_track(genre, np.random.default_rng(seed))
             assert style.tempo_bpm[0] <= plan.tempo_bpm <= style.tempo_bpm[1]
             assert plan.progression in style.progressions
-            assert any(part.role in synth.HARMONY_ROLES for part in plan.parts)
-            assert synth._timeline(plan).onsets[-1] >= plan.seconds  # the bars cover the whole track
+            assert any(part.role in styles.HARMONY_ROLES for part in plan.parts)
+            assert composition._timeline(plan).onsets[-1] >= plan.seconds  # the bars cover the whole track
 
 
 def test_dataset_folder_has_gtzan_layout_16_bit_wavs_manifest_and_readme(tmp_path):
@@ -130,7 +131,7 @@ def test_parallel_generation_writes_the_same_bytes_as_serial(tmp_path):
 def test_written_audio_matches_generate_track(tmp_path):
     folder = small_dataset(tmp_path / "demo", genres=("disco",), tracks_per_genre=1)
     written, _ = sf.read(folder / "disco" / "disco.00000.wav", dtype="float32")
-    expected = synth.generate_track("disco", synth.track_rng(3, "disco", 0), **FAST)
+    expected = rendering.generate_track("disco", synth.track_rng(3, "disco", 0), **FAST)
     np.testing.assert_allclose(written, expected, atol=1 / 32768)  # 16-bit quantisation
 
 
@@ -181,7 +182,7 @@ def high_band_db(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def test_metal_has_more_high_frequency_energy_than_classical():
-    level = {genre: np.mean([high_band_db(synth.generate_track(genre, np.random.default_rng(seed), seconds=3.0), 22050)
+    level = {genre: np.mean([high_band_db(rendering.generate_track(genre, np.random.default_rng(seed), seconds=3.0), 22050)
                              for seed in range(4)]) for genre in ("classical", "metal")}
     assert level["metal"] > level["classical"] + 3
 

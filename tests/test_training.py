@@ -16,7 +16,7 @@ from helpers import tiny_dataset, tiny_split
 
 from genre_core import training
 from genre_core.config import SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.models import PRESETS
 from genre_core.splits import Split
@@ -238,7 +238,7 @@ def test_training_writes_nothing_to_stderr_when_rows_do_not_fill_the_last_batch(
     code = (
         "import numpy as np\n"
         "from genre_core import train_config, training\n"
-        "from genre_core.datasets import Dataset\n"
+        "from genre_core.dataset import Dataset\n"
         "from genre_core.splits import Split\n"
         "rng = np.random.default_rng(0)\n"
         "dataset = Dataset(class_names=['a', 'b'], labels=np.arange(30) % 2, track_ids=np.arange(30).astype(str),\n"

@@ -8,7 +8,7 @@ import pytest
 
 from genre_core import musicnn, transfer
 from genre_core.config import LOG_MEL
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.models import build_model, get_preset
 from genre_core.splits import Split

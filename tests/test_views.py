@@ -21,7 +21,7 @@ from helpers import (
 
 from genre_core import datasets, features
 from genre_core.config import LOG_MEL, SUMMARY
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.explain.examples import example_table

@@ -13,7 +13,8 @@ from typing import Any
 from genre_core import paths, reports
 from genre_core.baselines import BASELINES
 from genre_core.config import FeatureConfig
-from genre_core.datasets import Dataset, load_dataset
+from genre_core.dataset import Dataset
+from genre_core.datasets import load_dataset
 from genre_core.errors import GenreLensError
 
 @dataclass(frozen=True)
@@ -115,6 +116,23 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache", type=Path, default=paths.CACHE_DIR, metavar="DIR",
         help=f"folder of the feature cache (default {paths.CACHE_DIR})",
+    )
+
+
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--genres``, ``--segments`` and ``--n-mfcc``, shared by extract and train."""
+    defaults = FeatureConfig()
+    parser.add_argument(
+        "--genres", type=comma_list(), default=None, metavar="A,B,...",
+        help="only these genres, comma-separated (default: all)",
+    )
+    parser.add_argument(
+        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
+        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
+    )
+    parser.add_argument(
+        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
+        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
     )
 
 

@@ -21,9 +21,9 @@ from genre_core.cli.common import (
     require_writable_folder,
 )
 from genre_core.evaluation import MAJORITY_VOTE, MEAN_PROBABILITY
+from genre_core.explain.gallery import bundle_report
 from genre_core.prediction import WHOLE_TRACK_CONFIG
 from genre_core.report_document import write_html, write_pngs
-from genre_core.run_report import evaluation_document
 from genre_core.splits import make_split
 
 def format_report(report: dict[str, Any]) -> str:
@@ -68,7 +68,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.json", help="write the full report as JSON")
     parser.add_argument("--html", type=Path, default=None, metavar="OUT.html",
                         help="write the report as one self-contained HTML file (opens offline: tables, confusion "
-                        "matrices per segment and per track, per-class scores, training curves)")
+                        "matrices per segment and per track, per-class scores, training curves, and for a CNN a "
+                        "Grad-CAM gallery of the test part)")
     parser.add_argument("--png", type=Path, default=None, metavar="DIR",
                         help="write each figure of the report as DIR/<name>.png (needs Chromium or Chrome)")
 
@@ -98,7 +99,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         write_text_atomic(args.report, json.dumps(report, indent=2))
         print(f"report written to {args.report}")
     if args.html is not None or args.png is not None:
-        document = evaluation_document(evaluation, history=bundle.history)
+        document = bundle_report(evaluation, bundle, dataset, split)
         if args.html is not None:
             write_html(document, args.html)
             print(f"HTML report written to {args.html}")

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from genre_core.cli.common import Command, comma_list, job_count, print_skipped, require_writable_folder
+from genre_core import cluster
+from genre_core.cli.common import (
+    Command,
+    add_feature_arguments,
+    comma_list,
+    job_count,
+    print_skipped,
+    require_writable_folder,
+)
 from genre_core.config import FEATURE_KINDS, FeatureConfig
-from genre_core.datasets import Dataset, load_dataset
+from genre_core.dataset import Dataset
+from genre_core.datasets import load_dataset
 
 def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = FeatureConfig()
@@ -20,14 +29,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         "with train/ and test/ holding X.npy and labels.npy",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the feature cache (.npz)")
-    parser.add_argument(
-        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
-        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
-    )
-    parser.add_argument(
-        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
-        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
-    )
+    add_feature_arguments(parser)
     parser.add_argument(
         "--n-mels", type=int, default=defaults.n_mels, metavar="M",
         help=f"mel bands of the log-mel spectrogram (default {defaults.n_mels})",
@@ -37,15 +39,19 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Hz, audio is resampled to this rate (default {defaults.sample_rate})",
     )
     parser.add_argument(
-        "--genres", type=comma_list(), default=None, metavar="A,B,...",
-        help="only these genres, comma-separated (default: all)",
-    )
-    parser.add_argument(
         "--kinds", type=comma_list(FEATURE_KINDS), default=list(FEATURE_KINDS), metavar="KINDS",
         help=f"feature kinds to extract, comma-separated from {','.join(FEATURE_KINDS)} (default: all)",
     )
     parser.add_argument(
         "--jobs", type=job_count, default=-1, metavar="N", help="worker processes (default -1: all cores)"
+    )
+    parser.add_argument(
+        "--backend", choices=cluster.BACKENDS, default=cluster.LOCAL,
+        help="where the files are processed: local worker processes (default), or the workers of a Dask cluster "
+        "(needs requirements-scale.txt and --scheduler; every worker must see the same paths and genre_core)",
+    )
+    parser.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="the Dask scheduler's address (with --backend dask)"
     )
 
 
@@ -65,10 +71,11 @@ def run_extract(args: argparse.Namespace) -> int:
     config = FeatureConfig(
         sample_rate=args.sample_rate, segments_per_track=args.segments, n_mfcc=args.n_mfcc, n_mels=args.n_mels
     )
-    dataset, errors = load_dataset(
-        args.dataset, config, genres=args.genres, kinds=args.kinds, n_jobs=args.jobs, cache_dir=args.out,
-        show_bar=True,
-    )
+    with cluster.joblib_backend(args.backend, args.scheduler) as cluster_jobs:
+        dataset, errors = load_dataset(
+            args.dataset, config, genres=args.genres, kinds=args.kinds,
+            n_jobs=args.jobs if cluster_jobs is None else cluster_jobs, cache_dir=args.out, show_bar=True,
+        )
     print(f"{dataset.source}: {', '.join(dataset.features)} features, cache in {args.out}")
     print(format_counts(dataset))
     print_skipped(errors)

@@ -6,10 +6,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genre_core.cli.common import Command, add_dataset_arguments, comma_list, one_line, print_skipped
+from genre_core.cli.common import (
+    Command,
+    add_dataset_arguments,
+    comma_list,
+    one_line,
+    print_skipped,
+    require_writable_file,
+)
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
-from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, FEATURES, HYPER, TRAIN, VAL_FRACTION
+from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, VAL_FRACTION
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,27 +43,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, type=Path, metavar="DIR",
         help="folder of the sweep: a new or empty one, or the folder of the same sweep to resume it",
     )
-
-
-def _fixed_settings(texts: list[str], preset: str) -> tuple[dict[str, object], dict[str, object]]:
-    """``--set`` values as changes to the `TrainConfig` dict and to the `FeatureConfig`."""
-    from genre_core.sweep_spec import parse_value, setting_target  # noqa: PLC0415
-
-    train: dict[str, object] = {"preset": preset, "hyper": {}}
-    features: dict[str, object] = {}
-    for text in texts:
-        name, equals, value = text.partition("=")
-        if not equals or not name.strip():
-            raise InputError(f"--set {text}", "expected NAME=VALUE, e.g. epochs=5")
-        target = setting_target(name.strip(), preset)
-        parsed = parse_value(value)
-        if target == TRAIN:
-            train[name.strip()] = parsed
-        elif target == HYPER:
-            train["hyper"][name.strip()] = parsed
-        elif target == FEATURES:
-            features[name.strip()] = parsed
-    return train, features
+    parser.add_argument("--html", type=Path, default=None, metavar="OUT.html",
+                        help="also write the sweep's report as one self-contained HTML file (opens offline)")
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
@@ -65,23 +53,20 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from genre_core import sweep  # noqa: PLC0415
     from genre_core.models import get_preset  # noqa: PLC0415
     from genre_core.sweep_figures import results_table  # noqa: PLC0415
-    from genre_core.sweep_spec import SweepSpec, parse_vary  # noqa: PLC0415
+    from genre_core.sweep_spec import SweepSpec, fixed_settings, parse_vary  # noqa: PLC0415
     from genre_core.train_job import DatasetSource  # noqa: PLC0415
 
+    if args.html is not None:
+        require_writable_file(args.html, "--html")
     preset = get_preset(args.preset)
     if str(args.dataset).strip().lower() != "demo" and not Path(args.dataset).exists():
         raise InputError(f"--dataset {args.dataset}", "no such file or folder")
-    base, feature_changes = _fixed_settings(args.set, args.preset)
-    if feature_changes and preset.features is not None:
-        raise InputError("--set", f"preset {args.preset} needs its pretrained network's input features")
-    try:
-        features = preset.features or FeatureConfig(**feature_changes)
-    except TypeError as error:
-        raise InputError("--set", f"invalid feature setting ({error})") from None
+    fixed = fixed_settings(args.set, args.preset)
+    features = preset.features or fixed.feature_config(FeatureConfig())
     source = DatasetSource(str(args.dataset), features, genres=None if args.genres is None else tuple(args.genres),
                            kinds=(preset.feature_kind,), cache_dir=None if args.cache is None else str(args.cache))
     axes = tuple(parse_vary(text, args.preset) for text in args.vary)
-    spec = SweepSpec(dataset=source, base_config=base, axes=axes, folds=args.folds, seed=args.seed,
+    spec = SweepSpec(dataset=source, base_config=fixed.train_config, axes=axes, folds=args.folds, seed=args.seed,
                      val_fraction=VAL_FRACTION)
 
     def report(event: dict) -> None:
@@ -94,13 +79,20 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
     result = sweep.run_sweep(spec, args.out, emit=report, n_jobs=args.jobs)
     print(f"\n{result.runs_done}/{result.runs_total} runs on {result.dataset_source} "
-          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); sweep stored in {args.out}")
+          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); the runs took "
+          f"{result.wall_seconds:.0f} s in all; sweep stored in {args.out}")
     print(results_table(result).to_string(index=False))
     best = result.best()
     if best is not None:
         print(f"\n{best.summary}\nrule: {best.rule}")
     for line in result.warnings:
         print(f"warning: {line}")
+    if args.html is not None:
+        from genre_core.report_document import write_html  # noqa: PLC0415
+        from genre_core.sweep_report import sweep_document  # noqa: PLC0415
+
+        write_html(sweep_document(result), args.html)
+        print(f"HTML report written to {args.html}")
     return 0
 
 

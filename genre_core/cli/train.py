@@ -10,8 +10,8 @@ from typing import Any
 from genre_core.cli.common import (
     Command,
     add_dataset_arguments,
+    add_feature_arguments,
     add_split_arguments,
-    comma_list,
     describe_split,
     format_comparison,
     positive_int,
@@ -55,7 +55,6 @@ def fraction(text: str) -> float:
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = FeatureConfig()
     add_dataset_arguments(parser)
     parser.add_argument(
         "--preset", required=True, metavar="NAME",
@@ -95,18 +94,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop after N epochs without a better validation loss and keep the best weights (default: no early stop)",
     )
     add_split_arguments(parser, "grouped")
-    parser.add_argument(
-        "--genres", type=comma_list(), default=None, metavar="A,B,...",
-        help="only these genres, comma-separated (default: all)",
-    )
-    parser.add_argument(
-        "--segments", type=int, default=defaults.segments_per_track, metavar="N",
-        help=f"windows per {defaults.track_seconds:g} s of audio (default {defaults.segments_per_track})",
-    )
-    parser.add_argument(
-        "--n-mfcc", type=int, default=defaults.n_mfcc, metavar="K",
-        help=f"MFCC coefficients per frame (default {defaults.n_mfcc})",
-    )
+    add_feature_arguments(parser)
 
 
 def run_train(args: argparse.Namespace) -> int:

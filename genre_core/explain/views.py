@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from genre_core import audio, features
 from genre_core.config import LOG_MEL, FeatureConfig
-from genre_core.datasets import Dataset
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain.examples import ExampleRow, example_table
 from genre_core.explain.shap_values import BACKGROUND_SIZE, ShapResult, background_sample

@@ -1,0 +1,51 @@
+"""The Experiments page driven with AppTest: a bad value is one readable error and starts nothing; a stored,
+unfinished sweep is listed with its progress and a Resume button; the settings offered are the preset's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import TONE_CONFIG, make_tone_folder, messages, open_page, share_dataset
+
+from genre_core import datasets, jobs, paths, sweep
+from genre_core.sweep_spec import SweepSpec, make_axis
+from pages import common
+
+PAGE = "pages/experiments.py"
+
+
+@pytest.fixture(scope="module")
+def tones(workspace: Path) -> Iterator[common.DatasetSpec]:
+    spec = common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
+    dataset, _ = datasets.load_audio_folder(spec.location, TONE_CONFIG, n_jobs=1, cache_dir=paths.CACHE_DIR)
+    yield share_dataset(spec, dataset)
+    common.job_manager().shutdown()  # never leave a worker behind
+
+
+def test_a_bad_value_is_one_error_and_starts_nothing(tones) -> None:
+    at = open_page(PAGE, tones)
+    assert not at.exception
+    (setting,) = [box for box in at.selectbox if box.key == "experiments.setting1.ffn_mfcc"]
+    assert {"learning_rate", "batch_size", "hidden", "dropout", "activation", "n_mfcc"} <= set(setting.options)
+    setting.set_value("dropout").run()
+    (values,) = [box for box in at.text_input if box.key == "experiments.values1.ffn_mfcc.dropout"]
+    values.set_value("0.1,1.5").run()
+    at.button(key="experiments.start").click().run()
+    assert "dropout=1.5" in messages(at.error) and "[0, 1)" in messages(at.error)
+    assert jobs.JobStore(paths.DATA_DIR / "jobs").list(kind=sweep.KIND) == []
+    assert not (paths.DATA_DIR / "sweeps").exists()
+
+
+def test_an_unfinished_sweep_shows_its_progress_and_can_resume(tones) -> None:
+    source = common.job_dataset_source(tones)
+    spec = SweepSpec(source, {"preset": "ffn_mfcc", "epochs": 1},
+                     (make_axis("learning_rate", (0.01, 0.001), "ffn_mfcc"),), folds=2, dataset_title="tones")
+    sweep.prepare_folder(paths.DATA_DIR / "sweeps" / "stopped", spec)
+    at = open_page(PAGE, tones)
+    assert not at.exception
+    assert at.selectbox(key="experiments.sweep").value == "stopped"
+    assert "0 of 4 runs are stored" in messages(at.info)
+    assert "No run has finished yet." in messages(at.caption)
+    assert "experiments.resume" in [button.key for button in at.button]
