@@ -24,7 +24,6 @@ class Dataset:
       - ``segment_index``: (rows,) int64, position of the window in its track (0 for whole tracks)
       - ``features[kind]``: see `genre_core.config` (``summary``, ``log_mel``, ``mfcc``); a source holds
         the kinds it can provide (the Kaggle CSV only ``summary``, the MFCC JSON only ``mfcc``)
-      - ``groups``: (rows,) str artist ids when known, else None
       - ``predefined_split``: (rows,) str in {"train", "val", "test"} for pre-split sources, else None
 
     ``track_ids_known`` is False when the source does not say which rows come from one song (MFCC JSON
@@ -40,7 +39,6 @@ class Dataset:
     feature_config: FeatureConfig | None = None
     summary_names: list[str] | None = None
     audio_paths: dict[str, str] = field(default_factory=dict)
-    groups: np.ndarray | None = None
     predefined_split: np.ndarray | None = None
     synthetic: bool = False
     track_ids_known: bool = True
@@ -83,7 +81,6 @@ class Dataset:
             feature_config=self.feature_config,
             summary_names=self.summary_names,
             audio_paths=self.audio_paths,
-            groups=pick(self.groups),
             predefined_split=pick(self.predefined_split),
             synthetic=self.synthetic,
             track_ids_known=self.track_ids_known,

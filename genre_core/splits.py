@@ -104,9 +104,8 @@ def _stratified_group_parts(
 
 
 def _grouping(dataset: Dataset) -> tuple[np.ndarray, dict[str, Any]]:
-    """The key rows are grouped on (artist ids when known, else track ids) and the details saying so."""
-    if dataset.groups is not None:
-        return np.asarray(dataset.groups, dtype=str), {"group_by": "artist"}
+    """The key rows are grouped on, their track ids, and the details saying so. (Artists are known only to the
+    published artist-filtered folds, which `artist_filtered_split` reads from their own files.)"""
     details: dict[str, Any] = {"group_by": "track"}
     if not dataset.track_ids_known:
         details["warning"] = NO_TRACKS_WARNING
@@ -116,8 +115,8 @@ def _grouping(dataset: Dataset) -> tuple[np.ndarray, dict[str, Any]]:
 def grouped_split(
     dataset: Dataset, *, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
 ) -> Split:
-    """Track-level split stratified by class: all windows of a track (or, when ``dataset.groups`` holds
-    artist ids, all tracks of an artist) go to one part; every class keeps at least one group in train.
+    """Track-level split stratified by class: all windows of a track go to one part; every class keeps at least
+    one track in train.
 
     Fractions count groups per class, rounded, with at least one test/val group for a class that has
     enough groups (see `_part_sizes`), so tiny classes get a larger share than asked.
@@ -130,7 +129,7 @@ def grouped_split(
 
 
 def grouped_kfold(dataset: Dataset, k: int = 5, seed: int = 0, *, val_fraction: float = 0.0) -> list[Split]:
-    """``k`` folds of `sklearn.model_selection.StratifiedGroupKFold` over tracks (or artists when known).
+    """``k`` folds of `sklearn.model_selection.StratifiedGroupKFold` over tracks.
 
     Each fold's test part is one fold; train is the rest. ``val`` is empty unless ``val_fraction`` > 0,
     in which case it is carved from that fold's train groups as in `grouped_split`.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import features
+from genre_core import features, stamps
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -373,7 +373,7 @@ if LOG_MEL not in dataset.features:
             "Browse needs a dataset extracted from audio, or `.npy` spectrograms.")
     st.stop()
 bundle_folder, cnn = _cnn_bundle(dataset)
-bundle_stamp = common.source_stamp(Path(bundle_folder))
+bundle_stamp = stamps.source_stamp(Path(bundle_folder))
 data_key = common.dataset_key(common.active_dataset_spec())
 
 controls = st.columns([2, 2, 2, 1])

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import json
 import os
 import re
@@ -44,7 +43,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import archives, atomic, bundle_files, datasets, jobs, model_figures, paths, train_job
+from genre_core import archives, atomic, bundle_files, datasets, jobs, model_figures, paths, stamps, train_job
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import GenreLensError, InputError
@@ -167,35 +166,11 @@ def _shared_datasets() -> _SharedDatasets:
     return _SharedDatasets()
 
 
-def source_stamp(path: Path) -> str:
-    """sha256 (hex) of the relative path, size and modification time of ``path`` (a file) or of every file
-    below it (a folder); ``"missing"`` when it does not exist. Changed files give a new stamp."""
-    if not path.exists():
-        return "missing"
-    if path.is_file():
-        files = [(path, path.name)]
-    else:
-        files = sorted(
-            ((Path(root) / name, str((Path(root) / name).relative_to(path))) for root, _, names in os.walk(path)
-             for name in names),
-            key=lambda item: item[1],
-        )
-    digest = hashlib.sha256()
-    for file, relative in files:
-        try:
-            status = file.stat()
-        except OSError:  # vanished while walking: it is part of the stamp as missing
-            digest.update(f"{relative}|missing\n".encode())
-            continue
-        digest.update(f"{relative}|{status.st_size}|{status.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
 def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
     """Cache identity of a dataset: the spec, the feature-settings fingerprint, the demo size and the stamp
     of the source files, so changed files or settings are never served from an old entry."""
     demo_size = os.environ.get(DEMO_TRACKS_ENV, "") if spec.kind == DEMO else ""
-    return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, source_stamp(spec.source_path()))
+    return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, stamps.source_stamp(spec.source_path()))
 
 
 #: The source kind `datasets.load_dataset` must find for each kind the Data page offers (an upload may hold any).

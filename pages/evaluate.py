@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits
+from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits, stamps
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -177,7 +177,7 @@ def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
     with common.errors_shown(), st.spinner("Fitting the baselines on 3 artist-filtered and 3 random folds…"):
         paths.confine(split_dir, "split folder")
         comparison = _protocol_comparison(common.dataset_key(common.active_dataset_spec()), split_dir,
-                                          common.source_stamp(Path(split_dir)), _dataset=dataset)
+                                          stamps.source_stamp(Path(split_dir)), _dataset=dataset)
         common.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
                            filename="protocol_comparison")
         common.show_score_table(model_figures.protocol_table(comparison), "protocol_comparison")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, prediction
+from genre_core import audio, prediction, stamps
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -241,7 +241,7 @@ def _global_views(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: Mo
 st.title("SHAP")
 st.markdown(INTRO)
 bundle_folder, ffn = _summary_bundle()
-bundle_stamp = common.source_stamp(Path(bundle_folder))
+bundle_stamp = stamps.source_stamp(Path(bundle_folder))
 active, dataset_note = _fitting_dataset(ffn)
 data_key = common.dataset_key(common.active_dataset_spec()) if active is not None else None
 

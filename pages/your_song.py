@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, bundle_files, musicnn, paths, song_figures
+from genre_core import audio, bundle_files, musicnn, paths, song_figures, stamps
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -153,7 +153,7 @@ def _models(folders: dict[str, str]) -> list[_Model]:
     """The chosen bundles, loaded (shared, read-only; imports TensorFlow); the error and `st.stop()` if one fails."""
     with common.errors_shown():
         return [
-            _Model(role, folder, common.source_stamp(Path(folder)), common.load_bundle(folder))
+            _Model(role, folder, stamps.source_stamp(Path(folder)), common.load_bundle(folder))
             for role, folder in folders.items()
         ]
     st.stop()

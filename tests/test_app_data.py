@@ -364,7 +364,6 @@ def test_dataset_key_follows_files_settings_and_demo_size(tmp_path: Path, monkey
     two_tracks = common.dataset_key(demo)
     monkeypatch.setenv(common.DEMO_TRACKS_ENV, "3")
     assert common.dataset_key(demo) != two_tracks
-    assert common.source_stamp(tmp_path / "missing") == "missing"
     assert common.dataset_key(spec)[:4] == (common.CSV, str(table), None, FeatureConfig().fingerprint())
 
 

@@ -76,15 +76,6 @@ def test_grouped_split_on_tiny_classes_keeps_train_first():
     assert set(dataset.labels[split.train].tolist()) == set(dataset.labels[split.test].tolist()) == {0, 1, 2}
 
 
-def test_grouped_split_groups_by_artist_when_known():
-    dataset = windowed_dataset()
-    artists = np.asarray([f"artist{int(track.split('.')[1]) // 2}-{track[:2]}" for track in dataset.track_ids])
-    dataset = dataclasses.replace(dataset, groups=artists)
-    split = grouped_split(dataset, seed=1)
-    assert split.details["group_by"] == "artist"
-    assert_tracks_disjoint(split, artists)
-
-
 def test_split_without_track_ids_says_so():
     dataset = dataclasses.replace(windowed_dataset(windows=1), track_ids_known=False)
     assert grouped_split(dataset).details["warning"] == NO_TRACKS_WARNING

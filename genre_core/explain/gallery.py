@@ -4,7 +4,7 @@ it) and the SHAP section of a summary-feature FFN (feature and family importance
 segment per genre); and the whole report of a scored bundle with them (`bundle_report`, what the Evaluate page
 and the CLI hand out).
 
-TensorFlow and shap are imported only when a section is made (through `views` and `shap_values`).
+TensorFlow and shap are imported only when a section is made (through `views`, `shap_values` and `shap_figures`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def shap_section(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray, *, par
     """SHAP of a summary-feature bundle on the first segment of each genre among ``rows`` (dataset rows of one
     ``part``): mean |SHAP| per feature and per feature family, and each segment's force plot for its predicted
     class. The background is `views.shap_background` (the bundle's training rows found in ``dataset``)."""
-    from genre_core.explain import shap_values
+    from genre_core.explain import shap_figures, shap_values
 
     if bundle.feature_kind != SUMMARY or SUMMARY not in dataset.features:
         raise InputError(bundle.name, "a SHAP section needs a model on the summary features and their dataset")
@@ -88,14 +88,14 @@ def shap_section(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray, *, par
     blocks: list[Block] = [
         TextBlock(f"SHAP values of the first {part} segment of each genre, in {result.unit} units, against a "
                   f"background of {background_words}: positive values pushed the model towards a genre."),
-        FigureBlock("shap_feature_importance", shap_values.mean_abs_bar_figure(result)),
-        FigureBlock("shap_family_importance", shap_values.family_bar_figure(result)),
+        FigureBlock("shap_feature_importance", shap_figures.mean_abs_bar_figure(result)),
+        FigureBlock("shap_family_importance", shap_figures.family_bar_figure(result)),
     ]
     predicted = result.outputs.argmax(axis=1)
     for index, row in enumerate(chosen):
         caption = (f"{dataset.track_ids[row]}, window {int(dataset.segment_index[row]) + 1} (true "
                    f"{dataset.class_names[dataset.labels[row]]}): the push towards {bundle.class_names[predicted[index]]}")
-        blocks.append(ShapForceBlock(shap_values.force_plot_markup(result, index, int(predicted[index]), raw[index]),
+        blocks.append(ShapForceBlock(shap_figures.force_plot_markup(result, index, int(predicted[index]), raw[index]),
                                      caption=caption))
     return Section(f"SHAP ({part} part)", tuple(blocks))
 
