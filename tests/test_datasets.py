@@ -13,30 +13,22 @@ import soundfile
 from conftest import tone
 
 from genre_core import synth
-from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import (
-    AUDIO_FOLDER,
-    DEMO_SOURCE,
+from genre_core.audio_datasets import (
     DEMO_TRACKS_ENV,
     EXTRACTING_PHASE,
     GENERATING_PHASE,
-    KAGGLE_CSV,
-    MFCC_JSON,
-    NPY_FOLDERS,
     demo_size_from_environment,
-    load_audio_folder,
-    load_dataset,
-    load_demo,
-    load_kaggle_csv,
     list_genre_files,
-    load_mfcc_json,
-    load_npy_folders,
-    source_kind,
+    load_audio_folder,
+    load_demo,
     track_and_segment,
 )
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.datasets import AUDIO_FOLDER, DEMO_SOURCE, KAGGLE_CSV, MFCC_JSON, NPY_FOLDERS, load_dataset, source_kind
 from genre_core.dataset import select_classes
 from genre_core.errors import InputError
 from genre_core.features import SUMMARY_NAMES
+from genre_core.table_datasets import load_kaggle_csv, load_mfcc_json, load_npy_folders
 
 GENRE_TONES = {"metal": (1760.0, 2640.0), "blues": (220.0, 330.0)}
 
