@@ -53,8 +53,8 @@ def write_report(results: list[Result], target: Path, partial: bool) -> None:
     for result in results:
         spread = "-" if result.low is None else f"{_number(result.low)}-{_number(result.high)}"
         met = "yes" if result.met else "**no**"
-        goal = result.goal.replace("|", "/")
-        lines.append(f"| {result.name} | {_number(result.value)} | {spread} | {result.runs} | {result.unit} | {goal} "
+        goal, name = result.goal.replace("|", "\\|"), result.name.replace("|", "\\|")
+        lines.append(f"| {name} | {_number(result.value)} | {spread} | {result.runs} | {result.unit} | {goal} "
                      f"| {met if result.goal != '-' else '-'} |")
     if CHANGES.exists():
         lines += ["", CHANGES.read_text().strip()]
