@@ -25,6 +25,7 @@ from genre_core import (
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
+from genre_core.train_choices import OPTIMIZERS, SCHEDULES
 from pages import common, widgets
 
 common.ensure_app_shell()
@@ -171,8 +172,6 @@ def _hyper_widget(column: DeltaGenerator, name: str, default: Any, key: str) -> 
 
 def _optimiser_settings(column: DeltaGenerator, key: str) -> dict[str, Any]:
     """Optimiser, learning rate and schedule; for SGD momentum (default 0: plain SGD) and Nesterov; weight decay."""
-    from genre_core.train_config import OPTIMIZERS, SCHEDULES
-
     optimizer = column.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"), key=f"{key}.optimizer")
     settings: dict[str, Any] = {"optimizer": optimizer}
     settings["learning_rate"] = float(column.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=1e-3,

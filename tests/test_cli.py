@@ -270,13 +270,15 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
     assert usage.value.code == 2
 
 
-def test_choices_match_the_training_module():
-    from genre_core import train_config
+def test_train_offers_exactly_the_settings_training_accepts():
+    import argparse
 
-    from genre_core import models
+    from genre_core import train_choices
 
-    assert (cli.train.OPTIMIZER_CHOICES, cli.train.SCHEDULE_CHOICES) == (train_config.OPTIMIZERS, train_config.SCHEDULES)
-    assert cli.train.OUTPUT_CHOICES == models.OUTPUTS
+    train = next(action for action in cli.build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    offered = {action.dest: tuple(action.choices) for action in train.choices["train"]._actions if action.choices}
+    assert offered["optimizer"] == train_choices.OPTIMIZERS and offered["schedule"] == train_choices.SCHEDULES
+    assert offered["output"] == train_choices.OUTPUTS
 
 
 @pytest.mark.parametrize(
