@@ -104,12 +104,71 @@ def _stratified_group_parts(
 
 
 def _grouping(dataset: Dataset) -> tuple[np.ndarray, dict[str, Any]]:
-    """The key rows are grouped on, their track ids, and the details saying so. (Artists are known only to the
-    published artist-filtered folds, which `artist_filtered_split` reads from their own files.)"""
+    """The key rows are grouped on (their track ids) and the details saying so."""
     details: dict[str, Any] = {"group_by": "track"}
     if not dataset.track_ids_known:
         details["warning"] = NO_TRACKS_WARNING
     return np.asarray(dataset.track_ids, dtype=str), details
+
+
+@dataclass(frozen=True)
+class ArtistGrouping:
+    """The artists of a dataset's tracks, from the published artist-filtered split in ``split_dir``: ``rows``
+    (int64, sorted) are the dataset rows whose track has a listed artist, ``artists`` (str, same length) the artist
+    id of each; ``unlisted_tracks`` tracks have none (the split's removed duplicates and distorted excerpts)."""
+
+    split_dir: str
+    rows: np.ndarray
+    artists: np.ndarray
+    unlisted_tracks: int
+
+    def details(self) -> dict[str, Any]:
+        """What `grouped_kfold` records in each fold's details (JSON)."""
+        details: dict[str, Any] = {"group_by": "artist", "split_dir": self.split_dir,
+                                   "artists": int(len(np.unique(self.artists))),
+                                   "unlisted_tracks": self.unlisted_tracks}
+        if self.unlisted_tracks:
+            details["warning"] = (f"grouped by artist: {self.unlisted_tracks} track(s) without a listed artist (the "
+                                  f"artist-filtered split's removed duplicates and distorted excerpts) are left out")
+        return details
+
+
+def names_gtzan_tracks(dataset: Dataset) -> bool:
+    """Whether every row's track id is a GTZAN track id (``blues.00012``), as the published split lists them."""
+    return dataset.track_ids_known and all(GTZAN_TRACK_ID.match(str(track)) for track in np.unique(dataset.track_ids))
+
+
+def track_artists(split_dir: str | Path) -> dict[str, str]:
+    """Track id → artist id, over every fold's artist lists (``f<k>_train_groups.txt``, ``f<k>_evaluate_groups.txt``)
+    of the published artist-filtered split in ``split_dir``. InputError for a missing folder or file, or a track
+    given two artists."""
+    split_dir = Path(split_dir)
+    if not split_dir.is_dir():
+        raise InputError(split_dir, "no such folder (the artist-filtered split files are expected there)")
+    artist_of: dict[str, str] = {}
+    for fold in ARTIST_FILTERED_FOLDS:
+        for part in ("train", "evaluate"):
+            path = split_dir / f"f{fold}_{part}_groups.txt"
+            for track, artist in _read_split_list(path).items():
+                if artist_of.setdefault(track, artist) != artist:
+                    raise InputError(path, f"gives track {track} artist {artist}, another list {artist_of[track]}")
+    return artist_of
+
+
+def dataset_artists(dataset: Dataset, split_dir: str | Path) -> ArtistGrouping | None:
+    """The artists of ``dataset``'s tracks (`track_artists`), or None when the split does not cover it: a synthetic
+    dataset, a track id that is not a GTZAN id, or no track listed. InputError for unreadable split files."""
+    if dataset.synthetic or not names_gtzan_tracks(dataset):
+        return None
+    track_ids = np.asarray(dataset.track_ids, dtype=str)
+    artist_of = track_artists(split_dir)
+    listed = np.asarray([track in artist_of for track in track_ids.tolist()], dtype=bool)
+    if not listed.any():
+        return None
+    rows = np.flatnonzero(listed).astype(np.int64)
+    return ArtistGrouping(split_dir=str(split_dir), rows=rows,
+                          artists=np.asarray([artist_of[track] for track in track_ids[rows]], dtype=str),
+                          unlisted_tracks=int(len(np.unique(track_ids[~listed]))))
 
 
 def grouped_split(
@@ -128,23 +187,33 @@ def grouped_split(
     return Split(train=train, val=val, test=test, protocol="grouped", seed=seed, details=details)
 
 
-def grouped_kfold(dataset: Dataset, k: int = 5, seed: int = 0, *, val_fraction: float = 0.0) -> list[Split]:
-    """``k`` folds of `sklearn.model_selection.StratifiedGroupKFold` over tracks.
+def grouped_kfold(dataset: Dataset, k: int = 5, seed: int = 0, *, val_fraction: float = 0.0,
+                  artists: ArtistGrouping | None = None) -> list[Split]:
+    """``k`` folds of `sklearn.model_selection.StratifiedGroupKFold` (stratified by genre) over tracks, or over
+    artists when ``artists`` (`dataset_artists`) is given: then no artist is on both sides of a fold, and rows of
+    tracks without a listed artist are in no part (``details`` counts them and warns).
 
     Each fold's test part is one fold; train is the rest. ``val`` is empty unless ``val_fraction`` > 0,
-    in which case it is carved from that fold's train groups as in `grouped_split`.
+    in which case it is carved from that fold's training groups as in `grouped_split`.
     """
-    groups, grouping = _grouping(dataset)
+    if artists is None:
+        rows = np.arange(len(dataset), dtype=np.int64)
+        groups, grouping = _grouping(dataset)
+    else:
+        rows, groups, grouping = artists.rows, artists.artists, artists.details()
+    what = "artists" if artists is not None else "tracks"
     group_names, group_index = np.unique(groups, return_inverse=True)
     if not 2 <= k <= len(group_names):
-        raise InputError("k", f"{k} folds need between 2 and {len(group_names)} (the number of groups)")
+        raise InputError("k", f"{k} folds need between 2 and {len(group_names)} (the number of {what})")
     _check_fractions(val_fraction, 0.0)
+    labels = dataset.labels[rows]
     folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     splits = []
-    for number, (train, test) in enumerate(folds.split(np.zeros(len(dataset)), dataset.labels, group_index), 1):
-        keep, val, _ = _stratified_group_parts(dataset.labels[train], groups[train], val_fraction, 0.0, seed)
+    for number, (train, test) in enumerate(folds.split(np.zeros(len(rows)), labels, group_index), 1):
+        keep, val, _ = _stratified_group_parts(labels[train], groups[train], val_fraction, 0.0, seed)
         details = {**grouping, "fold": number, "k": k, "val_fraction": val_fraction}
-        splits.append(Split(train=train[keep], val=train[val], test=test, protocol="kfold", seed=seed, details=details))
+        splits.append(Split(train=rows[train[keep]], val=rows[train[val]], test=rows[test], protocol="kfold",
+                            seed=seed, details=details))
     return splits
 
 
@@ -280,8 +349,7 @@ def unavailable_protocols(dataset: Dataset) -> dict[str, str]:
     if dataset.synthetic:
         reasons["artist-filtered"] = ("the synthetic demo has no artists, and the published folds list real "
                                       "GTZAN tracks")
-    elif not (dataset.track_ids_known
-              and all(GTZAN_TRACK_ID.match(str(track)) for track in np.unique(dataset.track_ids))):
+    elif not names_gtzan_tracks(dataset):
         reasons["artist-filtered"] = ("the published folds list real GTZAN tracks (ids like blues.00012), which "
                                       "this dataset does not name")
     if dataset.track_ids_known and dataset.n_tracks == len(dataset):

@@ -13,7 +13,10 @@ spec into the same folder: the runs stored under the same point key are read bac
 training is seeded, so the finished table is the same. A stop asked for mid-run ends that training without
 storing it.
 
-Folds: `splits.grouped_kfold` over one row per track (stratified by genre), so a fold holds the same tracks whatever the windows per track; each point's dataset gets those tracks'
+Folds: `splits.grouped_kfold` over one row per track (stratified by genre), so a fold holds the same tracks whatever
+the windows per track; grouped by artist when the spec's artist-filtered split folder lists the artists of the
+dataset's tracks (`splits.dataset_artists`: the GTZAN audio and the Kaggle table), else by track. ``dataset.json``
+records which (``group_by``). Each point's dataset gets those tracks'
 rows (`reports.split_from_description`). Each fold keeps `SweepSpec.val_fraction` of its training tracks for
 validation (loss curves). TensorFlow is imported only inside the functions that train.
 """
@@ -37,7 +40,7 @@ from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.jobs import JobContext
 from genre_core.records import from_dict_strict
-from genre_core.splits import Split, grouped_kfold
+from genre_core.splits import Split, dataset_artists, grouped_kfold
 from genre_core.sweep_results import FoldRun, SweepResult, point_result
 from genre_core.sweep_spec import SweepPoint, SweepSpec
 
@@ -106,7 +109,8 @@ def load_sweep(folder: Path) -> SweepResult:
     return SweepResult(spec=spec, points=points, dataset_source=None if facts is None else facts.source,
                        class_names=None if facts is None else facts.class_names,
                        tracks=None if facts is None else facts.tracks,
-                       warnings=() if facts is None else facts.warnings)
+                       warnings=() if facts is None else facts.warnings,
+                       group_by=None if facts is None else facts.group_by)
 
 
 def check_folder(folder: Path, spec: SweepSpec) -> bool:
@@ -149,12 +153,16 @@ def folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def track_folds(dataset: Dataset, folds: int, seed: int, val_fraction: float) -> list[dict[str, Any]]:
+def track_folds(dataset: Dataset, folds: int, seed: int, val_fraction: float,
+                artists_dir: str | None = None) -> list[dict[str, Any]]:
     """The grouped folds as descriptions (`Split.describe`: track ids per part), made on one row per track so
-    they do not depend on the windows per track."""
+    they do not depend on the windows per track; by artist when ``artists_dir`` lists the artists of the tracks
+    (tracks it does not list are then in no fold), else by track."""
     _, first_rows = np.unique(dataset.track_ids, return_index=True)
     tracks = dataset.subset(np.sort(first_rows))
-    return [split.describe(tracks) for split in grouped_kfold(tracks, folds, seed, val_fraction=val_fraction)]
+    artists = None if artists_dir is None else dataset_artists(tracks, artists_dir)
+    return [split.describe(tracks)
+            for split in grouped_kfold(tracks, folds, seed, val_fraction=val_fraction, artists=artists)]
 
 
 def fold_splits(dataset: Dataset, descriptions: list[dict[str, Any]]) -> list[Split]:
@@ -216,7 +224,8 @@ def run_sweep(
                     if skipped:
                         emit({"type": "skipped", "files": list(skipped)})
                     if not descriptions:
-                        descriptions = track_folds(dataset, spec.folds, spec.seed, spec.val_fraction)
+                        descriptions = track_folds(dataset, spec.folds, spec.seed, spec.val_fraction,
+                                                   spec.artists_dir)
                     datasets[key] = dataset, fold_splits(dataset, descriptions)
                     if not (folder / DATASET_FILE).is_file():
                         facts = _dataset_facts(dataset, datasets[key][1][0])

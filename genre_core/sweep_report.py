@@ -14,7 +14,8 @@ def sweep_document(result: SweepResult, metric: str = "accuracy") -> ReportDocum
     spec = result.spec
     swept = " and ".join(axis.name for axis in spec.axes)
     facts = (f"Preset {spec.preset}, {swept} swept over {len(result.points)} settings; each trained with {spec.folds}"
-             f"-fold grouped cross-validation (seed {spec.seed}) on {result.dataset_source or spec.dataset_title}"
+             f"-fold cross-validation {result.grouping} (seed {spec.seed}) on "
+             f"{result.dataset_source or spec.dataset_title}"
              f"{'' if result.tracks is None else f' ({result.tracks} tracks)'}. {result.runs_done} of "
              f"{result.runs_total} runs done in {result.wall_seconds:.0f} s of training.")
     blocks: list[Block] = [TextBlock(facts)]

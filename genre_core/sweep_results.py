@@ -206,7 +206,8 @@ def best_setting(points: list[PointResult], folds: int, metric: str = "accuracy"
 @dataclass(frozen=True)
 class SweepResult:
     """A sweep as stored so far: its spec, its points in order (runs finished so far), the dataset's source line,
-    class names and track count (None before the dataset was loaded), and the warnings a reader must see."""
+    class names and track count (None before the dataset was loaded), the warnings a reader must see, and what the
+    folds group by (``"artist"`` or ``"track"``; None before the dataset was loaded)."""
 
     spec: SweepSpec
     points: tuple[PointResult, ...]
@@ -214,6 +215,7 @@ class SweepResult:
     class_names: tuple[str, ...] | None
     tracks: int | None
     warnings: tuple[str, ...]
+    group_by: str | None = None
 
     @property
     def runs_done(self) -> int:
@@ -231,12 +233,19 @@ class SweepResult:
     def wall_seconds(self) -> float:
         return float(sum(point.wall_seconds for point in self.points))
 
+    @property
+    def grouping(self) -> str:
+        """How the folds group, in words: "grouped by artist", "grouped by track", or "grouped" before the data
+        was loaded."""
+        return "grouped" if self.group_by is None else f"grouped by {self.group_by}"
+
     def best(self, metric: str = "accuracy") -> BestSetting | None:
         return best_setting(list(self.points), self.spec.folds, metric)
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict(), "points": [point.to_dict() for point in self.points],
                 "dataset_source": self.dataset_source, "warnings": list(self.warnings), "tracks": self.tracks,
+                "group_by": self.group_by,
                 "class_names": None if self.class_names is None else list(self.class_names)}
 
     @classmethod
@@ -251,8 +260,9 @@ class SweepResult:
 def same_folds(first: SweepSpec, second: SweepSpec) -> bool:
     """Whether two sweeps test on the same tracks per fold (so they can be compared fold by fold)."""
     def folds(spec: SweepSpec) -> tuple[Any, ...]:
-        source = spec.dataset  # folds are by track: feature settings, kinds and the cache do not change them
-        return source.location, source.genres, source.demo_tracks, spec.folds, spec.seed, spec.val_fraction
+        source = spec.dataset  # folds are by track or artist: feature settings, kinds and the cache do not change them
+        return (source.location, source.genres, source.demo_tracks, spec.folds, spec.seed, spec.val_fraction,
+                spec.artists_dir)
 
     return folds(first) == folds(second)
 

@@ -203,8 +203,9 @@ class SweepPoint:
 class SweepSpec:
     """A sweep: the dataset, the base `TrainConfig` (as its dict, preset included), the swept settings (one or
     two axes), ``folds`` of grouped k-fold cross-validation on ``seed`` (the folds' and every training's seed,
-    unless ``seed`` is itself swept), the share of each fold's training tracks kept for validation, and how the
-    page names the dataset."""
+    unless ``seed`` is itself swept), the share of each fold's training tracks kept for validation, how the
+    page names the dataset, and the artist-filtered split folder whose artist lists group the folds by artist
+    when they name the dataset's tracks (`splits.dataset_artists`; None or not covering: folds by track)."""
 
     dataset: DatasetSource
     base_config: dict[str, Any]
@@ -213,6 +214,7 @@ class SweepSpec:
     seed: int = DEFAULT_SEED
     val_fraction: float = VAL_FRACTION
     dataset_title: str = ""
+    artists_dir: str | None = None
 
     @property
     def preset(self) -> str:
@@ -266,6 +268,10 @@ class SweepSpec:
             raise InputError("folds", f"must be a whole number from 2 to 20, got {self.folds!r}")
         if not 0.0 <= self.val_fraction < 0.5:
             raise InputError("val_fraction", f"must be in [0, 0.5), got {self.val_fraction!r}")
+        if self.artists_dir is not None:
+            from genre_core.splits import track_artists  # noqa: PLC0415
+
+            track_artists(self.artists_dir)  # its artist lists readable before any training
         points = self.points()
         if len(points) > MAX_POINTS:
             raise InputError("sweep", f"{len(points)} combinations; at most {MAX_POINTS}")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
 
 #: The published artist-filtered GTZAN split beside the checkout, offered for the protocol comparison.
-DEFAULT_SPLIT_DIR = paths.PROJECT_ROOT.parent / "shared" / "data" / "splits" / "sturm_artist_filtered_3fold"
+DEFAULT_SPLIT_DIR = paths.ARTIST_SPLIT_DIR
 STORED, NEW_GROUPED = "stored", "grouped"
 SPLIT_LABELS = {STORED: "The split stored with the model", NEW_GROUPED: "A new grouped (track-level) split"}
 ACTIVE, PAIR = "active", "pair"

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from genre_core import dataset_choice, jobs, paths, sweep, sweep_figures
+from genre_core import dataset_choice, jobs, paths, splits, sweep, sweep_figures
+from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.markdown import md
+from genre_core.sweep_report import sweep_document
 from genre_core.sweep_results import METRIC_NAMES, METRICS, compare_sweeps
 from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, SweepSpec, fixed_settings, parse_vary
 from genre_core.train_job import BUNDLE_NAME
-from pages import common, widgets
+from pages import common, report_buttons, widgets
 
 common.ensure_app_shell()
 
@@ -60,6 +62,32 @@ def _stored_sweeps() -> list[str]:
     return [folder.name for folder in sorted(folders, key=lambda folder: folder.stat().st_mtime, reverse=True)]
 
 
+def _artists_dir(dataset: Dataset) -> str | None:
+    """The artist-filtered split folder when its artist lists name ``dataset``'s tracks (folds can group by
+    artist), else None; a caption says which grouping the sweep gets and why."""
+    if not paths.ARTIST_SPLIT_DIR.is_dir():
+        st.caption(f"Folds grouped by track (the artist-filtered split, {md(paths.ARTIST_SPLIT_DIR)}, is not "
+                   "there to name artists).")
+        return None
+    with widgets.errors_shown():
+        artists = splits.dataset_artists(dataset, paths.ARTIST_SPLIT_DIR)
+        if artists is None:
+            st.caption("Folds grouped by track: this dataset's tracks have no known artists (the artist-filtered "
+                       "GTZAN split names real GTZAN tracks only).")
+            return None
+        by_artist = st.toggle(
+            "Group the folds by artist", value=True, key="experiments.by_artist",
+            help=f"The artist-filtered GTZAN split names the artists of {len(artists.rows)} rows "
+            f"({len(set(artists.artists.tolist()))} artists): no artist on both sides of a fold, so a model cannot "
+            f"score by recognising a singer or a recording. Off: folds by track only (GTZAN has many tracks per "
+            f"artist, so scores come out higher).")
+        if by_artist and artists.unlisted_tracks:
+            st.caption(f"{artists.unlisted_tracks} track(s) without a listed artist (the split's removed duplicates "
+                       "and distorted excerpts) are left out of the folds.")
+        return str(paths.ARTIST_SPLIT_DIR) if by_artist else None
+    return None
+
+
 @st.cache_resource(show_spinner="Loading TensorFlow…")
 def _preset_names(kinds: tuple[str, ...], has_audio: bool) -> list[str]:
     from genre_core import models
@@ -93,11 +121,13 @@ def _new_sweep_form(loaded: dataset_choice.LoadedDataset) -> None:
     epochs_column, folds_column, seed_column, name_column = st.columns(4)
     epochs = int(epochs_column.number_input("Epochs per run", 1, 500, 10, key="experiments.epochs"))
     folds = int(folds_column.number_input("Folds", 2, 20, DEFAULT_FOLDS, key="experiments.folds",
-                                          help="Grouped k-fold: every window of a track in one fold, "
-                                               "stratified by genre; each track tested once."))
+                                          help="Grouped k-fold: every window of a track in one fold (every "
+                                               "track of an artist, where the artists are known), stratified by "
+                                               "genre; each track tested once."))
     seed = int(seed_column.number_input("Seed", 0, 2**31 - 1, DEFAULT_SEED, key="experiments.seed",
                                         help="Fixes the folds, the initial weights and the batch order."))
     name = name_column.text_input("Sweep name", f"{preset}_{len(_stored_sweeps()) + 1}", key="experiments.name")
+    artists_dir = _artists_dir(loaded.dataset)
     fixed_text = st.text_area("Other settings held fixed (NAME=VALUE, one per line)", "",
                               key=f"experiments.fixed.{preset}", placeholder="dropout=0.2\nhidden=[64, 32]",
                               help="Any setting the sweep can vary; the rest keep the preset's defaults.")
@@ -116,7 +146,7 @@ def _new_sweep_form(loaded: dataset_choice.LoadedDataset) -> None:
         source = dataclasses.replace(source, feature_config=features)
         axes = tuple(parse_vary(text, preset) for text in texts)
         spec = SweepSpec(dataset=source, base_config={"epochs": epochs, **fixed.train_config}, axes=axes,
-                         folds=folds, seed=seed, dataset_title=dataset_spec.title)
+                         folds=folds, seed=seed, dataset_title=dataset_spec.title, artists_dir=artists_dir)
         spec.check()
         common.job_manager().submit(sweep.KIND, common.user_id(), sweep.SweepJobSpec(spec, str(folder)).to_dict())
         st.session_state[SELECTED_KEY] = name
@@ -160,8 +190,9 @@ def _live(folder: Path) -> None:
     _results(sweep.load_sweep(folder), live=True)
 
 
-def _results(result: sweep.SweepResult, *, live: bool = False) -> None:
-    """The table, the bar chart with error bars, the curves and the best-setting verdict."""
+def _results(result: sweep.SweepResult, *, live: bool = False, name: str = "") -> None:
+    """The table, the bar chart with error bars, the curves and the best-setting verdict; when not ``live``, the
+    report downloads (files named after the sweep ``name``)."""
     suffix = ".live" if live else ""
     if result.runs_done == 0:
         st.caption("No run has finished yet.")
@@ -186,6 +217,10 @@ def _results(result: sweep.SweepResult, *, live: bool = False) -> None:
                        filename="sweep_curves")
     for line in result.warnings:
         st.caption(f":orange[{md(line)}]")
+    if not live:
+        report_buttons.report_downloads(lambda: sweep_document(result, metric), f"sweep_{name}",
+                                        "The sweep's facts, best setting with its noise verdict, results table, bars "
+                                        "and validation curves")
 
 
 def _show_sweep(name: str) -> None:
@@ -194,7 +229,7 @@ def _show_sweep(name: str) -> None:
     spec = result.spec
     settings = " × ".join(f"{axis.name} ({len(axis.values)})" for axis in spec.axes)
     st.markdown(f"**{md(name)}**: {spec.preset} on {md(spec.dataset_title or spec.dataset.location)}, "
-                f"{settings}, {spec.folds} grouped folds, seed {spec.seed}, "
+                f"{settings}, {spec.folds} folds {result.grouping}, seed {spec.seed}, "
                 f"{spec.base_config.get('epochs', 20)} epochs per run")
     if _active_job(folder) is not None:
         _live(folder)
@@ -207,7 +242,7 @@ def _show_sweep(name: str) -> None:
                 job = sweep.SweepJobSpec(spec, str(folder))
                 common.job_manager().submit(sweep.KIND, common.user_id(), job.to_dict())
                 st.rerun()
-    _results(result)
+    _results(result, name=name)
 
 
 def _compare(names: list[str], first: str) -> None:
@@ -250,7 +285,8 @@ st.title("Experiments")
 common.show_synthetic_badge()
 st.markdown(
     "Which learning rate, batch size or layer size is best? Train the same preset at every value of one or two "
-    "settings, each with **grouped k-fold cross-validation** (no track on both sides of a fold), and compare the **mean ± std** over the folds. A higher mean is not yet a better setting: the "
-    "verdict below says when the difference is within the noise of the folds."
+    "settings, each with **grouped k-fold cross-validation** (no track on both sides of a fold, and no artist where "
+    "the artists are known), and compare the **mean ± std** over the folds. A higher mean is not yet a better "
+    "setting: the verdict below says when the difference is within the noise of the folds."
 )
 _page()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genre_core import bundle_info, dataset_choice, model_figures, report_document, score_views, stamps
+from genre_core import bundle_info, dataset_choice, model_figures, score_views, stamps
 from genre_core.config import LOG_MEL
 from genre_core.dataset import Dataset
 from genre_core.explain import views
@@ -22,7 +22,7 @@ from genre_core.explain.gallery import bundle_report
 from genre_core.markdown import md
 from genre_core.reports import BundleEvaluation
 from genre_core.splits import Split
-from pages import common, widgets
+from pages import common, report_buttons, widgets
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
@@ -140,16 +140,7 @@ def show_part_scores(folder: str, bundle: ModelBundle, evaluation: BundleEvaluat
 def report_downloads(evaluation: BundleEvaluation, bundle: ModelBundle, dataset: Dataset, split: Split,
                      tag: str) -> None:
     """Buttons that download the run's report as one self-contained HTML file, and its figures as PNGs (zip);
-    both are made when clicked."""
-    html_column, png_column = st.columns(2)
-    html_column.download_button(
-        "Report (HTML, opens offline)",
-        lambda: report_document.render_html(bundle_report(evaluation, bundle, dataset, split)).encode("utf-8"),
-        file_name=f"report_{tag}.html", mime="text/html", key=f"report-html-{tag}", on_click="ignore",
-        icon=":material/description:", help="Every table and figure of this evaluation (and, for a CNN, a Grad-CAM "
-        "gallery of its test part) in one file: no network needed to open it, for handing in.")
-    png_column.download_button(
-        "Figures (PNG, zip)", lambda: report_document.png_zip(bundle_report(evaluation, bundle, dataset, split)),
-        file_name=f"figures_{tag}.zip", mime="application/zip", key=f"report-png-{tag}", on_click="ignore",
-        icon=":material/image:", help="Each figure of the report as a PNG (made by plotly's static export in a "
-        "headless Chromium; about 2 s a figure on a busy machine).")
+    both are made when clicked (`report_buttons.report_downloads`)."""
+    report_buttons.report_downloads(
+        lambda: bundle_report(evaluation, bundle, dataset, split), tag,
+        "Every table and figure of this evaluation (and, for a CNN, a Grad-CAM gallery of its test part)")

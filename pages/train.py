@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 UNPACKED_BUNDLE_KEY = "train.unpacked_bundle"  #: (file id of the uploaded zip, bundle folder it was unpacked to)
 KEPT_BUNDLE_KEY = "train.kept_bundle"  #: (file id of the uploaded zip, workspace folder it was copied to)
 #: The published artist-filtered GTZAN split beside the checkout, offered as the default split folder.
-DEFAULT_SPLIT_DIR = paths.PROJECT_ROOT.parent / "shared" / "data" / "splits" / "sturm_artist_filtered_3fold"
+DEFAULT_SPLIT_DIR = paths.ARTIST_SPLIT_DIR
 MAX_BUNDLE_ZIP_BYTES = 512 * 1024**2  #: largest total size an uploaded bundle zip may unpack to
 POLL_SECONDS = 2.0  #: s between redraws of a running training's progress
 FAMILY_KINDS = {bundle_info.FFN: (SUMMARY, MFCC), bundle_info.CNN: (LOG_MEL,)}

@@ -301,3 +301,18 @@ def synthetic_shap_result(class_names: tuple[str, ...] = ("blues", "metal", "pop
     return ShapResult(values=values, base_values=base_values, outputs=values.sum(axis=1) + base_values,
                       inputs=rng.normal(size=(8, n_features)), feature_names=SUMMARY_NAMES,
                       class_names=class_names, method="deep", output="logits")
+
+
+def read_pairs(path: Path) -> dict[str, str]:
+    """A published artist-filtered split list → {track id: value}, independent of the code under test."""
+    pairs = (line.split("\t") for line in path.read_text().splitlines() if line.strip())
+    return {name[2:-4].replace("_", "."): value for name, value in pairs}
+
+
+def published_artists(split_dir: Path) -> dict[str, str]:
+    """Track id → artist id over every published artist list (`read_pairs`)."""
+    artists: dict[str, str] = {}
+    for fold in (1, 2, 3):
+        for part in ("train", "evaluate"):
+            artists.update(read_pairs(split_dir / f"f{fold}_{part}_groups.txt"))
+    return artists

@@ -3,6 +3,7 @@ unfinished sweep is listed with its progress and a Resume button; the settings o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from helpers import TONE_CONFIG, make_tone_folder, messages, open_page, share_dataset
 
 from genre_core import audio_datasets, dataset_choice, jobs, paths, sweep
+from genre_core.sweep_results import FoldRun
 from genre_core.sweep_spec import SweepSpec, make_axis
 from pages import common
 
@@ -49,3 +51,30 @@ def test_an_unfinished_sweep_shows_its_progress_and_can_resume(tones) -> None:
     assert "0 of 4 runs are stored" in messages(at.info)
     assert "No run has finished yet." in messages(at.caption)
     assert "experiments.resume" in [button.key for button in at.button]
+
+
+def test_a_finished_sweep_says_how_its_folds_group_and_offers_its_report(tones) -> None:
+    spec = SweepSpec(dataset_choice.job_source(tones), {"preset": "ffn_mfcc", "epochs": 1},
+                     (make_axis("batch_size", (4, 8), "ffn_mfcc"),), folds=2, dataset_title="tones",
+                     artists_dir=str(paths.ARTIST_SPLIT_DIR))
+    folder = paths.DATA_DIR / "sweeps" / "finished"
+    sweep.prepare_folder(folder, spec)
+    facts = sweep.DatasetFacts("tones", ("blues", "jazz", "rock"), 9, "artist", ())
+    (folder / sweep.DATASET_FILE).write_text(json.dumps(facts.to_dict()))
+    history = {"loss": [1.0], "accuracy": [0.5], "val_loss": [1.1], "val_accuracy": [0.4]}
+    for point in spec.points():
+        for fold in (1, 2):
+            run = FoldRun(point=point.index, point_key=point.key, fold=fold, accuracy=0.5 + 0.1 * fold,
+                          macro_f1=0.5, track_accuracy=0.6, val_accuracy=0.4, epochs_run=1, stopped_early=False,
+                          train_seconds=1.0, wall_seconds=1.5, test_tracks=4, history=history)
+            sweep.run_file(folder, point.index, fold).parent.mkdir(exist_ok=True)
+            sweep.run_file(folder, point.index, fold).write_text(json.dumps(run.to_dict()))
+    at = open_page(PAGE, tones, **{"experiments.sweep": "finished"})
+    assert not at.exception
+    assert "2 folds grouped by artist, seed 42" in messages(at.markdown)
+    buttons = {button.key: button.proto for button in at.get("download_button")}
+    assert buttons["report-html-sweep_finished"].label == "Report (HTML, opens offline)"
+    assert buttons["report-png-sweep_finished"].label == "Figures (PNG, zip)"
+    assert buttons["report-html-sweep_finished"].deferred_file_id  # made when clicked
+    # the tone tracks are named like GTZAN tracks (blues.00000), so the published lists give them artists
+    assert at.toggle(key="experiments.by_artist").value is True

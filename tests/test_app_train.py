@@ -180,8 +180,6 @@ def test_splits_the_dataset_cannot_use_are_explained(tones: dataset_choice.Datas
     assert "no such folder" in messages(at.error)  # a readable line, not a traceback
     assert not at.exception
 
-    from genre_core import datasets
-
     dataset, _ = audio_datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
     demo = share_dataset(dataclasses.replace(dataset_choice.DatasetSpec(), config=TONE_CONFIG),
                          dataclasses.replace(dataset, synthetic=True))

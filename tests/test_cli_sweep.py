@@ -29,6 +29,8 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (["--vary", "learning_rate=0.1,0.2"], ["--folds", "1"], "folds: must be a whole number from 2 to 20"),
     (["--vary", "n_mels=4,64"], [], "FeatureConfig.n_mels: value 4 is out of range"),
     (["--vary", "learning_rate=0.1,0.2"], ["--set", "bogus=1"], "setting 'bogus'"),
+    (["--vary", "learning_rate=0.1,0.2"], ["--split-dir", "/nonexistent/folds"],
+     "/nonexistent/folds: no such folder (the artist-filtered split files are expected there)"),
 ])
 def test_bad_input_is_one_line_before_any_work(tones, tmp_path, capsys, vary, extra, message) -> None:
     status = cli.main(["sweep", "--dataset", str(tones), *FLAGS, *vary, *extra, "--out", str(tmp_path / "out")])
@@ -50,11 +52,12 @@ def test_a_missing_dataset_or_an_unknown_preset_is_one_line(tmp_path, capsys) ->
 
 @pytest.mark.slow
 def test_a_sweep_prints_its_table_and_a_second_call_resumes_it(tones, tmp_path, capsys) -> None:
-    arguments = ["sweep", "--dataset", str(tones), *FLAGS, "--vary", "learning_rate=0.05,0.001",
+    arguments = ["sweep", "--dataset", str(tones), *FLAGS, "--vary", "learning_rate=0.05,0.001", "--by-track",
                  "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert cli.main(arguments) == 0
     printed = capsys.readouterr().out
-    assert printed.count(": training") == 4 and "4/4 runs on" in printed and "9 tracks, 2 grouped folds" in printed
+    assert printed.count(": training") == 4 and "4/4 runs on" in printed
+    assert "9 tracks, 2 folds grouped by track" in printed  # --by-track (the tones are named like GTZAN tracks)
     assert "learning_rate" in printed and "accuracy mean (%)" in printed and "rule: Best = the highest" in printed
     assert sweep.load_sweep(tmp_path / "out").complete
     assert cli.main([*arguments, "--html", str(tmp_path / "sweep.html")]) == 0

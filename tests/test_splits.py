@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import published_artists, read_pairs
 
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
@@ -17,11 +18,13 @@ from genre_core.splits import (
     NO_TRACKS_WARNING,
     Split,
     artist_filtered_split,
+    dataset_artists,
     grouped_kfold,
     grouped_split,
     leaky_split,
     make_split,
     predefined_split,
+    track_artists,
     unavailable_protocols,
 )
 
@@ -118,12 +121,6 @@ def test_predefined_split_follows_the_source():
         predefined_split(windowed_dataset())
 
 
-def read_pairs(path: Path) -> dict[str, str]:
-    """Published list → {track id: value}, independent of the code under test."""
-    pairs = (line.split("\t") for line in path.read_text().splitlines() if line.strip())
-    return {name[2:-4].replace("_", "."): value for name, value in pairs}
-
-
 @pytest.mark.parametrize("fold", [1, 2, 3])
 def test_artist_filtered_folds_on_the_kaggle_table(gtzan_csv, sturm_split_dir, fold):
     dataset = load_kaggle_csv(gtzan_csv)
@@ -138,6 +135,57 @@ def test_artist_filtered_folds_on_the_kaggle_table(gtzan_csv, sturm_split_dir, f
     assert_tracks_disjoint(split, artist_of_row)  # no artist in two parts
     assert set(dataset.track_ids[split.test].tolist()) == set(test_list)
     assert len(np.unique(dataset.labels[split.val])) == 10
+
+
+def test_folds_by_artist_on_the_kaggle_table_never_put_an_artist_on_both_sides(gtzan_csv, sturm_split_dir):
+    dataset = load_kaggle_csv(gtzan_csv)
+    listed = published_artists(sturm_split_dir)
+    artists = dataset_artists(dataset, sturm_split_dir)
+    assert artists is not None and artists.unlisted_tracks == 1000 - len(listed) == 52
+    artist_of_row = np.asarray([listed.get(track, "-") for track in dataset.track_ids])
+    folds = grouped_kfold(dataset, k=5, seed=42, val_fraction=0.15, artists=artists)
+    tested = dataset.track_ids[np.concatenate([fold.test for fold in folds])].tolist()
+    assert sorted(tested) == sorted(listed)  # every listed track tested exactly once; the unlisted ones never
+    for fold in folds:
+        assert_tracks_disjoint(fold, artist_of_row)  # no artist in train, val and test at once
+        assert "-" not in set(artist_of_row[np.concatenate(list(parts(fold).values()))].tolist())
+        assert fold.details["group_by"] == "artist" and fold.details["artists"] == len(set(listed.values()))
+        assert "52 track(s) without a listed artist" in fold.details["warning"]
+        assert len(np.unique(dataset.labels[fold.test])) == 10 and len(fold.val) > 0
+    by_track = grouped_kfold(dataset, k=5, seed=42)  # the check has teeth: folds by track do split artists
+    assert any(set(artist_of_row[fold.train]) & set(artist_of_row[fold.test]) - {"-"} for fold in by_track)
+
+
+def write_artist_lists(folder: Path, artists: dict[str, str]) -> Path:
+    """Every fold's two artist lists, each holding ``artists`` (file name → artist id)."""
+    folder.mkdir()
+    lines = "".join(f"./{name}\t{artist}\n" for name, artist in artists.items())
+    for fold in (1, 2, 3):
+        for part in ("train", "evaluate"):
+            (folder / f"f{fold}_{part}_groups.txt").write_text(lines)
+    return folder
+
+
+def test_artists_are_known_only_where_the_lists_name_the_tracks(tmp_path):
+    dataset = windowed_dataset(tracks_per_class=4, windows=2, classes=2)
+    genres = ["blues", "jazz"]
+    gtzan = dataclasses.replace(dataset, class_names=genres, track_ids=np.asarray(
+        [f"{genres[int(track[1])]}.{track[3:]}" for track in dataset.track_ids]))  # c1.00002 -> jazz.00002
+    names = {f"{genres[c]}_{t:05d}.wav": f"a{c}{t // 2}" for c in range(2) for t in range(3)}  # track 3 unlisted
+    folder = write_artist_lists(tmp_path / "folds", names)
+    artists = dataset_artists(gtzan, folder)
+    assert artists is not None and artists.unlisted_tracks == 2 and len(artists.rows) == 12
+    assert artists.artists.tolist() == ["a00", "a00"] * 2 + ["a01"] * 2 + ["a10"] * 4 + ["a11"] * 2
+    assert dataset_artists(dataset, folder) is None  # ids like c0.00001 are not GTZAN ids
+    assert dataset_artists(dataclasses.replace(gtzan, synthetic=True), folder) is None
+    assert dataset_artists(gtzan, write_artist_lists(tmp_path / "others", {"rock_00000.wav": "9"})) is None
+    with pytest.raises(InputError, match=r"5 folds need between 2 and 4 \(the number of artists\)"):
+        grouped_kfold(gtzan, k=5, artists=artists)
+    (folder / "f2_evaluate_groups.txt").write_text("./blues_00000.wav\t7\n")
+    with pytest.raises(InputError, match="f2_evaluate_groups.txt: gives track blues.00000 artist 7, another list a00"):
+        track_artists(folder)
+    with pytest.raises(InputError, match="no such folder"):
+        dataset_artists(gtzan, tmp_path / "none")
 
 
 def write_split_dir(folder: Path, fold: int = 1) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import TONE_CONFIG, make_tone_folder, tiny_dataset
+from helpers import TONE_CONFIG, make_tone_folder, published_artists, tiny_dataset
 
 from genre_core import jobs, sweep
 from genre_core.config import FeatureConfig
@@ -126,6 +126,32 @@ def test_a_job_resumes_the_interrupted_sweep_in_a_worker_to_the_same_table(resum
             assert (run.accuracy, run.macro_f1, run.track_accuracy) == (
                 expected.accuracy, expected.macro_f1, expected.track_accuracy)
             assert run.history["loss"] == pytest.approx(expected.history["loss"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_a_sweep_on_the_kaggle_table_groups_its_folds_by_artist(gtzan_csv: Path, sturm_split_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    genres = ("blues", "classical", "metal")
+    source = DatasetSource(str(gtzan_csv), genres=genres, kinds=("summary",))
+    spec = SweepSpec(dataset=source, base_config={**BASE, "batch_size": 32}, artists_dir=str(sturm_split_dir),
+                     axes=(make_axis("learning_rate", (0.01, 0.001), "ffn_mfcc"),), folds=2, seed=7)
+    result = sweep.run_sweep(spec, tmp_path / "artists")
+    assert result.complete and result.group_by == "artist" and result.grouping == "grouped by artist"
+    artists = published_artists(sturm_split_dir)
+    listed = sorted(track for track in artists if track.split(".")[0] in genres)
+    unlisted = 300 - len(listed)
+    assert unlisted > 0 and any(f"{unlisted} track(s) without a listed artist" in line for line in result.warnings)
+    for point in result.points:
+        assert sum(run.test_tracks for run in point.runs) == len(listed)  # each listed track tested once
+    dataset, _ = source.load()
+    descriptions = sweep.track_folds(dataset, spec.folds, spec.seed, spec.val_fraction, spec.artists_dir)
+    assert sorted(track for fold in descriptions for track in fold["track_ids"]["test"]) == listed
+    for fold in descriptions:
+        fitting = {artists[track] for part in ("train", "val") for track in fold["track_ids"][part]}
+        assert fitting.isdisjoint(artists[track] for track in fold["track_ids"]["test"])  # no artist on both sides
+    by_track = sweep.track_folds(dataset, spec.folds, spec.seed, spec.val_fraction)  # no folder: by track
+    assert all(fold["details"]["group_by"] == "track" for fold in by_track)
+    assert sum(len(fold["track_ids"]["test"]) for fold in by_track) == 300
 
 
 def test_a_folder_holding_something_else_is_refused_and_left_alone(tones: Path, tmp_path: Path) -> None:

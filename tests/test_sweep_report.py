@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from genre_core.report_document import FigureBlock, TableBlock, render_html
 from genre_core.sweep_report import sweep_document
 from genre_core.sweep_results import FoldRun, SweepResult, point_result
@@ -24,7 +26,8 @@ def _result() -> SweepResult:
     runs = {0: [_run(0, 0, 0.60), _run(0, 1, 0.70)], 1: [_run(1, 0, 0.62)]}  # the second point is unfinished
     return SweepResult(spec=SPEC, points=tuple(point_result(point, runs[point.index]) for point in points),
                        dataset_source="demo (synthetic)", class_names=("a", "b"), tracks=40,
-                       warnings=("synthetic data: scores on generated audio say nothing about real music",))
+                       warnings=("synthetic data: scores on generated audio say nothing about real music",),
+                       group_by="artist")
 
 
 def test_a_sweep_report_names_what_was_swept_and_holds_table_bars_and_curves():
@@ -33,8 +36,11 @@ def test_a_sweep_report_names_what_was_swept_and_holds_table_bars_and_curves():
     assert document.title == "GenreLens sweep: ffn_mfcc, batch_size" and document.warnings == result.warnings
     summary = document.sections[0]
     facts = summary.blocks[0].text
-    assert "2 settings" in facts and "2-fold grouped cross-validation (seed 0)" in facts and "3 of 4 runs" in facts
+    assert "2 settings" in facts and "3 of 4 runs" in facts
+    assert "2-fold cross-validation grouped by artist (seed 0)" in facts
     assert "(40 tracks)" in facts and "6 s of training" in facts
+    assert "2-fold cross-validation grouped by track" in sweep_document(
+        dataclasses.replace(result, group_by="track")).sections[0].blocks[0].text
     table = next(block for block in summary.blocks if isinstance(block, TableBlock)).table
     assert len(table) == 2 and list(table["folds"]) == ["2/2", "1/2"]
     names = [block.name for block in document.figures()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genre_core import paths
 from genre_core.cli.common import (
     Command,
     add_dataset_arguments,
@@ -43,6 +44,14 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, type=Path, metavar="DIR",
         help="folder of the sweep: a new or empty one, or the folder of the same sweep to resume it",
     )
+    parser.add_argument(
+        "--split-dir", type=Path, default=paths.ARTIST_SPLIT_DIR if paths.ARTIST_SPLIT_DIR.is_dir() else None,
+        metavar="DIR", help="the published artist-filtered GTZAN split: where its artist lists (f<k>_*_groups.txt) "
+        "name the dataset's tracks, the folds are grouped by artist (no artist on both sides), else by track "
+        f"(default {paths.ARTIST_SPLIT_DIR} when present)",
+    )
+    parser.add_argument("--by-track", action="store_true",
+                        help="group the folds by track even where the artists are known")
     parser.add_argument("--html", type=Path, default=None, metavar="OUT.html",
                         help="also write the sweep's report as one self-contained HTML file (opens offline)")
 
@@ -66,8 +75,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     source = DatasetSource(str(args.dataset), features, genres=None if args.genres is None else tuple(args.genres),
                            kinds=(preset.feature_kind,), cache_dir=None if args.cache is None else str(args.cache))
     axes = tuple(parse_vary(text, args.preset) for text in args.vary)
+    artists_dir = None if args.by_track or args.split_dir is None else str(args.split_dir)
     spec = SweepSpec(dataset=source, base_config=fixed.train_config, axes=axes, folds=args.folds, seed=args.seed,
-                     val_fraction=VAL_FRACTION)
+                     val_fraction=VAL_FRACTION, artists_dir=artists_dir)
 
     def report(event: dict) -> None:
         if event["type"] == "run":
@@ -79,7 +89,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
     result = sweep.run_sweep(spec, args.out, emit=report, n_jobs=args.jobs)
     print(f"\n{result.runs_done}/{result.runs_total} runs on {result.dataset_source} "
-          f"({result.tracks} tracks, {args.folds} grouped folds, seed {args.seed}); the runs took "
+          f"({result.tracks} tracks, {args.folds} folds {result.grouping}, seed {args.seed}); the runs took "
           f"{result.wall_seconds:.0f} s in all; sweep stored in {args.out}")
     print(results_table(result).to_string(index=False))
     best = result.best()
