@@ -408,7 +408,8 @@ def test_predict_prints_verdicts_without_tensorflow_log_lines(trained_bundle, to
 
 def test_demo_verb_builds_what_the_apps_first_use_reads_from_the_cache(tmp_path, monkeypatch, capsys):
     """``make run`` runs ``python -m genre_core demo`` before the server: afterwards the app's load of the default
-    demo (`pages.common` calls `audio_datasets.load_demo` with the default settings) generates and extracts nothing."""
+    demo (`dataset_choice.read_dataset` reaches `audio_datasets.load_demo` with the default settings) generates
+    and extracts nothing."""
     from conftest import isolate_workspace
 
     from genre_core import datasets
