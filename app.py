@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common, presenter
+from genre_core import bundle_info
+from genre_core.markdown import md
+
+from pages import common, presenter, widgets
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
@@ -26,7 +29,7 @@ PAGES = [
 ]
 
 
-def _select_bundle(role: str, bundles: list[common.BundleInfo]) -> None:
+def _select_bundle(role: str, bundles: list[bundle_info.BundleInfo]) -> None:
     """A selectbox over the ``role`` bundles and a caption with the chosen one's classes and accuracy."""
     by_folder = {info.folder: info for info in bundles if info.role == role}
     widget_key = f"sidebar.{role}_bundle"
@@ -40,7 +43,7 @@ def _select_bundle(role: str, bundles: list[common.BundleInfo]) -> None:
         format_func=lambda folder: "none" if folder is None else by_folder[folder].label,
         on_change=lambda: common.set_active_bundle(role, st.session_state[widget_key]),
     )
-    st.sidebar.caption(common.describe_bundle(by_folder.get(chosen)))
+    st.sidebar.caption(widgets.describe_bundle(by_folder.get(chosen)))
 
 
 def _sidebar() -> None:
@@ -48,16 +51,16 @@ def _sidebar() -> None:
     st.sidebar.subheader("Dataset")
     common.show_synthetic_badge(st.sidebar)
     slot = st.sidebar.empty()  # a page that loads the dataset says so here while it loads (common.load_dataset)
-    slot.markdown(common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset()))
+    slot.markdown(widgets.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset()))
     st.session_state[common.SIDEBAR_DATASET_KEY] = slot
     st.sidebar.subheader("Models")
     bundles, problems = common.scan_bundles()
     if not bundles:
         st.sidebar.caption("No models yet: pretrained ones appear in assets/models, the ones you train in data/models.")
-    for role in (common.FFN, common.CNN):
+    for role in (bundle_info.FFN, bundle_info.CNN):
         _select_bundle(role, bundles)
     for problem in problems:
-        st.sidebar.caption(f":red[Skipped {common.md(problem)}]")
+        st.sidebar.caption(f":red[Skipped {md(problem)}]")
 
 
 def main() -> None:

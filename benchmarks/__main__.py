@@ -61,7 +61,7 @@ def bench_imports() -> list[Result]:
 def bench_demo_and_cache(workspace: Path) -> list[Result]:
     from genre_core import synth
     from genre_core.config import FeatureConfig
-    from genre_core.datasets import load_audio_folder
+    from genre_core.audio_datasets import load_audio_folder
 
     generate = timed(lambda: synth.generate_demo_dataset(workspace / "demo"))
     config = FeatureConfig()
@@ -195,7 +195,7 @@ def bench_transfer(workspace: Path) -> list[Result]:
     from genre_core import lesson, musicnn, paths, pretrain, training
     from genre_core.bundles import load_bundle
     from genre_core.config import LOG_MEL
-    from genre_core.datasets import load_audio_folder
+    from genre_core.audio_datasets import load_audio_folder
     from genre_core.explain.gradcam import grad_cam
     from genre_core.prediction import predict_file
     from genre_core.splits import grouped_split

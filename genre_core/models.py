@@ -26,11 +26,9 @@ import keras
 from genre_core import musicnn
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
-from genre_core.hyper_settings import ACTIVATIONS  # noqa: F401 (the activations the app offers)
 from genre_core.musicnn import TRUNKS
+from genre_core.train_choices import OUTPUTS, SIGMOID, SOFTMAX
 
-SOFTMAX, SIGMOID = "softmax", "sigmoid"
-OUTPUTS = (SOFTMAX, SIGMOID)  #: the two classifier heads (see the module docstring)
 
 #: Rank of one model input (without the batch axis) for each feature kind.
 INPUT_RANKS = {SUMMARY: 1, LOG_MEL: 3, MFCC: 2}

@@ -15,7 +15,7 @@ over the windows of a longer song. The statistics of a final partial window (at 
 the audio actually present, never over zero padding, which would shift every mean and variance; a song shorter
 than 15 s (but at least `MIN_STATISTICS_SECONDS`) is read as one window of the audio present, with a note
 saying so. Bundles
-that carry a `FeatureConfig` (audio datasets, and ``features_3_sec.csv``, see `datasets.kaggle_windows`)
+that carry a `FeatureConfig` (audio datasets, and ``features_3_sec.csv``, see `table_datasets.kaggle_windows`)
 get exactly the windows and features their training rows had, padding
 included.
 

@@ -32,7 +32,8 @@ from genre_core import lesson, model_cards, musicnn, paths
 from genre_core.baselines import baseline_scores
 from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
 from genre_core.dataset import Dataset
-from genre_core.datasets import load_audio_folder, load_demo, load_kaggle_csv
+from genre_core.audio_datasets import load_audio_folder, load_demo
+from genre_core.table_datasets import load_kaggle_csv
 from genre_core.errors import InputError
 from genre_core.evaluation import cross_validation_summary
 from genre_core.reports import BASELINE_KEYS, cross_validate, evaluate_bundle

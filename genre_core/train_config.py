@@ -12,14 +12,12 @@ from typing import Any
 import numpy as np
 
 from genre_core.errors import InputError
-from genre_core.models import OUTPUTS, check_hyper, get_preset
+from genre_core.models import check_hyper, get_preset
 from genre_core.records import from_dict_strict
+from genre_core.train_choices import CLASS_WEIGHTS, OPTIMIZERS, OUTPUTS, SCHEDULES
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "cosine-restarts", "plateau", "one-cycle")
 #: "cosine-restarts": this many cosine cycles over the run, each twice as long as the one before (SGDR).
 RESTART_CYCLES = 3
-CLASS_WEIGHTS = ("none", "balanced")
 
 
 def _is_int(value: Any) -> bool:

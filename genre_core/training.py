@@ -16,8 +16,9 @@ import tensorflow as tf
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.inputs import WIDTH_AXIS, Standardizer, dataset_features, prepare_inputs
-from genre_core.models import SIGMOID, build_model, get_preset
+from genre_core.models import build_model, get_preset
 from genre_core.splits import Split
+from genre_core.train_choices import SIGMOID
 from genre_core.train_callbacks import CancelCallback, ProgressCallback, ScheduledLearningRate, TrainingMonitor
 from genre_core.train_config import TrainConfig, class_weights
 

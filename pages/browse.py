@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import features, stamps
+from genre_core import bundle_info, dataset_choice, features, stamps
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
 from genre_core.explain.examples import ExampleRow
-from pages import common
+from genre_core.markdown import md
+from pages import common, widgets
 
 common.ensure_app_shell()
 
@@ -105,7 +106,7 @@ def _check_cnn_fits(bundle: ModelBundle, dataset: Dataset) -> None:
 
 def _cnn_bundle(dataset: Dataset) -> tuple[str, ModelBundle]:
     """The active CNN bundle folder and bundle, or a readable message and `st.stop()`."""
-    folder, bundle = common.require_active_bundle(common.CNN)
+    folder, bundle = common.require_active_bundle(bundle_info.CNN)
     try:
         _check_cnn_fits(bundle, dataset)
     except InputError as error:
@@ -162,12 +163,12 @@ def _player(dataset: Dataset, track_id: str, start_s: float, end_s: float) -> No
 
 def _card(dataset: Dataset, item: ExampleRow, kind: str, colour_range: tuple[float, float]) -> None:
     config = dataset.feature_config
-    st.markdown(f"**{common.md(item.track_id)}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
-    st.caption(f"true **{common.md(item.true_class)}** → predicted **{common.md(item.predicted_class)}** (p = {item.probability:.2f})")
+    st.markdown(f"**{md(item.track_id)}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
+    st.caption(f"true **{md(item.true_class)}** → predicted **{md(item.predicted_class)}** (p = {item.probability:.2f})")
     figure = views.spectrogram_view(
         dataset.features[LOG_MEL][item.row], config, zmin=colour_range[0], zmax=colour_range[1], thumbnail=True
     )
-    common.show_figure(figure, key=f"browse.thumb.{kind}.{item.row}", filename=f"{item.track_id}_{item.segment_index}")
+    widgets.show_figure(figure, key=f"browse.thumb.{kind}.{item.row}", filename=f"{item.track_id}_{item.segment_index}")
     _player(dataset, item.track_id, item.start_seconds, item.end_seconds)
     st.button(
         "Explain", key=f"browse.pick.{kind}.{item.row}", icon=":material/image_search:", width="stretch",
@@ -254,9 +255,9 @@ def _trust(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBund
     st.caption(f"{checks.segments} segments, Grad-CAM at layer {checks.layer}.")
     left, right = st.columns(2)
     with left:
-        common.show_figure(views.randomisation_figure(checks.randomisation), key="browse.randomisation")
+        widgets.show_figure(views.randomisation_figure(checks.randomisation), key="browse.randomisation")
     with right:
-        common.show_figure(views.deletion_figure(checks.deletion), key="browse.deletion")
+        widgets.show_figure(views.deletion_figure(checks.deletion), key="browse.deletion")
 
 
 def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBundle, dataset: Dataset, row: int,
@@ -269,7 +270,7 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
     track, segment = str(dataset.track_ids[row]), int(dataset.segment_index[row])
     start = segment * config.segment_seconds if config is not None else 0.0
     end = start + config.segment_seconds if config is not None else 0.0
-    st.header(f"Grad-CAM of {common.md(track)}, {_where(start, end, segment, config)}")
+    st.header(f"Grad-CAM of {md(track)}, {_where(start, end, segment, config)}")
     st.markdown(
         "Grad-CAM asks which regions of the spectrogram raised the score (the logit) of a class: red means strong "
         "evidence for it, transparent means none. It is blurry because it is computed at a deep layer with a coarse "
@@ -302,16 +303,16 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
             icon=":material/visibility_off:",
         )
     title = f"Grad-CAM at {maps.layer} for '{names[maps.class_index]}'"
-    common.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.gradcam, opacity=opacity, title=title),
+    widgets.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.gradcam, opacity=opacity, title=title),
                        key="browse.gradcam", filename=f"gradcam_{track}_{segment}")
     left, right = st.columns(2)
     with left:
-        common.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.gradcam_plus_plus, opacity=opacity,
+        widgets.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.gradcam_plus_plus, opacity=opacity,
                                                   title="Grad-CAM++"), key="browse.gradcam_pp")
         st.caption("Grad-CAM++ weighs several separate regions of evidence more evenly, so a beat that repeats "
                    "shows up at every repetition instead of only the strongest one.")
     with right:
-        common.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.saliency, opacity=opacity,
+        widgets.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.saliency, opacity=opacity,
                                                   title="Gradient saliency"), key="browse.saliency")
         st.caption("Saliency: how strongly each single cell would change the score if nudged. Sharp but noisy: "
                    "sensitivity, not evidence.")
@@ -326,9 +327,9 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
         moments = views.time_profile_figure(gradcam.time_profile(maps.gradcam), features.frame_times(config))
         left, right = st.columns(2)
         with left:
-            common.show_figure(bands, key="browse.band_profile")
+            widgets.show_figure(bands, key="browse.band_profile")
         with right:
-            common.show_figure(moments, key="browse.time_profile")
+            widgets.show_figure(moments, key="browse.time_profile")
         if st.toggle("Listen to the highlighted part", key="browse.listen"):
             _listen(folder, stamp, data_key, row, log_mel, maps, config)
     from genre_core.explain.musicnn_evidence import is_musicnn  # imports TensorFlow: only with a model
@@ -355,10 +356,10 @@ def _musicnn_evidence(bundle: ModelBundle, log_mel: np.ndarray, class_index: int
     evidence = views.musicnn_evidence(bundle, log_mel, class_index)
     left, right = st.columns(2)
     with left:
-        common.show_figure(views.branch_share_figure(evidence), key="browse.musicnn.branches")
+        widgets.show_figure(views.branch_share_figure(evidence), key="browse.musicnn.branches")
     with right:
         times = features.frame_times(config) if config is not None else np.arange(evidence.time_map.shape[1])
-        common.show_figure(views.time_profile_figure(evidence.time_map[0] / max(evidence.time_map[0].sum(), 1e-12),
+        widgets.show_figure(views.time_profile_figure(evidence.time_map[0] / max(evidence.time_map[0].sum(), 1e-12),
                                                      times), key="browse.musicnn.time")
     st.caption(f"Timbral branches together: {evidence.timbral_share()[0]:.0%} of the evidence. Shares are a "
                "first-order estimate (gradient × activation); a branch that argued against the class gets 0 %.")
@@ -374,7 +375,7 @@ if LOG_MEL not in dataset.features:
     st.stop()
 bundle_folder, cnn = _cnn_bundle(dataset)
 bundle_stamp = stamps.source_stamp(Path(bundle_folder))
-data_key = common.dataset_key(common.active_dataset_spec())
+data_key = dataset_choice.dataset_key(common.active_dataset_spec())
 
 controls = st.columns([2, 2, 2, 1])
 part = controls[0].selectbox("Rows", list(views.PART_LABELS), format_func=views.PART_LABELS.get, key=common.BROWSE_PART_KEY,
@@ -384,7 +385,7 @@ ordering = controls[2].radio("Order", list(ORDERINGS), key="browse.ordering", ho
                              "and wrong answers the model was most sure of.")
 per_list = controls[3].number_input("Cards per list", 1, 24, 6, key="browse.per_list")
 
-with common.errors_shown():
+with widgets.errors_shown():
     part_rows = _part_rows(dataset, cnn, part)
     part_probabilities = _probabilities(bundle_folder, bundle_stamp, data_key, part, cnn, dataset, part_rows)
     if st.session_state.get(GENRE_KEY) not in dataset.class_names:  # open on the genre with the most mistakes

@@ -8,11 +8,15 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genre_core import archives, audio, audio_figures, datasets, features, musicnn, paths, score_views, synth
+from genre_core import (
+    archives, audio, audio_datasets, audio_figures, dataset_choice, datasets, features, musicnn, paths, score_views, synth,
+    uploads,
+)
 from genre_core.config import LOG_MEL, MFCC, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
-from pages import common
+from genre_core.markdown import md
+from pages import common, widgets
 
 common.ensure_app_shell()
 
@@ -32,10 +36,10 @@ INTRO = (
 )
 #: Source kind -> (label, placeholder) of its path input.
 PATH_INPUTS = {
-    common.FOLDER: ("Folder with one subfolder of audio files per genre", "/data/gtzan/genres"),
-    common.CSV: ("Kaggle feature table (features_30_sec.csv or features_3_sec.csv)", "/data/features_30_sec.csv"),
-    common.NPY: ("Folder holding train/ and test/ (val/ optional), each with X.npy and labels.npy", "/data/splits"),
-    common.MFCC_JSON: ('MFCC JSON file {"mapping": [...], "labels": [...], "mfcc": [...]}', "/data/data_10.json"),
+    dataset_choice.FOLDER: ("Folder with one subfolder of audio files per genre", "/data/gtzan/genres"),
+    dataset_choice.CSV: ("Kaggle feature table (features_30_sec.csv or features_3_sec.csv)", "/data/features_30_sec.csv"),
+    dataset_choice.NPY: ("Folder holding train/ and test/ (val/ optional), each with X.npy and labels.npy", "/data/splits"),
+    dataset_choice.MFCC_JSON: ('MFCC JSON file {"mapping": [...], "labels": [...], "mfcc": [...]}', "/data/data_10.json"),
 }
 
 
@@ -43,7 +47,7 @@ def _choice_index(choices: tuple[int, ...], value: int, default: int) -> int:
     return choices.index(value if value in choices else default)
 
 
-def _uploaded_folder(active: common.DatasetSpec) -> str | None:
+def _uploaded_folder(active: dataset_choice.DatasetSpec) -> str | None:
     """The unpacked folder of the zip uploaded now (unpacked once per upload), else the active upload's."""
     uploaded = st.file_uploader(
         "Zip of a GTZAN-style folder (one subfolder of audio files per genre)", type=["zip"], key="data.upload",
@@ -51,25 +55,25 @@ def _uploaded_folder(active: common.DatasetSpec) -> str | None:
              "a new upload replaces the previous one, and the folder is deleted a day after your session ends.",
     )
     if uploaded is None:
-        return active.location if active.kind == common.UPLOAD else None
+        return active.location if active.kind == dataset_choice.UPLOAD else None
     unpacked = st.session_state.get(UNPACKED_UPLOAD_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
-        with st.spinner(f"Unpacking {common.md(uploaded.name)}…"):
-            root = common.unpack_upload(uploaded, common.UPLOADED_DATASET)
+        with st.spinner(f"Unpacking {md(uploaded.name)}…"):
+            root = common.unpack_upload(uploaded, uploads.UPLOADED_DATASET)
         st.session_state[UNPACKED_UPLOAD_KEY] = (uploaded.file_id, str(root))
     return st.session_state[UNPACKED_UPLOAD_KEY][1]
 
 
-def _location(kind: str, active: common.DatasetSpec) -> str | None:
+def _location(kind: str, active: dataset_choice.DatasetSpec) -> str | None:
     """Where the chosen source is ("" for the demo); None until the user has given it."""
-    if kind == common.DEMO:
+    if kind == dataset_choice.DEMO:
         st.caption(
             "Made from a fixed seed by `make run` before the app starts (or here on first use, once; then read from "
             "disk): synthetic 30 s "
             f"tracks of {', '.join(synth.DEMO_GENRES)}. Not real music: use it to learn the tools, not to judge them."
         )
         return ""
-    if kind == common.UPLOAD:
+    if kind == dataset_choice.UPLOAD:
         return _uploaded_folder(active)
     label, placeholder = PATH_INPUTS[kind]
     default = active.location if active.kind == kind else ""
@@ -101,25 +105,25 @@ def _feature_settings(base: FeatureConfig) -> FeatureConfig:
 def _is_source_of_kind(location: str, kind: str) -> bool:
     """True when ``location`` exists and holds the kind of source ``kind`` names (checked without reading it)."""
     try:
-        return datasets.source_kind(location) == common.EXPECTED_SOURCES.get(kind)
+        return datasets.source_kind(location) == dataset_choice.EXPECTED_SOURCES.get(kind)
     except InputError:
         return False
 
 
-def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | None:
+def _chosen_spec(kind: str, active: dataset_choice.DatasetSpec) -> dataset_choice.DatasetSpec | None:
     """The dataset the inputs describe, or None while something is missing."""
     location = _location(kind, active)
     if location is None:
         return None
-    if kind not in common.AUDIO_SOURCES:
+    if kind not in dataset_choice.AUDIO_SOURCES:
         st.caption("This source holds ready-made features, not audio: the feature settings do not apply.")
-        whole = common.DatasetSpec(kind, location)
+        whole = dataset_choice.DatasetSpec(kind, location)
         if not _is_source_of_kind(location, kind):
             return whole  # Load / extract names what is wrong with it
         # its genres are known once it is read (shared between users; choosing a subset then costs nothing)
         available = list(common.load_dataset(whole).dataset.class_names)
     else:
-        available = list(synth.DEMO_GENRES) if kind == common.DEMO else sorted(datasets.list_genre_files(location))
+        available = list(synth.DEMO_GENRES) if kind == dataset_choice.DEMO else sorted(audio_datasets.list_genre_files(location))
     default = [genre for genre in (active.genres or available) if genre in available] if active.kind == kind else available
     chosen = st.multiselect("Genres", available, default=default or available, key=f"data.genres.{kind}.{location}",
                             help="Train and evaluate on these genres only: e.g. blues and metal for a binary task "
@@ -128,19 +132,19 @@ def _chosen_spec(kind: str, active: common.DatasetSpec) -> common.DatasetSpec | 
         st.warning("Choose at least one genre (a classifier needs two to tell apart).")
         return None
     genres = None if len(chosen) == len(available) else tuple(sorted(chosen))
-    if kind not in common.AUDIO_SOURCES:
-        return common.DatasetSpec(kind, location, genres)
-    return common.DatasetSpec(kind, location, genres, _feature_settings(active.config))
+    if kind not in dataset_choice.AUDIO_SOURCES:
+        return dataset_choice.DatasetSpec(kind, location, genres)
+    return dataset_choice.DatasetSpec(kind, location, genres, _feature_settings(active.config))
 
 
-def _load(spec: common.DatasetSpec) -> None:
+def _load(spec: dataset_choice.DatasetSpec) -> None:
     """Load ``spec`` (progress bar), make it the session's dataset and rerun so the sidebar shows it."""
     loaded = common.load_dataset(spec)
     common.set_active_dataset(spec)
     dataset = loaded.dataset
     skipped = f"; {len(loaded.skipped)} file(s) skipped" if loaded.skipped else ""
     st.session_state[LOADED_MESSAGE_KEY] = (
-        f"Loaded {common.md(spec.title)}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
+        f"Loaded {md(spec.title)}: {dataset.n_classes} classes, {dataset.n_tracks} tracks, {len(dataset)} segments{skipped}."
     )
     st.rerun()
 
@@ -165,11 +169,11 @@ def _explore_track(dataset: Dataset) -> None:
     left, right = st.columns(2)
     with left:
         _play(path, samples, rate)
-        common.show_figure(audio_figures.waveform_figure(samples, rate, title="Waveform"), "waveform", f"{track}-waveform")
+        widgets.show_figure(audio_figures.waveform_figure(samples, rate, title="Waveform"), "waveform", f"{track}-waveform")
         st.caption("The signal itself: air pressure over time. Loud passages are tall; when zoomed out each stroke "
                    "spans the lowest to the highest sample of a few milliseconds, so drum hits show as spikes.")
     with right:
-        common.show_figure(audio_figures.spectrum_figure(samples, rate, title="Spectrum of the whole track"),
+        widgets.show_figure(audio_figures.spectrum_figure(samples, rate, title="Spectrum of the whole track"),
                            "spectrum", f"{track}-spectrum")
         st.caption("How strongly each frequency occurs over the whole track (FFT). The log axis gives every octave "
                    "the same width, as we hear it: bass on the left, cymbals and hiss on the right.")
@@ -187,27 +191,27 @@ def _explore_track(dataset: Dataset) -> None:
     frame_ms, hop_ms = 1000 * config.n_fft / rate, 1000 * config.hop_length / rate
     left, right = st.columns(2)
     with left:
-        common.show_figure(
+        widgets.show_figure(
             audio_figures.stft_figure(window, rate, config.n_fft, config.hop_length, start_seconds=start,
                                       title="STFT spectrogram"), "stft", f"{track}-w{segment}-stft")
         st.caption(f"The spectrum frame by frame ({frame_ms:.0f} ms frames every {hop_ms:.0f} ms): time runs to the "
                    "right, pitch upwards, brightness is loudness in dB. Notes are horizontal lines, drums vertical.")
     with right:
-        common.show_figure(audio_figures.mel_filterbank_figure(rate, config.n_fft, config.n_mels,
+        widgets.show_figure(audio_figures.mel_filterbank_figure(rate, config.n_fft, config.n_mels,
                                                                title="Mel filter bank"), "mel-filters", "mel-filters")
         st.caption(f"The {config.n_mels} triangular filters that pool STFT bins into mel bands: narrow at low "
                    "frequencies and wide at high ones, like the ear's finer pitch resolution for low sounds.")
     left, right = st.columns(2)
     with left:
         if LOG_MEL in dataset.features:
-            common.show_figure(audio_figures.log_mel_figure(dataset.features[LOG_MEL][row], config,
+            widgets.show_figure(audio_figures.log_mel_figure(dataset.features[LOG_MEL][row], config,
                                                             start_seconds=start, title="Log-mel spectrogram"),
                                "log-mel", f"{track}-w{segment}-log-mel")
             st.caption(f"The STFT pooled by those filters, in dB: this {config.n_mels} × "
                        f"{config.frames_per_segment} image is exactly what the CNN classifies for this window.")
     with right:
         if MFCC in dataset.features:
-            common.show_figure(audio_figures.mfcc_figure(dataset.features[MFCC][row], config, start_seconds=start,
+            widgets.show_figure(audio_figures.mfcc_figure(dataset.features[MFCC][row], config, start_seconds=start,
                                                          title="MFCCs"), "mfcc", f"{track}-w{segment}-mfcc")
             st.caption("A compact description of each log-mel frame's shape: coefficient 0 is loudness, the next few "
                        "the broad spectral envelope (timbre). The FFN's summary features are averages of such rows.")
@@ -224,7 +228,7 @@ def _musicnn_input(path: Path, track: str, start_seconds: float) -> None:
         return
     left, right = st.columns(2)
     with left:
-        common.show_figure(
+        widgets.show_figure(
             audio_figures.log_mel_figure(features.log_mel(window, config), config, start_seconds=start_seconds,
                                          title="The pretrained networks' input (musicnn)"),
             "musicnn-input", f"{track}-musicnn-input")
@@ -246,9 +250,9 @@ def _explore_features(dataset: Dataset) -> None:
     st.subheader("Features")
     st.caption(f"{len(table)} rows; matrices (MFCC, log-mel) are averaged over time. Statistics of every column:")
     st.dataframe(table.describe().T)
-    common.table_download(table, "features")
+    widgets.table_download(table, "features")
     feature = st.selectbox("Feature", list(table.columns[2:]), key="data.feature")
-    common.show_figure(
+    widgets.show_figure(
         audio_figures.feature_distribution_figure(table[feature].to_numpy(), table["genre"].to_numpy(dtype=str),
                                                   feature, title=f"{feature} per genre"),
         "feature-distribution", f"{feature}-per-genre",
@@ -264,7 +268,7 @@ def _files_per_genre(dataset: Dataset) -> None:
                              format_func=lambda unit: "files (tracks)" if unit == "tracks" else "segments (rows)")
     kind = kind_column.radio("Chart", [score_views.PIE, score_views.BAR], horizontal=True, key="data.count_chart")
     counts = score_views.files_per_genre(dataset)
-    common.show_figure(score_views.files_per_genre_figure(counts, kind=kind, unit=unit), "class-distribution",
+    widgets.show_figure(score_views.files_per_genre_figure(counts, kind=kind, unit=unit), "class-distribution",
                        f"{unit}-per-genre")
     if counts[unit].nunique() > 1:
         st.caption("The genres are not equally large: accuracy favours the big ones, so read the per-class scores "
@@ -277,7 +281,7 @@ def _explore() -> None:
         st.info("Load a dataset above to explore it.")
         return
     dataset = loaded.dataset
-    st.header(f"Explore: {common.md(common.active_dataset_spec().title)}")
+    st.header(f"Explore: {md(common.active_dataset_spec().title)}")
     common.show_synthetic_badge()
     st.caption(dataset.source)
     classes, tracks, segments, kinds = st.columns(4)
@@ -303,15 +307,15 @@ message = st.session_state.pop(LOADED_MESSAGE_KEY, None)
 if message:
     st.success(message)
 active_spec = common.active_dataset_spec()
-kinds = list(common.SOURCE_LABELS)
-source_kind = st.radio("Source", kinds, index=kinds.index(active_spec.kind), format_func=common.SOURCE_LABELS.get,
+kinds = list(dataset_choice.SOURCE_LABELS)
+source_kind = st.radio("Source", kinds, index=kinds.index(active_spec.kind), format_func=dataset_choice.SOURCE_LABELS.get,
                        horizontal=True, key="data.source")
 chosen_spec = None
-with common.errors_shown():
+with widgets.errors_shown():
     chosen_spec = _chosen_spec(source_kind, active_spec)
 if st.button("Load / extract", type="primary", disabled=chosen_spec is None, key="data.load"):
-    with common.errors_shown():
+    with widgets.errors_shown():
         _load(chosen_spec)
 st.divider()
-with common.errors_shown():
+with widgets.errors_shown():
     _explore()

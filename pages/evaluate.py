@@ -2,7 +2,7 @@
 the split, per segment and per track, against baselines; and, for the Kaggle table, how much a random split
 inflates accuracy compared with the artist-filtered one.
 
-Scores are cached per bundle (folder and ``bundle.json`` modification time), dataset (`common.dataset_key`)
+Scores are cached per bundle (folder and ``bundle.json`` modification time), dataset (`dataset_choice.dataset_key`)
 and split choice, so a rerun redraws without scoring again. TensorFlow is imported only inside functions.
 """
 
@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import baselines, bundle_files, lesson, model_figures, paths, reports, splits, stamps
+from genre_core import (
+    baselines, bundle_files, bundle_info, dataset_choice, lesson, model_figures, paths, reports, splits, stamps,
+)
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
+from genre_core.markdown import md
 from genre_core.splits import Split
-from pages import common, score_panels
+from pages import common, score_panels, widgets
 
 common.ensure_app_shell()
 
@@ -57,7 +60,7 @@ def _split_for(bundle: ModelBundle, dataset: Dataset, choice: str, seed: int) ->
         try:
             return _stored_split(dataset, bundle.split_description), STORED
         except InputError as error:
-            st.info(f"The model's own split does not fit: {common.md(error)}. Scoring on a new grouped split instead.",
+            st.info(f"The model's own split does not fit: {md(error)}. Scoring on a new grouped split instead.",
                     icon=":material/info:")
     return splits.grouped_split(dataset, seed=seed), f"{NEW_GROUPED}:{seed}"
 
@@ -88,7 +91,7 @@ def _evaluation(
     return reports.evaluate_bundle(_bundle, _dataset, _split)
 
 
-def _fitting_bundles(dataset: Dataset) -> list[common.BundleInfo]:
+def _fitting_bundles(dataset: Dataset) -> list[bundle_info.BundleInfo]:
     """Listed bundles with the dataset's classes (in order) and a feature kind it holds (read from their
     ``bundle.json``; `bundles.check_compatible` still checks the feature settings once one is loaded)."""
     infos, _ = common.scan_bundles()
@@ -111,20 +114,20 @@ def _show_scores(folder: str, bundle: ModelBundle, evaluation: reports.BundleEva
     and the report downloads. ``key`` prefixes the widget keys; its last part (role or side) ends the names of
     downloaded files."""
     tag = f"{bundle.name}_{key.rsplit('.', 1)[-1]}"
-    report, scores = common.show_headline_scores(evaluation, model_name=bundle.name, n_classes=dataset.n_classes,
+    report, scores = widgets.show_headline_scores(evaluation, model_name=bundle.name, n_classes=dataset.n_classes,
                                                  key=key, tag=tag)
     if "test" in report.parts and scores:
         baseline_table = model_figures.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
-        common.show_score_table(baseline_table, f"baselines_{tag}")
+        widgets.show_score_table(baseline_table, f"baselines_{tag}")
     score_panels.show_part_scores(folder, bundle, evaluation, dataset, split, split_key, key, tag)
     st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
                "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
-    common.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
+    widgets.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
                        key=f"{key}.levels", filename=f"segment_vs_track_{tag}")
     score_panels.report_downloads(evaluation, bundle, dataset, split, tag)
 
 
-def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, seed: int, key: str) -> None:
+def _evaluate_bundle(folder: str, loaded: dataset_choice.LoadedDataset, choice: str, seed: int, key: str) -> None:
     """Load the bundle in ``folder``, check it fits the active dataset, score it (cached) and show the scores."""
     from genre_core import bundles
 
@@ -133,18 +136,18 @@ def _evaluate_bundle(folder: str, loaded: common.LoadedDataset, choice: str, see
     try:
         bundles.check_compatible(bundle, dataset)
     except InputError as error:
-        st.error(f"Model '{common.md(bundle.name)}' cannot score the active dataset: {common.md(error)}. "
+        st.error(f"Model '{md(bundle.name)}' cannot score the active dataset: {md(error)}. "
                  f"{_mismatch_advice(bundle, dataset)}",
                  icon=":material/block:")
         return
     split, split_key = _split_for(bundle, dataset, choice, seed)
     _warn_about_split(bundle, dataset, split)
-    st.caption(f"Model **{common.md(bundle.name)}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
+    st.caption(f"Model **{md(bundle.name)}** ({bundle.feature_kind}, preset {bundle.train_config.preset}), split "
                f"protocol **{split.protocol}**.")
     metadata = Path(folder) / bundle_files.METADATA_FILE
     with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):
         evaluation = _evaluation(str(Path(folder).resolve()), metadata.stat().st_mtime_ns,
-                                 common.dataset_key(common.active_dataset_spec()), split_key,
+                                 dataset_choice.dataset_key(common.active_dataset_spec()), split_key,
                                  _bundle=bundle, _dataset=dataset, _split=split)
     _show_scores(folder, bundle, evaluation, dataset, split, split_key, key)
 
@@ -159,7 +162,7 @@ def _protocol_comparison(dataset_id: tuple[Any, ...], split_dir: str, split_stam
                                        [(fold.train, fold.test) for fold in folds])
 
 
-def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
+def _show_protocol_comparison(loaded: dataset_choice.LoadedDataset) -> None:
     """For the Kaggle table: baselines on the artist-filtered folds versus random folds of the same tracks."""
     dataset = loaded.dataset
     st.subheader("How much does leakage inflate accuracy?")
@@ -174,13 +177,13 @@ def _show_protocol_comparison(loaded: common.LoadedDataset) -> None:
     if not split_dir:
         st.caption("Give the folder of the artist-filtered split files (f1_train.txt, f1_evaluate.txt, ...).")
         return
-    with common.errors_shown(), st.spinner("Fitting the baselines on 3 artist-filtered and 3 random folds…"):
+    with widgets.errors_shown(), st.spinner("Fitting the baselines on 3 artist-filtered and 3 random folds…"):
         paths.confine(split_dir, "split folder")
-        comparison = _protocol_comparison(common.dataset_key(common.active_dataset_spec()), split_dir,
+        comparison = _protocol_comparison(dataset_choice.dataset_key(common.active_dataset_spec()), split_dir,
                                           stamps.source_stamp(Path(split_dir)), _dataset=dataset)
-        common.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
+        widgets.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
                            filename="protocol_comparison")
-        common.show_score_table(model_figures.protocol_table(comparison), "protocol_comparison")
+        widgets.show_score_table(model_figures.protocol_table(comparison), "protocol_comparison")
 
 
 # ================================================================================================= page ======
@@ -209,21 +212,21 @@ def _page() -> None:
     seed = int(seed_column.number_input("Seed of a new split", min_value=0, max_value=2**31 - 1, value=0,
                                         key="evaluate.seed", disabled=choice == STORED))
     if mode == ACTIVE:
-        folders = {role: common.active_bundle_folder(role) for role in (common.FFN, common.CNN)}
+        folders = {role: common.active_bundle_folder(role) for role in (bundle_info.FFN, bundle_info.CNN)}
         folders = {role: folder for role, folder in folders.items() if folder}
         if not folders:
             st.info("No active model: choose one in the sidebar, or train one on the Train page.")
         else:
             tabs = st.tabs([f"{role} model: {Path(folder).name}" for role, folder in folders.items()])
             for tab, (role, folder) in zip(tabs, folders.items()):
-                with tab, common.errors_shown():
+                with tab, widgets.errors_shown():
                     _evaluate_bundle(folder, loaded, choice, seed, key=f"evaluate.{role}")
     else:
         pair = _choose_pair(loaded.dataset)
         for column, folder, side in zip(st.columns(2), pair, ("left", "right")):
-            with column, common.errors_shown():
+            with column, widgets.errors_shown():
                 _evaluate_bundle(folder, loaded, choice, seed, key=f"evaluate.{side}")
-    if common.active_dataset_spec().kind == common.CSV and SUMMARY in loaded.dataset.features:
+    if common.active_dataset_spec().kind == dataset_choice.CSV and SUMMARY in loaded.dataset.features:
         _show_protocol_comparison(loaded)
     _show_lesson()
 
@@ -241,10 +244,10 @@ def _show_lesson() -> None:
         "200 000 songs (musicnn's VGG, Million Song Dataset) and only learns the genre names. Measured once when "
         f"GenreLens was built (2 CPU cores): transfer is **{result.gain_points:+.0f} points** of track accuracy."
     )
-    common.show_figure(model_figures.lesson_figure(result), key="evaluate.lesson", filename="lesson_scratch_vs_transfer")
+    widgets.show_figure(model_figures.lesson_figure(result), key="evaluate.lesson", filename="lesson_scratch_vs_transfer")
     for column, side, label in zip(st.columns(2), (result.scratch, result.transfer), ("from scratch", "transfer")):
         with column:
-            common.show_figure(
+            widgets.show_figure(
                 model_figures.confusion_figure(np.asarray(side.confusion), result.class_names, normalised=False,
                                                title=f"{side.preset} ({label}): test tracks of all folds",
                                                unit="tracks"),

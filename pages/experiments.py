@@ -14,14 +14,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from genre_core import jobs, paths, splits, sweep, sweep_figures
+from genre_core import dataset_choice, jobs, paths, splits, sweep, sweep_figures
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
+from genre_core.markdown import md
+from genre_core.sweep_report import sweep_document
 from genre_core.sweep_results import METRIC_NAMES, METRICS, compare_sweeps
 from genre_core.sweep_spec import DEFAULT_FOLDS, DEFAULT_SEED, SweepSpec, fixed_settings, parse_vary
 from genre_core.train_job import BUNDLE_NAME
-from genre_core.sweep_report import sweep_document
-from pages import common, report_buttons
+from pages import common, report_buttons, widgets
 
 common.ensure_app_shell()
 
@@ -65,10 +66,10 @@ def _artists_dir(dataset: Dataset) -> str | None:
     """The artist-filtered split folder when its artist lists name ``dataset``'s tracks (folds can group by
     artist), else None; a caption says which grouping the sweep gets and why."""
     if not paths.ARTIST_SPLIT_DIR.is_dir():
-        st.caption(f"Folds grouped by track (the artist-filtered split, {common.md(paths.ARTIST_SPLIT_DIR)}, is not "
+        st.caption(f"Folds grouped by track (the artist-filtered split, {md(paths.ARTIST_SPLIT_DIR)}, is not "
                    "there to name artists).")
         return None
-    with common.errors_shown():
+    with widgets.errors_shown():
         artists = splits.dataset_artists(dataset, paths.ARTIST_SPLIT_DIR)
         if artists is None:
             st.caption("Folds grouped by track: this dataset's tracks have no known artists (the artist-filtered "
@@ -95,7 +96,7 @@ def _preset_names(kinds: tuple[str, ...], has_audio: bool) -> list[str]:
             if preset.feature_kind in kinds and (has_audio or preset.features is None)]
 
 
-def _new_sweep_form(loaded: common.LoadedDataset) -> None:
+def _new_sweep_form(loaded: dataset_choice.LoadedDataset) -> None:
     """Preset, one or two settings with their values, epochs, folds, seed and a name; Start checks everything
     (nothing trains on bad input) and queues the job."""
     from genre_core.models import get_preset
@@ -132,13 +133,13 @@ def _new_sweep_form(loaded: common.LoadedDataset) -> None:
                               help="Any setting the sweep can vary; the rest keep the preset's defaults.")
     if not st.button("Start the sweep", type="primary", icon=":material/play_arrow:", key="experiments.start"):
         return
-    with common.errors_shown():
+    with widgets.errors_shown():
         if not BUNDLE_NAME.match(name):
             raise InputError("sweep name", f"'{name}' may hold only letters, digits, - and _ (1 to 64)")
         folder = sweeps_dir() / name
         if folder.exists():
             raise InputError("sweep name", f"a sweep '{name}' already exists: choose it below, or another name")
-        source = common.job_dataset_source(dataset_spec)
+        source = dataset_choice.job_source(dataset_spec)
         fixed = fixed_settings([line for line in fixed_text.splitlines() if line.strip()], preset,
                                source="fixed setting")
         features = get_preset(preset).features or fixed.feature_config(source.feature_config)
@@ -200,8 +201,8 @@ def _results(result: sweep.SweepResult, *, live: bool = False, name: str = "") -
                       key=f"experiments.metric{suffix}")
     table = sweep_figures.results_table(result)
     st.dataframe(table, hide_index=True)
-    common.table_download(table, f"sweep_{Path(result.spec.dataset.location).name}")
-    common.show_figure(sweep_figures.sweep_bars_figure(result, metric), key=f"experiments.bars{suffix}",
+    widgets.table_download(table, f"sweep_{Path(result.spec.dataset.location).name}")
+    widgets.show_figure(sweep_figures.sweep_bars_figure(result, metric), key=f"experiments.bars{suffix}",
                        filename="sweep_scores")
     best = result.best(metric)
     if best is not None:
@@ -212,10 +213,10 @@ def _results(result: sweep.SweepResult, *, live: bool = False, name: str = "") -
         st.caption("The best-setting verdict needs at least two settings with every fold finished.")
     curve = st.radio("Curves", sweep_figures.CURVE_KEYS, format_func=sweep_figures.CURVE_NAMES.get,
                      horizontal=True, key=f"experiments.curve{suffix}")
-    common.show_figure(sweep_figures.curves_figure(result, curve), key=f"experiments.curves{suffix}",
+    widgets.show_figure(sweep_figures.curves_figure(result, curve), key=f"experiments.curves{suffix}",
                        filename="sweep_curves")
     for line in result.warnings:
-        st.caption(f":orange[{common.md(line)}]")
+        st.caption(f":orange[{md(line)}]")
     if not live:
         report_buttons.report_downloads(lambda: sweep_document(result, metric), f"sweep_{name}",
                                         "The sweep's facts, best setting with its noise verdict, results table, bars "
@@ -227,7 +228,7 @@ def _show_sweep(name: str) -> None:
     result = sweep.load_sweep(folder)
     spec = result.spec
     settings = " × ".join(f"{axis.name} ({len(axis.values)})" for axis in spec.axes)
-    st.markdown(f"**{common.md(name)}**: {spec.preset} on {common.md(spec.dataset_title or spec.dataset.location)}, "
+    st.markdown(f"**{md(name)}**: {spec.preset} on {md(spec.dataset_title or spec.dataset.location)}, "
                 f"{settings}, {spec.folds} folds {result.grouping}, seed {spec.seed}, "
                 f"{spec.base_config.get('epochs', 20)} epochs per run")
     if _active_job(folder) is not None:
@@ -237,7 +238,7 @@ def _show_sweep(name: str) -> None:
         st.info(f"{result.runs_done} of {result.runs_total} runs are stored: the sweep was stopped or interrupted.",
                 icon=":material/pause_circle:")
         if st.button("Resume (trains only the missing runs)", key="experiments.resume", icon=":material/replay:"):
-            with common.errors_shown():
+            with widgets.errors_shown():
                 job = sweep.SweepJobSpec(spec, str(folder))
                 common.job_manager().submit(sweep.KIND, common.user_id(), job.to_dict())
                 st.rerun()
@@ -252,11 +253,11 @@ def _compare(names: list[str], first: str) -> None:
     second = st.selectbox("Compare with", others, key="experiments.compare")
     metric = st.radio("Score", METRICS, format_func=METRIC_NAMES.get, horizontal=True,
                       key="experiments.compare_metric")
-    with common.errors_shown():
+    with widgets.errors_shown():
         comparison = compare_sweeps(sweep.load_sweep(sweeps_dir() / first), sweep.load_sweep(sweeps_dir() / second),
                                     metric)
         st.dataframe(sweep_figures.comparison_table(comparison, (first, second)), hide_index=True)
-        common.show_figure(sweep_figures.comparison_figure(comparison, (first, second)),
+        widgets.show_figure(sweep_figures.comparison_figure(comparison, (first, second)),
                            key="experiments.comparison", filename="sweep_comparison")
         st.caption(f"Settings are matched by name and value; p-values from a {comparison.test}.")
 
@@ -274,7 +275,7 @@ def _page() -> None:
         st.session_state[SELECTED_KEY] = next((name for name in reversed(mine) if name in names), names[0])
     shown = st.selectbox("Sweep", names, key=SELECTED_KEY)
     results_tab, compare_tab = st.tabs(["Results", "Compare two sweeps"])
-    with results_tab, common.errors_shown():
+    with results_tab, widgets.errors_shown():
         _show_sweep(shown)
     with compare_tab:
         _compare(names, shown)

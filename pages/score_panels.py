@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genre_core import model_figures, score_views, stamps
+from genre_core import bundle_info, dataset_choice, model_figures, score_views, stamps
 from genre_core.config import LOG_MEL
 from genre_core.dataset import Dataset
 from genre_core.explain import views
 from genre_core.explain.gallery import bundle_report
+from genre_core.markdown import md
 from genre_core.reports import BundleEvaluation
 from genre_core.splits import Split
-from pages import common, report_buttons
+from pages import common, report_buttons, widgets
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
@@ -50,7 +51,7 @@ def _open_in_browse(bundle_folder: str, bundle: ModelBundle, example: score_view
                     part: str) -> None:
     """Browse opens on ``example`` (its genre and part chosen); a CNN being evaluated becomes the active CNN."""
     if bundle.feature_kind == LOG_MEL:
-        common.set_active_bundle(common.CNN, bundle_folder)
+        common.set_active_bundle(bundle_info.CNN, bundle_folder)
     st.session_state[common.BROWSE_GENRE_KEY] = genre
     if part in views.PART_LABELS:
         st.session_state[common.BROWSE_PART_KEY] = part
@@ -72,13 +73,13 @@ def _show_cell_examples(folder: str, bundle: ModelBundle, dataset: Dataset, spli
         return
     rows = np.asarray(getattr(split, part), dtype=np.int64)
     probabilities = _part_probabilities(folder, stamps.source_stamp(Path(folder)),
-                                        common.dataset_key(common.active_dataset_spec()), split_key, part,
+                                        dataset_choice.dataset_key(common.active_dataset_spec()), split_key, part,
                                         _bundle=bundle, _dataset=dataset, _rows=rows)
     examples = score_views.cell_examples(dataset, rows, probabilities, level, names.index(true_name),
                                          names.index(predicted_name))
     what = "segments" if level == score_views.SEGMENT else "tracks"
     verdict = "right" if true_name == predicted_name else "wrong"
-    st.markdown(f"**{len(examples)} {what}** of *{common.md(true_name)}* predicted as *{common.md(predicted_name)}* "
+    st.markdown(f"**{len(examples)} {what}** of *{md(true_name)}* predicted as *{md(predicted_name)}* "
                 f"({verdict}), most confident first")
     if not examples:
         return
@@ -128,12 +129,12 @@ def show_part_scores(folder: str, bundle: ModelBundle, evaluation: BundleEvaluat
     _show_cell_examples(folder, bundle, dataset, split, split_key, part, level, key)
     metrics = scored.segment_metrics if level == score_views.SEGMENT else scored.track_metrics[level]
     level_name = score_views.CONFUSION_LEVELS[level]
-    common.show_figure(model_figures.per_class_figure(metrics["per_class"], title=f"Per-class scores {level_name}, "
+    widgets.show_figure(model_figures.per_class_figure(metrics["per_class"], title=f"Per-class scores {level_name}, "
                                                       f"{part}"), key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
     st.caption("Precision: of the songs called this genre, the share that are. Recall: of the songs of this genre, "
                "the share found. F1 balances the two. The macro average weighs every genre alike, the weighted "
                "average by its number of examples.")
-    common.show_score_table(score_views.per_class_with_averages(metrics), f"per_class_{tag}_{part}_{level}")
+    widgets.show_score_table(score_views.per_class_with_averages(metrics), f"per_class_{tag}_{part}_{level}")
 
 
 def report_downloads(evaluation: BundleEvaluation, bundle: ModelBundle, dataset: Dataset, split: Split,

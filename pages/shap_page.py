@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, prediction, stamps
+from genre_core import audio, bundle_info, dataset_choice, prediction, stamps
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import shap_figures as sf
 from genre_core.explain import shap_values as sv
 from genre_core.explain import views
-from pages import common
+from genre_core.markdown import md
+from pages import common, widgets
 
 common.ensure_app_shell()
 
@@ -76,7 +77,7 @@ def _explain_chunk(folder: str, stamp: str, data_key: tuple[Any, ...], rows: tup
 # --- choosing the model and the rows ------------------------------------------------------------------------
 def _summary_bundle() -> tuple[str, ModelBundle]:
     """The active FFN bundle if it takes summary features, or a readable message and `st.stop()`."""
-    folder, bundle = common.require_active_bundle(common.FFN)
+    folder, bundle = common.require_active_bundle(bundle_info.FFN)
     if bundle.feature_kind != SUMMARY:
         st.info(f"The active FFN model '{bundle.name}' reads {bundle.feature_kind} features. SHAP here explains models "
                 "on the 57 summary features: choose such a model in the sidebar.")
@@ -105,7 +106,7 @@ def _dataset_row(dataset: Dataset, bundle: ModelBundle) -> tuple[str, np.ndarray
     try:
         rows = views.part_rows(dataset, bundle.split_description, part)
     except InputError as error:
-        st.warning(common.md(error), icon=":material/warning:")
+        st.warning(md(error), icon=":material/warning:")
         st.stop()
     tracks = sorted(set(dataset.track_ids[rows].tolist()))
     track = columns[1].selectbox("Track", tracks, key="shap.track")
@@ -114,8 +115,8 @@ def _dataset_row(dataset: Dataset, bundle: ModelBundle) -> tuple[str, np.ndarray
         "Segment", of_track, key="shap.segment", format_func=lambda r: f"window {dataset.segment_index[r]}"
     ))
     where = f", window {dataset.segment_index[row]}" if len(of_track) > 1 else ""
-    return (f"row{row}", dataset.features[SUMMARY][row], f"{common.md(track)}{where}",
-            common.md(dataset.class_names[dataset.labels[row]]))
+    return (f"row{row}", dataset.features[SUMMARY][row], f"{md(track)}{where}",
+            md(dataset.class_names[dataset.labels[row]]))
 
 
 def _song_rows(bundle: ModelBundle) -> tuple[str, np.ndarray, str, str | None] | None:
@@ -133,7 +134,7 @@ def _song_rows(bundle: ModelBundle) -> tuple[str, np.ndarray, str, str | None] |
     identity = f"{hashlib.sha256(data).hexdigest()[:16]}-{config.fingerprint()}"
     song = st.session_state.get(SONG_KEY)
     if song is None or song["identity"] != identity:
-        with st.spinner(f"Computing the summary features of {common.md(uploaded.name)} (a few seconds per window)…"):
+        with st.spinner(f"Computing the summary features of {md(uploaded.name)} (a few seconds per window)…"):
             predicted = prediction.predict_file(bundle, data, name=uploaded.name)
         song = {"identity": identity, "rows": predicted.features, "starts": predicted.segment_starts}
         st.session_state[SONG_KEY] = song
@@ -142,7 +143,7 @@ def _song_rows(bundle: ModelBundle) -> tuple[str, np.ndarray, str, str | None] |
         format_func=lambda w: f"{song['starts'][w]:.0f}–{song['starts'][w] + config.segment_seconds:.0f} s",
     )
     start = song["starts"][window]
-    label = f"{common.md(uploaded.name)}, {start:.0f}–{start + config.segment_seconds:.0f} s"
+    label = f"{md(uploaded.name)}, {start:.0f}–{start + config.segment_seconds:.0f} s"
     return f"song{identity}.{window}", song["rows"][window], label, None
 
 
@@ -178,7 +179,7 @@ def _local_views(folder: str, stamp: str, data_key: tuple[Any, ...] | None, bund
                 "the smallest are gathered in one bar.")
     waterfall = sf.waterfall_figure(result, 0, class_index, raw)
     waterfall.update_layout(title_text=f"Why '{names[class_index]}': {label} ({result.method} SHAP)")
-    common.show_figure(waterfall, key="shap.waterfall", filename=f"shap_waterfall_{names[class_index]}")
+    widgets.show_figure(waterfall, key="shap.waterfall", filename=f"shap_waterfall_{names[class_index]}")
     st.caption(f"{result.method} SHAP, additivity error {sv.additivity_error(result):.1e} logit.")
 
 
@@ -218,7 +219,7 @@ def _global_views(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: Mo
     try:
         rows = views.sample_rows(views.part_rows(dataset, bundle.split_description, part), GLOBAL_ROWS)
     except InputError as error:
-        st.warning(common.md(error), icon=":material/warning:")
+        st.warning(md(error), icon=":material/warning:")
         return
     if not st.toggle(f"Explain {len(rows)} segments (may take a minute the first time)", key="shap.global"):
         return
@@ -226,13 +227,13 @@ def _global_views(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: Mo
     chosen = None if class_index == ALL_CLASSES else int(class_index)
     left, right = st.columns(2)
     with left:
-        common.show_figure(sf.mean_abs_bar_figure(result, chosen), key="shap.global_features", filename="shap_mean_abs")
+        widgets.show_figure(sf.mean_abs_bar_figure(result, chosen), key="shap.global_features", filename="shap_mean_abs")
     with right:
-        common.show_figure(sf.family_bar_figure(result, chosen), key="shap.global_families", filename="shap_families")
+        widgets.show_figure(sf.family_bar_figure(result, chosen), key="shap.global_families", filename="shap_families")
     if chosen is None:
         st.caption("Choose a genre to see its beeswarm.")
     else:
-        common.show_figure(
+        widgets.show_figure(
             sf.beeswarm_figure(result, chosen), key="shap.beeswarm", filename=f"shap_beeswarm_{names[chosen]}"
         )
 
@@ -243,9 +244,9 @@ st.markdown(INTRO)
 bundle_folder, ffn = _summary_bundle()
 bundle_stamp = stamps.source_stamp(Path(bundle_folder))
 active, dataset_note = _fitting_dataset(ffn)
-data_key = common.dataset_key(common.active_dataset_spec()) if active is not None else None
+data_key = dataset_choice.dataset_key(common.active_dataset_spec()) if active is not None else None
 
-with common.errors_shown():
+with widgets.errors_shown():
     feature_explainer, background_note = _explainer(bundle_folder, bundle_stamp, data_key, ffn, active)
     st.caption(f"Background (what the base value averages over): {background_note}. "
                f"Method: {feature_explainer.method} SHAP.")
@@ -262,5 +263,5 @@ st.header("Global view: which features matter overall")
 if active is None:
     st.info("The global views explain segments of the active dataset, which does not fit this model. " + dataset_note)
 else:
-    with common.errors_shown():
+    with widgets.errors_shown():
         _global_views(bundle_folder, bundle_stamp, data_key, ffn, active, feature_explainer)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common, presenter
+from genre_core import bundle_info
+from genre_core.markdown import md
+
+from pages import common, presenter, widgets
 
 common.ensure_app_shell()
 
@@ -59,10 +62,10 @@ def _honest_numbers() -> None:
 def _loaded_now() -> None:
     """The active dataset and models."""
     common.show_synthetic_badge()
-    st.markdown(f"Dataset: {common.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset())}")
-    for role in (common.FFN, common.CNN):
+    st.markdown(f"Dataset: {widgets.describe_dataset(common.active_dataset_spec(), common.peek_active_dataset())}")
+    for role in (bundle_info.FFN, bundle_info.CNN):
         info = common.active_bundle_info(role)
-        st.markdown(f"{role} model: **{common.md(info.label) if info else 'none'}**, {common.describe_bundle(info)}")
+        st.markdown(f"{role} model: **{md(info.label) if info else 'none'}**, {widgets.describe_bundle(info)}")
     if not common.scan_bundles()[0]:
         st.caption("No trained models are available yet: train one on the Train page (pretrained bundles, when "
                    "shipped, appear in assets/models).")

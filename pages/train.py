@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from genre_core import bundle_files, hyper_settings, inputs, jobs, model_figures, paths, reports, splits, train_job
+from genre_core import (
+    bundle_files, bundle_info, dataset_choice, hyper_settings, inputs, jobs, model_figures, paths, reports, splits,
+    train_job, uploads,
+)
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
-from pages import common
+from genre_core.train_choices import OPTIMIZERS, SCHEDULES
+from pages import common, widgets
 
 common.ensure_app_shell()
 
@@ -40,10 +44,10 @@ KEPT_BUNDLE_KEY = "train.kept_bundle"  #: (file id of the uploaded zip, workspac
 DEFAULT_SPLIT_DIR = paths.ARTIST_SPLIT_DIR
 MAX_BUNDLE_ZIP_BYTES = 512 * 1024**2  #: largest total size an uploaded bundle zip may unpack to
 POLL_SECONDS = 2.0  #: s between redraws of a running training's progress
-FAMILY_KINDS = {common.FFN: (SUMMARY, MFCC), common.CNN: (LOG_MEL,)}
+FAMILY_KINDS = {bundle_info.FFN: (SUMMARY, MFCC), bundle_info.CNN: (LOG_MEL,)}
 FAMILY_LABELS = {
-    common.FFN: "FFN: feature models (summary table, MFCC)",
-    common.CNN: "CNN: spectrogram models (log-mel)",
+    bundle_info.FFN: "FFN: feature models (summary table, MFCC)",
+    bundle_info.CNN: "CNN: spectrogram models (log-mel)",
 }
 GROUPED, ARTIST_FILTERED, LEAKY, PREDEFINED = splits.PROTOCOLS
 PROTOCOL_LABELS = {
@@ -102,7 +106,7 @@ def _show_layer_counts(counts: list[LayerCount], title: str, key: str) -> None:
             "arithmetic": [row.arithmetic for row in counts], "trained": [row.trainable for row in counts],
         })
         st.dataframe(table, hide_index=True)
-        common.table_download(table, f"layers_{key}")
+        widgets.table_download(table, f"layers_{key}")
         st.caption(HAND_COUNT_NOTE)
 
 
@@ -168,8 +172,6 @@ def _hyper_widget(column: DeltaGenerator, name: str, default: Any, key: str) -> 
 
 def _optimiser_settings(column: DeltaGenerator, key: str) -> dict[str, Any]:
     """Optimiser, learning rate and schedule; for SGD momentum (default 0: plain SGD) and Nesterov; weight decay."""
-    from genre_core.train_config import OPTIMIZERS, SCHEDULES
-
     optimizer = column.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"), key=f"{key}.optimizer")
     settings: dict[str, Any] = {"optimizer": optimizer}
     settings["learning_rate"] = float(column.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=1e-3,
@@ -308,7 +310,7 @@ def _show_active(record: jobs.JobRecord) -> None:
         else:
             st.progress(live.fraction, text=STAGE_TEXT[live.stage])
         if live.history.get("loss"):
-            common.show_figure(model_figures.training_curves_figure(live.history, title="Live training curves"),
+            widgets.show_figure(model_figures.training_curves_figure(live.history, title="Live training curves"),
                                key=f"train.live_curves.{record.id}", filename="training_curves")
     stop_column, cancel_column = st.columns(2)
     if (manager.store.folder(record.id) / jobs.STOP_FILE).exists():
@@ -362,12 +364,12 @@ def _show_outcome(record: jobs.JobRecord) -> None:
                 f"reproduces the shipped model **{shipped}**: the same scores on every part of the same split. "
                 "Change the seed or a setting to train a different one.", icon=":material/replay:")
     if metadata["history"].get("loss"):
-        common.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
+        widgets.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{spec.name}")
     evaluation = reports.BundleEvaluation.from_dict(metadata["metrics"])
-    common.show_headline_scores(evaluation, model_name=spec.train_config["preset"],
+    widgets.show_headline_scores(evaluation, model_name=spec.train_config["preset"],
                                 n_classes=len(metadata["class_names"]), key="train", tag=spec.name)
-    _save_controls(folder, spec.name, common.role_of(metadata["feature_kind"]))
+    _save_controls(folder, spec.name, bundle_info.role_of(metadata["feature_kind"]))
 
 
 def _save_controls(folder: Path, default_name: str, role: str) -> None:
@@ -378,7 +380,7 @@ def _save_controls(folder: Path, default_name: str, role: str) -> None:
         name = name_column.text_input("Bundle name (letters, digits, - and _)", value=default_name,
                                       key="train.bundle_name").strip()
         if button_column.button("Save as bundle", key="train.save", icon=":material/save:", type="primary"):
-            with common.errors_shown():
+            with widgets.errors_shown():
                 with st.spinner(f"Saving {name}…"):
                     train_job.save_result(folder, name, paths.WORKSPACE_MODELS_DIR)
                 st.rerun()
@@ -399,7 +401,7 @@ def _activate_button(role: str, folder: str, key: str) -> None:
 def _submit(config: TrainConfig, protocol: str, split_dir: str | None) -> None:
     """Queue a training of ``config`` on the active dataset as this user's job."""
     spec = common.active_dataset_spec()
-    source = common.job_dataset_source(spec)
+    source = dataset_choice.job_source(spec)
     preset = _presets()[config.preset]
     if preset.features is not None:  # a pretrained network's input, extracted by the job from the same audio
         source = dataclasses.replace(source, feature_config=preset.features, kinds=(preset.feature_kind,))
@@ -408,7 +410,7 @@ def _submit(config: TrainConfig, protocol: str, split_dir: str | None) -> None:
     common.job_manager().submit(train_job.KIND, common.user_id(), job.to_dict())
 
 
-def _train_tab(loaded: common.LoadedDataset) -> None:
+def _train_tab(loaded: dataset_choice.LoadedDataset) -> None:
     dataset = loaded.dataset
     preset = _choose_preset(dataset)
     if preset is None:
@@ -418,7 +420,7 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
     try:
         settings = _training_settings(preset, dataset.n_classes)
     except InputError as error:
-        common.user_error(error)
+        widgets.user_error(error)
         return
     st.subheader("Split")
     seed = int(st.columns([1, 3])[0].number_input(
@@ -431,18 +433,18 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
         split = splits.make_split(dataset, protocol, seed=seed, split_dir=split_dir)
         config = TrainConfig(**settings, seed=seed)
     except InputError as error:
-        common.user_error(error)
+        widgets.user_error(error)
         return
     if split.details.get("warning") and not split.leaky:
         st.warning(split.details["warning"], icon=":material/warning:")
     summary = reports.split_summary(dataset, split)
     st.dataframe(pd.DataFrame({"segments": summary.rows, "tracks": summary.tracks}).rename_axis("part"))
     st.subheader("Model")
-    with common.errors_shown():
+    with widgets.errors_shown():
         _show_architecture(preset, config, dataset)
     if st.button("Train", key="train.start", type="primary", icon=":material/play_arrow:",
                  help="Trains in the background: you may reload the page or visit others meanwhile."):
-        with common.errors_shown():
+        with widgets.errors_shown():
             _submit(config, protocol, split_dir)
             st.rerun()  # redraw with the job's progress
     records = _train_jobs()
@@ -450,7 +452,7 @@ def _train_tab(loaded: common.LoadedDataset) -> None:
         _monitor_training()
     finished = [record for record in records if not record.active]
     if finished:
-        with common.errors_shown():
+        with widgets.errors_shown():
             _show_outcome(finished[-1])
 
 
@@ -460,7 +462,7 @@ def _unpacked_bundle(uploaded: Any) -> str:
     unpacked = st.session_state.get(UNPACKED_BUNDLE_KEY)
     if unpacked is None or unpacked[0] != uploaded.file_id:
         with st.spinner(f"Unpacking {uploaded.name}…"):
-            root = common.unpack_upload(uploaded, common.UPLOADED_BUNDLE, max_bytes=MAX_BUNDLE_ZIP_BYTES)
+            root = common.unpack_upload(uploaded, uploads.UPLOADED_BUNDLE, max_bytes=MAX_BUNDLE_ZIP_BYTES)
         candidates = [root] if (root / bundle_files.METADATA_FILE).is_file() else [
             folder for folder in root.iterdir() if (folder / bundle_files.METADATA_FILE).is_file()]
         if len(candidates) != 1:
@@ -487,7 +489,7 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
     bundle = common.load_bundle(folder)
     split = bundle.split_description
     st.markdown(
-        f"**{bundle.name}** ({common.role_of(bundle.feature_kind)}, preset `{bundle.train_config.preset}`, "
+        f"**{bundle.name}** ({bundle_info.role_of(bundle.feature_kind)}, preset `{bundle.train_config.preset}`, "
         f"{bundle.feature_kind} features {' × '.join(map(str, bundle.feature_shape))}), {len(bundle.class_names)} "
         f"classes: {', '.join(bundle.class_names)}. Created {bundle.created or 'at an unknown time'}; split "
         f"protocol **{split.get('protocol', 'unknown')}**."
@@ -496,7 +498,7 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
         st.error("This model was trained on the leaky segment split: its stored scores are inflated.",
                  icon=":material/warning:")
     if bundle.history.get("loss"):
-        common.show_figure(model_figures.training_curves_figure(bundle.history, title="Training curves"),
+        widgets.show_figure(model_figures.training_curves_figure(bundle.history, title="Training curves"),
                            key=f"{key}.curves", filename=f"training_curves_{bundle.name}")
     with st.expander("Training settings"):
         st.json(bundle.train_config.to_dict())
@@ -509,7 +511,7 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
     except InputError as error:
         st.warning(f"It cannot score the active dataset: {error}", icon=":material/warning:")
     if can_activate:
-        _activate_button(common.role_of(bundle.feature_kind), folder, key=f"{key}.activate")
+        _activate_button(bundle_info.role_of(bundle.feature_kind), folder, key=f"{key}.activate")
     return bundle
 
 
@@ -521,7 +523,7 @@ def _uploaded_bundle(uploaded: Any, dataset: Dataset) -> None:
     kept = st.session_state.get(KEPT_BUNDLE_KEY)
     if kept is not None and kept[0] == uploaded.file_id:
         st.success(f"Kept in the workspace as {kept[1]}.", icon=":material/save:")
-        _activate_button(common.role_of(bundle.feature_kind), kept[1], key="train.kept.activate")
+        _activate_button(bundle_info.role_of(bundle.feature_kind), kept[1], key="train.kept.activate")
         return
     name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
     default = bundle.name if train_job.BUNDLE_NAME.match(bundle.name) else "uploaded_model"
@@ -532,7 +534,7 @@ def _uploaded_bundle(uploaded: Any, dataset: Dataset) -> None:
         st.rerun()
 
 
-def _load_tab(loaded: common.LoadedDataset) -> None:
+def _load_tab(loaded: dataset_choice.LoadedDataset) -> None:
     source = st.radio("Bundle from", ["Shipped or workspace models", "Upload a zip"], horizontal=True,
                       key="train.load_source")
     if source == "Upload a zip":
@@ -540,7 +542,7 @@ def _load_tab(loaded: common.LoadedDataset) -> None:
                                     key="train.bundle_zip")
         if uploaded is None:
             return
-        with common.errors_shown():
+        with widgets.errors_shown():
             _uploaded_bundle(uploaded, loaded.dataset)
         return
     infos, problems = common.scan_bundles()
@@ -551,7 +553,7 @@ def _load_tab(loaded: common.LoadedDataset) -> None:
         return
     by_folder = {info.folder: info for info in infos}
     folder = st.selectbox("Bundle", list(by_folder), format_func=lambda f: by_folder[f].label, key="train.load_pick")
-    with common.errors_shown():
+    with widgets.errors_shown():
         _show_bundle(folder, loaded.dataset, key="train.listed")
 
 

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, bundle_files, musicnn, paths, song_figures, stamps
+from genre_core import audio, bundle_files, bundle_info, dataset_choice, musicnn, paths, song_figures, stamps
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.explain import views
+from genre_core.markdown import md
 from genre_core.musicnn.tagging import DEFAULT_TAGGER, SongTags, tag_patches, tag_song
 from genre_core.prediction import FilePredictions, ModelResult, SongPrediction, Unclassified, predict_many
-from pages import common
+from pages import common, widgets
 
 common.ensure_app_shell()
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from genre_core.explain.shap_values import FeatureExplainer, ShapResult
 
 #: Role -> the pretrained bundle trained on real GTZAN recordings.
-GTZAN_BUNDLES = {common.FFN: "ffn_gtzan_features", common.CNN: "cnn_gtzan_transfer"}
+GTZAN_BUNDLES = {bundle_info.FFN: "ffn_gtzan_features", bundle_info.CNN: "cnn_gtzan_transfer"}
 AUDIO_TYPES = ["wav", "mp3", "ogg", "flac", "au"]
 #: Extension -> MIME type browsers play; other formats (.au) are decoded for the player.
 BROWSER_AUDIO = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
@@ -58,7 +59,7 @@ REAL_GENRES_NOTE = (
 
 @dataclass(frozen=True)
 class _Model:
-    """A model that classifies the songs: its role (`common.FFN` / `common.CNN`), folder, stamp and bundle."""
+    """A model that classifies the songs: its role (`bundle_info.FFN` / `bundle_info.CNN`), folder, stamp and bundle."""
 
     role: str
     folder: str
@@ -123,7 +124,7 @@ def _gtzan_folders() -> dict[str, str] | None:
 def _chosen_folders() -> dict[str, str]:
     """The toggle between the GTZAN pair and the sidebar's models; role -> folder of the models to use."""
     gtzan = _gtzan_folders()
-    on_demo = common.active_dataset_spec().kind == common.DEMO
+    on_demo = common.active_dataset_spec().kind == dataset_choice.DEMO
     use_gtzan = st.toggle(
         f"Use the GTZAN-trained models ({' and '.join(GTZAN_BUNDLES.values())}) instead of the sidebar's",
         value=gtzan is not None and on_demo, key=USE_GTZAN_KEY, disabled=gtzan is None,
@@ -134,7 +135,7 @@ def _chosen_folders() -> dict[str, str]:
         st.caption(REAL_GENRES_NOTE)
     if use_gtzan and gtzan is not None:
         return gtzan
-    active = {role: common.active_bundle_folder(role) for role in (common.FFN, common.CNN)}
+    active = {role: common.active_bundle_folder(role) for role in (bundle_info.FFN, bundle_info.CNN)}
     return {role: folder for role, folder in active.items() if folder is not None}
 
 
@@ -144,14 +145,14 @@ def _require_models(folders: dict[str, str]) -> None:
         st.info("No model is active: choose an FFN and a CNN in the sidebar, or train them on the Train page.")
         st.page_link("pages/train.py", label="Open the Train page", icon=":material/model_training:")
         st.stop()
-    missing = [role for role in (common.FFN, common.CNN) if role not in folders]
+    missing = [role for role in (bundle_info.FFN, bundle_info.CNN) if role not in folders]
     if missing:
         st.caption(f"No {' or '.join(missing)} model is active, so only the {' and '.join(folders)} classifies.")
 
 
 def _models(folders: dict[str, str]) -> list[_Model]:
     """The chosen bundles, loaded (shared, read-only; imports TensorFlow); the error and `st.stop()` if one fails."""
-    with common.errors_shown():
+    with widgets.errors_shown():
         return [
             _Model(role, folder, stamps.source_stamp(Path(folder)), common.load_bundle(folder))
             for role, folder in folders.items()
@@ -183,7 +184,7 @@ def _window_key(index: int, role: str) -> str:
 
 def _explained_window(index: int, model: _Model, prediction: SongPrediction) -> int | None:
     """The window the model's explanation shows (the slider's, else the most decisive); None without one."""
-    if model.role == common.FFN and prediction.feature_kind != SUMMARY:
+    if model.role == bundle_info.FFN and prediction.feature_kind != SUMMARY:
         return None
     window = st.session_state.get(_window_key(index, model.role), song_figures.most_decisive_window(prediction))
     return window if 0 <= window < prediction.n_segments else None
@@ -228,7 +229,7 @@ def _gradcam_section(index: int, digest: str, model: _Model, prediction: SongPre
             icon=":material/visibility_off:",
         )
     title = f"Grad-CAM at {maps.layer} for '{prediction.genre}', {song_figures.window_span(prediction, window)}"
-    common.show_figure(song_figures.window_gradcam_figure(prediction, window, maps.gradcam, title=title),
+    widgets.show_figure(song_figures.window_gradcam_figure(prediction, window, maps.gradcam, title=title),
                        key=f"your_song.{index}.gradcam", filename=f"gradcam_{Path(prediction.name).stem}_{window}")
 
 
@@ -243,7 +244,7 @@ def _shap_dataset(bundle: ModelBundle) -> tuple[Dataset | None, tuple[Any, ...] 
         check_compatible(bundle, loaded.dataset)
     except InputError:
         return None, None
-    return loaded.dataset, common.dataset_key(common.active_dataset_spec())
+    return loaded.dataset, dataset_choice.dataset_key(common.active_dataset_spec())
 
 
 def _shap_section(index: int, digest: str, model: _Model, prediction: SongPrediction) -> None:
@@ -266,7 +267,7 @@ def _shap_section(index: int, digest: str, model: _Model, prediction: SongPredic
                           prediction.features[window])
     figure = shap_figures.waterfall_figure(result, 0, prediction.predicted_index, prediction.features[window])
     figure.update_layout(title_text=f"Why '{prediction.genre}', {song_figures.window_span(prediction, window)}")
-    common.show_figure(figure, key=f"your_song.{index}.waterfall",
+    widgets.show_figure(figure, key=f"your_song.{index}.waterfall",
                        filename=f"shap_waterfall_{Path(prediction.name).stem}_{window}")
     st.caption(f"Scores are logits (before the softmax; +1 multiplies the odds of the genre by e ≈ 2.7). "
                f"The base value averages over {origin}.")
@@ -274,17 +275,17 @@ def _shap_section(index: int, digest: str, model: _Model, prediction: SongPredic
 
 def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
     """Everything about one upload, or a one-line error naming it."""
-    st.subheader(common.md(upload.name))
+    st.subheader(md(upload.name))
     problem = _size_problem(upload)
     if problem is not None:
-        st.error(common.md(problem), icon=":material/error:")
+        st.error(md(problem), icon=":material/error:")
         return
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     models_key = tuple((model.folder, model.stamp) for model in models)
     result, notes = _classify(digest, upload.name, models_key, tuple(model.bundle for model in models), data)
     if not result.ok:
-        st.error(common.md(result.error), icon=":material/error:")
+        st.error(md(result.error), icon=":material/error:")
         return
     for note in dict.fromkeys(notes):
         st.info(note, icon=":material/info:")
@@ -295,7 +296,7 @@ def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
         st.markdown(song_figures.verdict_sentence(prediction, model.role))
     if classified:
         predictions = {model.label: prediction for model, prediction in classified}
-        common.show_figure(song_figures.song_probability_figure(predictions), key=f"your_song.{index}.probabilities",
+        widgets.show_figure(song_figures.song_probability_figure(predictions), key=f"your_song.{index}.probabilities",
                            filename=f"probabilities_{Path(upload.name).stem}")
     for model, column, outcome in zip(models, st.columns(len(models)), result.results, strict=True):
         with column:
@@ -305,15 +306,15 @@ def _song(index: int, upload: UploadedFile, models: list[_Model]) -> None:
     with st.expander("Every window as a table"):
         table = song_figures.window_table(predictions)
         st.dataframe(table, hide_index=True)
-        common.table_download(table, f"windows_{index + 1}_{Path(upload.name).stem}")
-    explained = sorted(classified, key=lambda pair: pair[0].role != common.CNN)
+        widgets.table_download(table, f"windows_{index + 1}_{Path(upload.name).stem}")
+    explained = sorted(classified, key=lambda pair: pair[0].role != bundle_info.CNN)
     for model, prediction in explained:  # the CNN's Grad-CAM first, then the FFN's SHAP
-        with common.errors_shown():
-            if model.role == common.CNN:
+        with widgets.errors_shown():
+            if model.role == bundle_info.CNN:
                 _gradcam_section(index, digest, model, prediction)
             else:
                 _shap_section(index, digest, model, prediction)
-    with common.errors_shown():
+    with widgets.errors_shown():
         musicnn_windows = next((prediction.features for _, prediction in classified
                                 if prediction.feature_config == musicnn.FEATURES), None)
         _tags_section(index, digest, upload.name, data, musicnn_windows)
@@ -345,17 +346,17 @@ def _tags_section(index: int, digest: str, name: str, data: bytes, windows: np.n
         "opinion in its own words, not a GenreLens verdict: each tag is a separate yes/no guess, so they need not "
         "add up to 100 %."
     )
-    common.show_figure(song_figures.tag_figure(tags), key=f"your_song.{index}.tags",
+    widgets.show_figure(song_figures.tag_figure(tags), key=f"your_song.{index}.tags",
                        filename=f"tags_{Path(name).stem}")
 
 
 def _model_column(index: int, name: str, model: _Model, outcome: ModelResult) -> None:
     """One model's column: its genres over time and a note on how it read the song, or why it could not."""
     if isinstance(outcome, Unclassified):
-        st.info(f"**{common.md(model.label)}** cannot classify this song: {common.md(outcome.reason)}.",
+        st.info(f"**{md(model.label)}** cannot classify this song: {md(outcome.reason)}.",
                 icon=":material/timer_off:")
         return
-    common.show_figure(
+    widgets.show_figure(
         song_figures.genre_timeline_figure(
             outcome, highlight_window=_explained_window(index, model, outcome),
             title=f"{model.label} over time ({outcome.segment_seconds:g} s windows)",
@@ -382,5 +383,5 @@ if not uploads:
 chosen_models = _models(chosen_folders)
 for song_index, song_upload in enumerate(uploads):
     st.divider()
-    with common.errors_shown():
+    with widgets.errors_shown():
         _song(song_index, song_upload, chosen_models)

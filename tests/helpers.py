@@ -21,7 +21,7 @@ import soundfile as sf
 from conftest import REPO_ROOT, tone
 from streamlit.testing.v1 import AppTest
 
-from genre_core import reports
+from genre_core import dataset_choice, reports
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.evaluation import evaluate_predictions
@@ -220,14 +220,14 @@ def process_alive(pid: int) -> bool:
 
 
 # --- AppTest ----------------------------------------------------------------------------------------------------
-def share_dataset(spec: common.DatasetSpec, dataset: Dataset) -> common.DatasetSpec:
+def share_dataset(spec: dataset_choice.DatasetSpec, dataset: Dataset) -> dataset_choice.DatasetSpec:
     """Put ``dataset`` into the app's shared dataset store under ``spec``, as the Data page does after loading,
     so that pages find it without extracting the summary features they do not need (slow on real audio)."""
-    common._shared_datasets().put(common.dataset_key(spec), common.LoadedDataset(dataset))
+    common._shared_datasets().put(dataset_choice.dataset_key(spec), dataset_choice.LoadedDataset(dataset))
     return spec
 
 
-def open_page(page: str, spec: common.DatasetSpec, query: dict[str, str] | None = None, **state: object) -> AppTest:
+def open_page(page: str, spec: dataset_choice.DatasetSpec, query: dict[str, str] | None = None, **state: object) -> AppTest:
     """The app switched to ``page`` (e.g. "pages/train.py") with ``spec`` loaded, ``query`` in its URL's query
     parameters and ``state`` (session-state key -> value) in its session. It runs as in a browser, inside app.py
     (navigation, sidebar), not as the page script alone: that would depend on whether an earlier test had already

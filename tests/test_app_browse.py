@@ -18,24 +18,23 @@ from helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from genre_core import datasets, paths, splits
+from genre_core import audio_datasets, bundle_info, dataset_choice, paths, splits
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.dataset import Dataset, select_classes
 from genre_core.explain import views
-from pages import common
 
 
 def prepared_app(root: Path, config: FeatureConfig, folder: Path, preset_hyper: dict, *,
-                 genres: tuple[str, ...] | None = None, real: bool = False) -> tuple[common.DatasetSpec, Dataset, Path]:
+                 genres: tuple[str, ...] | None = None, real: bool = False) -> tuple[dataset_choice.DatasetSpec, Dataset, Path]:
     """The log-mel dataset of ``root`` shared with the app, and a CNN bundle trained on it: on the tone split,
     or for ``real`` data briefly on a grouped split."""
-    dataset, _ = datasets.load_audio_folder(root, config, genres=genres, kinds=[LOG_MEL], n_jobs=2, cache_dir=None)
+    dataset, _ = audio_datasets.load_audio_folder(root, config, genres=genres, kinds=[LOG_MEL], n_jobs=2, cache_dir=None)
     if real:
         split = splits.grouped_split(dataset, val_fraction=0.0, test_fraction=0.3)
         bundle_folder = train_saved_bundle(dataset, "cnn_small", folder, preset_hyper, split, epochs=2)
     else:
         bundle_folder = train_saved_bundle(dataset, "cnn_small", folder, preset_hyper)
-    spec = common.DatasetSpec(kind=common.FOLDER, location=str(root), genres=genres, config=config)
+    spec = dataset_choice.DatasetSpec(kind=dataset_choice.FOLDER, location=str(root), genres=genres, config=config)
     return share_dataset(spec, dataset), dataset, bundle_folder
 
 
@@ -45,8 +44,8 @@ def tone_app(workspace: Path, tmp_path_factory: pytest.TempPathFactory):
     return prepared_app(root, TONE_CONFIG, paths.WORKSPACE_MODELS_DIR / "tone-cnn", TONE_CNN)
 
 
-def browse(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
-    return open_page("pages/browse.py", spec, **active_bundle(common.CNN, bundle_folder))
+def browse(spec: dataset_choice.DatasetSpec, bundle_folder: Path | None) -> AppTest:
+    return open_page("pages/browse.py", spec, **active_bundle(bundle_info.CNN, bundle_folder))
 
 
 def expected_examples(dataset: Dataset, bundle_folder: Path, genre: str, part: str = "test") -> dict:
@@ -133,7 +132,7 @@ def test_a_missing_or_unfitting_cnn_gives_a_readable_message(tone_app) -> None:
     assert not without.exception
     assert any("No CNN model is active" in info.value for info in without.info)
 
-    one_genre = common.DatasetSpec(kind=spec.kind, location=spec.location, genres=("low",), config=spec.config)
+    one_genre = dataset_choice.DatasetSpec(kind=spec.kind, location=spec.location, genres=("low",), config=spec.config)
     share_dataset(one_genre, select_classes(dataset, ["low"]))
     unfitting = browse(one_genre, bundle_folder)
     assert not unfitting.exception

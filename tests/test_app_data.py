@@ -25,9 +25,10 @@ from helpers import APP, plotly_array, wav_bytes
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from genre_core import bundle_files, paths
+from genre_core import bundle_files, bundle_info, dataset_choice, paths, uploads
 from genre_core.config import FeatureConfig
-from pages import common
+from genre_core.markdown import md
+from pages import common, widgets
 
 DATA_PAGE = "pages/data.py"
 TIMEOUT = 300
@@ -38,11 +39,11 @@ CHEAP = FeatureConfig(sample_rate=8000, segments_per_track=5, n_mels=64, n_mfcc=
 def small_demo(workspace: Path) -> Iterator[None]:
     """Every test here works in this module's `workspace`, with a 1-track-per-genre demo."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(common.DEMO_TRACKS_ENV, "1")
+        patch.setenv(dataset_choice.DEMO_TRACKS_ENV, "1")
         yield
 
 
-def start_app(spec: common.DatasetSpec | None = None, page: str | None = None) -> AppTest:
+def start_app(spec: dataset_choice.DatasetSpec | None = None, page: str | None = None) -> AppTest:
     """Run the app (optionally with an active dataset spec already in the session) and switch to ``page``."""
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if spec is not None:
@@ -125,10 +126,10 @@ def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
     assert "log_mel model, 2 classes (blues, rock), not evaluated" in captions
     assert any("broken" in caption and "unreadable" in caption for caption in captions)
 
-    assert app.session_state[common.BUNDLE_KEYS[common.FFN]] == ffn_demo
+    assert app.session_state[common.BUNDLE_KEYS[bundle_info.FFN]] == ffn_demo
 
     chosen = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a session that picked its own CNN earlier
-    chosen.session_state[common.BUNDLE_KEYS[common.CNN]] = my_cnn
+    chosen.session_state[common.BUNDLE_KEYS[bundle_info.CNN]] = my_cnn
     chosen.run()
     assert chosen.selectbox(key="sidebar.CNN_bundle").value == my_cnn
     assert "log_mel model, 2 classes (jazz, pop), test accuracy 50.0%" in [c.value for c in chosen.sidebar.caption]
@@ -155,10 +156,10 @@ def test_app_shows_its_first_page_without_importing_tensorflow(tmp_path: Path) -
 def test_errors_show_as_one_line_or_with_folded_details() -> None:
     def script() -> None:
         from genre_core.errors import InputError
-        from pages import common
+        from pages import widgets
 
-        common.user_error(InputError("songs/a.wav", "is silent"))
-        with common.errors_shown():
+        widgets.user_error(InputError("songs/a.wav", "is silent"))
+        with widgets.errors_shown():
             raise RuntimeError("boom\nsecond line")
 
     app = AppTest.from_function(script, default_timeout=60)
@@ -189,48 +190,36 @@ def test_the_server_is_safe_by_default() -> None:
 
 
 # ------------------------------------------------------------------------------------------- data page ----
-@pytest.mark.parametrize(("text", "escaped"), [
-    ("admiralbob77_-_Choice_-_Drum-bass.ogg", r"admiralbob77\_-\_Choice\_-\_Drum-bass.ogg"),
-    ("*live* [demo](x) <b>~1~ $5 a|b \\", r"\*live\* \[demo\](x) \<b\>\~1\~ \$5 a\|b \\"),
-    ("1. intro.mp3", r"1\. intro.mp3"),
-    ("# heading", r"\# heading"),
-    ("- item", r"\- item"),
-    ("Built-in demo (synthetic): rock", "Built-in demo (synthetic): rock"),
-])
-def test_user_text_is_escaped_for_markdown(text: str, escaped: str) -> None:
-    assert common.md(text) == escaped
-
-
 def test_bad_paths_give_a_one_line_error_naming_the_path(tmp_path: Path) -> None:
     app = start_app(page=DATA_PAGE)
     missing_folder = str(tmp_path / "no-such-folder")
-    choose_source(app, common.FOLDER, missing_folder)
+    choose_source(app, dataset_choice.FOLDER, missing_folder)
     assert not app.exception
-    assert [error.value for error in app.error] == [common.md(f"{missing_folder}: no such folder")]
+    assert [error.value for error in app.error] == [md(f"{missing_folder}: no such folder")]
     assert app.button(key="data.load").disabled
 
     missing_table = str(tmp_path / "features.csv")
-    choose_source(app, common.CSV, missing_table)
+    choose_source(app, dataset_choice.CSV, missing_table)
     app.button(key="data.load").click().run()
     assert not app.exception
-    assert [error.value for error in app.error] == [common.md(f"{missing_table}: no such file or folder")]
+    assert [error.value for error in app.error] == [md(f"{missing_table}: no such file or folder")]
     assert not app.session_state[common.DATASET_READY_KEY]
 
     (tmp_path / "songs" / "rock").mkdir(parents=True)  # a folder of songs given as a feature table: no extraction
-    choose_source(app, common.CSV, str(tmp_path / "songs"))
+    choose_source(app, dataset_choice.CSV, str(tmp_path / "songs"))
     app.button(key="data.load").click().run()
     assert not app.exception
-    assert [error.value for error in app.error] == [common.md(
+    assert [error.value for error in app.error] == [md(
         f"{tmp_path / 'songs'}: is an audio folder, not a Kaggle feature CSV: choose that source kind, or another path")]
     assert not app.session_state[common.DATASET_READY_KEY]
 
 
 def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: Path) -> None:
-    app = choose_source(start_app(page=DATA_PAGE), common.CSV, str(gtzan_csv))
+    app = choose_source(start_app(page=DATA_PAGE), dataset_choice.CSV, str(gtzan_csv))
     click_load(app)
     assert app.success[0].value.startswith(r"Loaded Kaggle feature CSV: gtzan\_features\_30\_sec.csv: 10 classes, 1000 tracks")
     assert metric_values(app) == {"Classes": "10", "Tracks": "1000", "Segments (rows)": "1000", "Feature kinds": "1"}
-    assert app.session_state[common.DATASET_SPEC_KEY] == common.DatasetSpec(common.CSV, str(gtzan_csv))
+    assert app.session_state[common.DATASET_SPEC_KEY] == dataset_choice.DatasetSpec(dataset_choice.CSV, str(gtzan_csv))
     summary = app.dataframe[0].value
     assert "tempo" in summary.index and summary.loc["tempo", "count"] == 1000
     assert len(plotly_charts(app)) == 2  # genres, one feature per genre
@@ -249,7 +238,7 @@ def test_kaggle_csv_loads_and_shows_feature_distributions_per_genre(gtzan_csv: P
     genres.set_value(["metal", "blues"]).run()
     click_load(app)
     assert metric_values(app)["Classes"] == "2" and metric_values(app)["Tracks"] == "200"
-    assert app.session_state[common.DATASET_SPEC_KEY] == common.DatasetSpec(common.CSV, str(gtzan_csv),
+    assert app.session_state[common.DATASET_SPEC_KEY] == dataset_choice.DatasetSpec(dataset_choice.CSV, str(gtzan_csv),
                                                                             ("blues", "metal"))
 
 
@@ -257,7 +246,7 @@ def test_a_changed_feature_file_is_reloaded_not_served_stale(gtzan_csv: Path, tm
     table = pd.read_csv(gtzan_csv)
     small = tmp_path / "features_30_sec.csv"
     table.iloc[:20].to_csv(small, index=False)
-    app = click_load(choose_source(start_app(page=DATA_PAGE), common.CSV, str(small)))
+    app = click_load(choose_source(start_app(page=DATA_PAGE), dataset_choice.CSV, str(small)))
     assert metric_values(app)["Tracks"] == "20"
     table.iloc[:12].to_csv(small, index=False)
     os.utime(small, ns=(small.stat().st_atime_ns, small.stat().st_mtime_ns + 10**9))
@@ -274,7 +263,7 @@ def test_data_page_opens_with_an_introduction_like_every_page() -> None:
 
 
 def test_demo_is_generated_extracted_and_explored_track_by_track() -> None:
-    app = click_load(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE))
+    app = click_load(start_app(dataset_choice.DatasetSpec(config=CHEAP), DATA_PAGE))
     assert app.success[0].value == "Loaded Built-in demo (synthetic): 4 classes, 4 tracks, 20 segments."
     assert metric_values(app)["Segments (rows)"] == "20"
     assert any("SYNTHETIC" in item.value for item in app.markdown)
@@ -294,7 +283,7 @@ def test_demo_is_generated_extracted_and_explored_track_by_track() -> None:
 
 @pytest.mark.slow
 def test_gtzan_folder_loads_the_chosen_genres(gtzan_mini: Path) -> None:
-    app = choose_source(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE), common.FOLDER, str(gtzan_mini))
+    app = choose_source(start_app(dataset_choice.DatasetSpec(config=CHEAP), DATA_PAGE), dataset_choice.FOLDER, str(gtzan_mini))
     genres = app.multiselect(key=f"data.genres.folder.{gtzan_mini}")
     assert len(genres.options) == 10
     genres.set_value(["blues", "rock"]).run()
@@ -310,10 +299,10 @@ def test_uploaded_zip_is_unpacked_into_the_session_folder_and_loaded() -> None:
     archive = zip_bytes({"mini/blues/blues.00000.wav": wav_bytes(tone(220.0, 7.0, 8000), 8000, subtype="PCM_16"),
                          "mini/rock/rock.00000.wav": wav_bytes(tone(880.0, 7.0, 8000), 8000, subtype="PCM_16"),
                          "__MACOSX/mini/._x": b"resource fork"})
-    app = choose_source(start_app(common.DatasetSpec(config=CHEAP), DATA_PAGE), common.UPLOAD)
+    app = choose_source(start_app(dataset_choice.DatasetSpec(config=CHEAP), DATA_PAGE), dataset_choice.UPLOAD)
     app.file_uploader(key="data.upload").set_value(("mini.zip", archive, "application/zip")).run()
     assert not app.exception and not app.error
-    unpacked = paths.DATA_DIR / "uploads" / app.session_state[common.UPLOAD_FOLDER_KEY] / common.UPLOADED_DATASET
+    unpacked = paths.DATA_DIR / "uploads" / app.session_state[common.UPLOAD_FOLDER_KEY] / uploads.UPLOADED_DATASET
     root = unpacked / "mini"
     assert (root / "blues" / "blues.00000.wav").is_file() and not (unpacked / "__MACOSX").exists()
     assert app.multiselect(key=f"data.genres.upload.{root}").value == ["blues", "rock"]
@@ -324,60 +313,39 @@ def test_uploaded_zip_is_unpacked_into_the_session_folder_and_loaded() -> None:
 
 def test_an_upload_removes_ended_sessions_folders_and_a_running_session_keeps_its_own() -> None:
     archive = zip_bytes({"blues/blues.00000.wav": wav_bytes(tone(220.0, 1.0, 8000), 8000)})
-    uploads = paths.DATA_DIR / "uploads"
-    day_ago = time.time() - common.UPLOAD_MAX_IDLE_S - 60
+    upload_root = paths.DATA_DIR / "uploads"
+    day_ago = time.time() - uploads.UPLOAD_MAX_IDLE_S - 60
     for name, modified in (("ended", day_ago), ("running", time.time())):
-        (uploads / name / "rock").mkdir(parents=True)
-        os.utime(uploads / name, (modified, modified))
+        (upload_root / name / "rock").mkdir(parents=True)
+        os.utime(upload_root / name, (modified, modified))
 
-    app = choose_source(start_app(page=DATA_PAGE), common.UPLOAD)
+    app = choose_source(start_app(page=DATA_PAGE), dataset_choice.UPLOAD)
     app.file_uploader(key="data.upload").set_value(("tones.zip", archive, "application/zip")).run()
     assert not app.exception and not app.error
-    mine = uploads / app.session_state[common.UPLOAD_FOLDER_KEY]
-    assert not (uploads / "ended").exists() and (uploads / "running" / "rock").is_dir()
-    assert (mine / common.UPLOADED_DATASET / "blues" / "blues.00000.wav").is_file()
+    mine = upload_root / app.session_state[common.UPLOAD_FOLDER_KEY]
+    assert not (upload_root / "ended").exists() and (upload_root / "running" / "rock").is_dir()
+    assert (mine / uploads.UPLOADED_DATASET / "blues" / "blues.00000.wav").is_file()
 
     os.utime(mine, (day_ago, day_ago))  # a day without a script run, then the user comes back
     app.run()
     assert mine.stat().st_mtime > time.time() - 60
-    other = choose_source(start_app(page=DATA_PAGE), common.UPLOAD)
+    other = choose_source(start_app(page=DATA_PAGE), dataset_choice.UPLOAD)
     other.file_uploader(key="data.upload").set_value(("tones.zip", archive, "application/zip")).run()
-    assert mine.is_dir() and (uploads / other.session_state[common.UPLOAD_FOLDER_KEY]).is_dir()
+    assert mine.is_dir() and (upload_root / other.session_state[common.UPLOAD_FOLDER_KEY]).is_dir()
 
 
 # ---------------------------------------------------------------------------------------- common layer ----
-def test_dataset_key_follows_files_settings_and_demo_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    table = tmp_path / "table.csv"
-    table.write_text("a\n1\n", encoding="utf-8")
-    spec = common.DatasetSpec(common.CSV, str(table))
-    first = common.dataset_key(spec)
-    assert common.dataset_key(spec) == first
-    table.write_text("a\n1\n2\n", encoding="utf-8")
-    assert common.dataset_key(spec) != first
-    folder_spec = common.DatasetSpec(common.FOLDER, str(tmp_path))
-    assert common.dataset_key(folder_spec) != common.dataset_key(common.DatasetSpec(common.FOLDER, str(tmp_path), config=CHEAP))
-    before = common.dataset_key(folder_spec)
-    (tmp_path / "new.wav").write_bytes(b"")
-    assert common.dataset_key(folder_spec) != before
-    demo = common.DatasetSpec()
-    monkeypatch.setenv(common.DEMO_TRACKS_ENV, "2")
-    two_tracks = common.dataset_key(demo)
-    monkeypatch.setenv(common.DEMO_TRACKS_ENV, "3")
-    assert common.dataset_key(demo) != two_tracks
-    assert common.dataset_key(spec)[:4] == (common.CSV, str(table), None, FeatureConfig().fingerprint())
-
-
 def test_a_typed_path_outside_the_allowed_folders_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(paths.ALLOWED_ROOTS_ENV, str(tmp_path / "class"))
     app = start_app(page=DATA_PAGE)
-    choose_source(app, common.FOLDER, "/etc")
+    choose_source(app, dataset_choice.FOLDER, "/etc")
     assert not app.exception
     (message,) = [error.value for error in app.error]
     assert message.startswith("/etc: this dataset path is outside the folders the server may read (")
     assert message.endswith(r"the teacher can add folders with GENRELENS\_ALLOWED\_ROOTS")  # escaped for Markdown
     (tmp_path / "class").mkdir()
-    choose_source(app, common.FOLDER, str(tmp_path / "class" / ".." / ".." / ".."))  # no way out with ..
+    choose_source(app, dataset_choice.FOLDER, str(tmp_path / "class" / ".." / ".." / ".."))  # no way out with ..
     assert "is outside the folders" in app.error[0].value
-    choose_source(app, common.FOLDER, str(tmp_path / "class"))
-    assert [error.value for error in app.error] == [common.md(f"{tmp_path / 'class'}: no audio files (.wav, .au, .flac, "
+    choose_source(app, dataset_choice.FOLDER, str(tmp_path / "class"))
+    assert [error.value for error in app.error] == [md(f"{tmp_path / 'class'}: no audio files (.wav, .au, .flac, "
                                                               ".ogg, .mp3) found in genre subfolders <folder>/<genre>/<file>")]

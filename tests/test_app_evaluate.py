@@ -21,7 +21,7 @@ from helpers import (
     plotly_array,
 )
 
-from genre_core import datasets, paths
+from genre_core import audio_datasets, bundle_info, dataset_choice, paths, table_datasets
 from genre_core.dataset import Dataset, select_classes
 from pages import common
 
@@ -39,15 +39,15 @@ def train_bundle(dataset: Dataset, preset: str, name: str, protocol: str = "grou
 
 
 @pytest.fixture(scope="module")
-def tones(workspace: Path) -> common.DatasetSpec:
-    return common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones", tracks_per_genre=4)), None,
+def tones(workspace: Path) -> dataset_choice.DatasetSpec:
+    return dataset_choice.DatasetSpec(dataset_choice.FOLDER, str(make_tone_folder(workspace / "tones", tracks_per_genre=4)), None,
                               TONE_CONFIG)
 
 
 @pytest.fixture(scope="module")
-def tone_bundles(tones: common.DatasetSpec) -> dict[str, str]:
+def tone_bundles(tones: dataset_choice.DatasetSpec) -> dict[str, str]:
     """Folders of an FFN, a CNN, a leaky FFN (all on the tones) and an FFN on two of the three genres."""
-    dataset, _ = datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
+    dataset, _ = audio_datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
     return {
         "ffn": train_bundle(dataset, "ffn_mfcc", "ffn-tones"),
         "cnn": train_bundle(dataset, "cnn_small", "cnn-tones"),
@@ -57,17 +57,17 @@ def tone_bundles(tones: common.DatasetSpec) -> dict[str, str]:
 
 
 def with_models(ffn: str | None, cnn: str | None) -> dict[str, str | None]:
-    return {**active_bundle(common.FFN, ffn), **active_bundle(common.CNN, cnn)}
+    return {**active_bundle(bundle_info.FFN, ffn), **active_bundle(bundle_info.CNN, cnn)}
 
 
 @pytest.mark.slow
 def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level(
-    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+    tones: dataset_choice.DatasetSpec, tone_bundles: dict[str, str]
 ) -> None:
     at = open_page(PAGE, tones, **with_models(tone_bundles["ffn"], tone_bundles["cnn"]))
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
-    for role in (common.FFN, common.CNN):
+    for role in (bundle_info.FFN, bundle_info.CNN):
         confusion = figures[f"evaluate.{role}.confusion"]["data"][0]
         assert confusion["type"] == "heatmap" and list(confusion["y"]) == ["blues", "jazz", "rock"]
         assert plotly_array(confusion["z"]).sum() == 6  # the stored split's test part: 3 tracks of 2 windows
@@ -86,10 +86,10 @@ def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level
             label, width = columns[name]["label"], columns[name]["width"]
             assert "_" not in label and width >= 7 * len(label), (name, label, width)
 
-    at.toggle(key=f"evaluate.{common.FFN}.normalised").set_value(True)
-    at.radio(key=f"evaluate.{common.FFN}.part").set_value("train").run()
+    at.toggle(key=f"evaluate.{bundle_info.FFN}.normalised").set_value(True)
+    at.radio(key=f"evaluate.{bundle_info.FFN}.part").set_value("train").run()
     assert not at.exception
-    confusion = charts(at)[f"evaluate.{common.FFN}.confusion"]["data"][0]
+    confusion = charts(at)[f"evaluate.{bundle_info.FFN}.confusion"]["data"][0]
     assert np.allclose(plotly_array(confusion["z"]).sum(axis=1), 1.0) and confusion["text"][0][0].endswith("%")
 
     at.radio(key="evaluate.split").set_value("grouped").run()
@@ -100,9 +100,9 @@ def test_active_ffn_and_cnn_are_scored_with_confusions_baselines_and_track_level
 
 @pytest.mark.slow
 def test_track_level_confusion_lists_a_cells_songs_and_opens_one_in_browse(
-    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+    tones: dataset_choice.DatasetSpec, tone_bundles: dict[str, str]
 ) -> None:
-    key = f"evaluate.{common.CNN}"
+    key = f"evaluate.{bundle_info.CNN}"
     at = open_page(PAGE, tones, **with_models(None, tone_bundles["cnn"]))
     at.radio(key=f"{key}.level").set_value("mean_probability").run()
     assert not at.exception and not at.error, messages(at.error)
@@ -130,7 +130,7 @@ def test_track_level_confusion_lists_a_cells_songs_and_opens_one_in_browse(
 
 @pytest.mark.slow
 def test_a_model_trained_on_other_tracks_is_scored_on_a_new_grouped_split(
-    tones: common.DatasetSpec, tone_bundles: dict[str, str], workspace: Path
+    tones: dataset_choice.DatasetSpec, tone_bundles: dict[str, str], workspace: Path
 ) -> None:
     elsewhere = Path(shutil.copytree(tone_bundles["ffn"], workspace / "elsewhere"))  # not among the listed bundles
     metadata = json.loads((elsewhere / "bundle.json").read_text())
@@ -141,20 +141,20 @@ def test_a_model_trained_on_other_tracks_is_scored_on_a_new_grouped_split(
     assert not at.exception and not at.error, messages(at.error)
     assert "holds none of the model's test tracks" in messages(at.info)
     assert "grouped" in messages(at.caption)  # scored anyway, on a new track-level split
-    assert f"evaluate.{common.FFN}.confusion" in charts(at)
+    assert f"evaluate.{bundle_info.FFN}.confusion" in charts(at)
 
 
 @pytest.mark.slow
-def test_evaluate_page_inside_the_app_navigation(tones: common.DatasetSpec, tone_bundles: dict[str, str]) -> None:
-    at = open_page(PAGE, tones, **active_bundle(common.CNN, tone_bundles["cnn"]))
+def test_evaluate_page_inside_the_app_navigation(tones: dataset_choice.DatasetSpec, tone_bundles: dict[str, str]) -> None:
+    at = open_page(PAGE, tones, **active_bundle(bundle_info.CNN, tone_bundles["cnn"]))
     assert not at.exception and not at.error, messages(at.error)
     assert at.title[0].value == "Evaluate"
-    assert f"evaluate.{common.CNN}.confusion" in charts(at)
+    assert f"evaluate.{bundle_info.CNN}.confusion" in charts(at)
 
 
 @pytest.mark.slow
 def test_two_bundles_side_by_side_and_readable_mismatch_and_leakage_messages(
-    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+    tones: dataset_choice.DatasetSpec, tone_bundles: dict[str, str]
 ) -> None:
     at = open_page(PAGE, tones, **with_models(tone_bundles["two_genres"], None))
     assert not at.exception
@@ -175,13 +175,13 @@ def test_two_bundles_side_by_side_and_readable_mismatch_and_leakage_messages(
 def test_real_gtzan_table_with_its_artist_filtered_split_and_the_leakage_comparison(
     gtzan_csv: Path, sturm_split_dir: Path, workspace: Path
 ) -> None:
-    dataset = datasets.load_kaggle_csv(gtzan_csv)
+    dataset = table_datasets.load_kaggle_csv(gtzan_csv)
     folder = train_bundle(dataset, "ffn_mfcc", "ffn-gtzan", "artist-filtered:1", split_dir=sturm_split_dir)
-    spec = common.DatasetSpec(common.CSV, str(gtzan_csv))
+    spec = dataset_choice.DatasetSpec(dataset_choice.CSV, str(gtzan_csv))
     at = open_page(PAGE, spec, **with_models(folder, None), **{"evaluate.split_dir": str(sturm_split_dir)})
     assert not at.exception and not at.error, messages(at.error)
     figures = charts(at)
-    confusion = figures[f"evaluate.{common.FFN}.confusion"]["data"][0]
+    confusion = figures[f"evaluate.{bundle_info.FFN}.confusion"]["data"][0]
     test_tracks = sum(1 for line in (sturm_split_dir / "f1_evaluate.txt").read_text().splitlines() if line.strip())
     assert plotly_array(confusion["z"]).sum() == test_tracks  # exactly the fold's evaluation tracks, one row each
     given, random = figures["evaluate.protocols"]["data"]
@@ -191,7 +191,7 @@ def test_real_gtzan_table_with_its_artist_filtered_split_and_the_leakage_compari
 
 
 def test_the_lesson_from_scratch_against_transfer_is_shown_from_the_shipped_bundle(
-    tones: common.DatasetSpec, tone_bundles: dict[str, str]
+    tones: dataset_choice.DatasetSpec, tone_bundles: dict[str, str]
 ) -> None:
     """The lesson measured when cnn_gtzan_transfer was built: the bar chart with each fold and both sides'
     confusion matrices of tracks, read from its bundle.json (no model loaded)."""

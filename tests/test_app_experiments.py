@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import TONE_CONFIG, make_tone_folder, messages, open_page, share_dataset
 
-from genre_core import datasets, jobs, paths, sweep
+from genre_core import audio_datasets, dataset_choice, jobs, paths, sweep
 from genre_core.sweep_results import FoldRun
 from genre_core.sweep_spec import SweepSpec, make_axis
 from pages import common
@@ -19,9 +19,9 @@ PAGE = "pages/experiments.py"
 
 
 @pytest.fixture(scope="module")
-def tones(workspace: Path) -> Iterator[common.DatasetSpec]:
-    spec = common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
-    dataset, _ = datasets.load_audio_folder(spec.location, TONE_CONFIG, n_jobs=1, cache_dir=paths.CACHE_DIR)
+def tones(workspace: Path) -> Iterator[dataset_choice.DatasetSpec]:
+    spec = dataset_choice.DatasetSpec(dataset_choice.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
+    dataset, _ = audio_datasets.load_audio_folder(spec.location, TONE_CONFIG, n_jobs=1, cache_dir=paths.CACHE_DIR)
     yield share_dataset(spec, dataset)
     common.job_manager().shutdown()  # never leave a worker behind
 
@@ -41,7 +41,7 @@ def test_a_bad_value_is_one_error_and_starts_nothing(tones) -> None:
 
 
 def test_an_unfinished_sweep_shows_its_progress_and_can_resume(tones) -> None:
-    source = common.job_dataset_source(tones)
+    source = dataset_choice.job_source(tones)
     spec = SweepSpec(source, {"preset": "ffn_mfcc", "epochs": 1},
                      (make_axis("learning_rate", (0.01, 0.001), "ffn_mfcc"),), folds=2, dataset_title="tones")
     sweep.prepare_folder(paths.DATA_DIR / "sweeps" / "stopped", spec)
@@ -54,7 +54,7 @@ def test_an_unfinished_sweep_shows_its_progress_and_can_resume(tones) -> None:
 
 
 def test_a_finished_sweep_says_how_its_folds_group_and_offers_its_report(tones) -> None:
-    spec = SweepSpec(common.job_dataset_source(tones), {"preset": "ffn_mfcc", "epochs": 1},
+    spec = SweepSpec(dataset_choice.job_source(tones), {"preset": "ffn_mfcc", "epochs": 1},
                      (make_axis("batch_size", (4, 8), "ffn_mfcc"),), folds=2, dataset_title="tones",
                      artists_dir=str(paths.ARTIST_SPLIT_DIR))
     folder = paths.DATA_DIR / "sweeps" / "finished"

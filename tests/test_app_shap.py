@@ -20,26 +20,25 @@ from helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from genre_core import datasets, paths, prediction, splits
+from genre_core import audio_datasets, bundle_info, dataset_choice, paths, prediction, splits, table_datasets
 from genre_core.config import MFCC, SUMMARY
 from genre_core.dataset import Dataset
-from pages import common
 
 TONE_FFN = {"hidden": [16], "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
-def tone_ffn(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[common.DatasetSpec, Dataset, Path]:
+def tone_ffn(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dataset_choice.DatasetSpec, Dataset, Path]:
     """The summary features of the tone genres, shared with the app, and an FFN bundle trained on them."""
     root = write_tone_genres(tmp_path_factory.mktemp("tones"))
-    dataset, _ = datasets.load_audio_folder(root, TONE_CONFIG, kinds=[SUMMARY, MFCC], n_jobs=2, cache_dir=None)
+    dataset, _ = audio_datasets.load_audio_folder(root, TONE_CONFIG, kinds=[SUMMARY, MFCC], n_jobs=2, cache_dir=None)
     folder = train_saved_bundle(dataset, "ffn_mfcc", paths.WORKSPACE_MODELS_DIR / "tone-ffn", TONE_FFN)
-    spec = common.DatasetSpec(kind=common.FOLDER, location=str(root), config=TONE_CONFIG)
+    spec = dataset_choice.DatasetSpec(kind=dataset_choice.FOLDER, location=str(root), config=TONE_CONFIG)
     return share_dataset(spec, dataset), dataset, folder
 
 
-def shap_page(spec: common.DatasetSpec, bundle_folder: Path | None) -> AppTest:
-    return open_page("pages/shap_page.py", spec, **active_bundle(common.FFN, bundle_folder))
+def shap_page(spec: dataset_choice.DatasetSpec, bundle_folder: Path | None) -> AppTest:
+    return open_page("pages/shap_page.py", spec, **active_bundle(bundle_info.FFN, bundle_folder))
 
 
 def waterfall_total(app: AppTest) -> tuple[float, str]:
@@ -146,11 +145,11 @@ def test_a_missing_or_non_summary_ffn_gives_a_readable_message(tone_ffn) -> None
 
 @pytest.mark.slow
 def test_shap_on_two_genres_of_the_kaggle_table(workspace: Path, gtzan_csv: Path) -> None:
-    dataset = datasets.load_kaggle_csv(gtzan_csv, genres=["classical", "metal"])
+    dataset = table_datasets.load_kaggle_csv(gtzan_csv, genres=["classical", "metal"])
     split = splits.grouped_split(dataset, val_fraction=0.0, test_fraction=0.3)
     folder = paths.WORKSPACE_MODELS_DIR / "kaggle-ffn"
     train_saved_bundle(dataset, "ffn_mfcc", folder, TONE_FFN, split, epochs=3)
-    spec = common.DatasetSpec(kind=common.CSV, location=str(gtzan_csv), genres=("classical", "metal"))
+    spec = dataset_choice.DatasetSpec(kind=dataset_choice.CSV, location=str(gtzan_csv), genres=("classical", "metal"))
 
     app = shap_page(spec, folder)
     assert not app.exception

@@ -29,7 +29,7 @@ from helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from genre_core import jobs, paths, train_job
+from genre_core import audio_datasets, bundle_info, dataset_choice, jobs, paths, train_job
 from pages import common
 
 PAGE = "pages/train.py"
@@ -46,8 +46,8 @@ def button_starting(at: AppTest, prefix: str):  # noqa: ANN201
 
 
 @pytest.fixture(scope="module")
-def tones(workspace: Path) -> Iterator[common.DatasetSpec]:
-    yield common.DatasetSpec(common.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
+def tones(workspace: Path) -> Iterator[dataset_choice.DatasetSpec]:
+    yield dataset_choice.DatasetSpec(dataset_choice.FOLDER, str(make_tone_folder(workspace / "tones")), None, TONE_CONFIG)
     common.job_manager().shutdown()  # never leave a worker behind
 
 
@@ -89,10 +89,10 @@ def train_once(at: AppTest, preset: str, **numbers: float) -> AppTest:
 
 
 @pytest.mark.slow
-def test_train_a_tiny_ffn_see_curves_and_scores_then_save_activate_and_rerun(tones: common.DatasetSpec) -> None:
+def test_train_a_tiny_ffn_see_curves_and_scores_then_save_activate_and_rerun(tones: dataset_choice.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
     assert not at.exception and not at.error
-    assert at.radio(key="train.family").value == common.FFN
+    assert at.radio(key="train.family").value == bundle_info.FFN
     assert "parameters" in messages(at.markdown)
     assert "Training is deterministic" in messages(at.caption)
 
@@ -119,7 +119,7 @@ def test_train_a_tiny_ffn_see_curves_and_scores_then_save_activate_and_rerun(ton
     assert json.loads((folder / "bundle.json").read_text())["metrics"]["test"]["accuracy"] == pytest.approx(
         metrics["accuracy"].iloc[2])
     at.button(key="train.activate").click().run()
-    assert at.session_state[common.BUNDLE_KEYS[common.FFN]] == str(folder.resolve())
+    assert at.session_state[common.BUNDLE_KEYS[bundle_info.FFN]] == str(folder.resolve())
     assert "active FFN model" in messages(at.caption)
 
     shutil.copytree(folder, paths.PRETRAINED_DIR / "shipped_tiny")  # as if it were shipped
@@ -128,9 +128,9 @@ def test_train_a_tiny_ffn_see_curves_and_scores_then_save_activate_and_rerun(ton
 
 
 @pytest.mark.slow
-def test_a_reload_finds_the_running_job_and_cancel_ends_its_process(tones: common.DatasetSpec) -> None:
+def test_a_reload_finds_the_running_job_and_cancel_ends_its_process(tones: dataset_choice.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
-    at.radio(key="train.family").set_value(common.CNN).run()
+    at.radio(key="train.family").set_value(bundle_info.CNN).run()
     assert at.selectbox(key="train.preset.CNN").value.name == "cnn_small"
     record = start_long_training(at, "cnn_small", batch_size=4)
     try:
@@ -154,7 +154,7 @@ def test_a_reload_finds_the_running_job_and_cancel_ends_its_process(tones: commo
 
 
 @pytest.mark.slow
-def test_stop_keeps_the_model_trained_so_far(tones: common.DatasetSpec) -> None:
+def test_stop_keeps_the_model_trained_so_far(tones: dataset_choice.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
     record = start_long_training(at, "ffn_mfcc", batch_size=1)
     try:
@@ -170,7 +170,7 @@ def test_stop_keeps_the_model_trained_so_far(tones: common.DatasetSpec) -> None:
 
 
 @pytest.mark.slow
-def test_splits_the_dataset_cannot_use_are_explained(tones: common.DatasetSpec) -> None:
+def test_splits_the_dataset_cannot_use_are_explained(tones: dataset_choice.DatasetSpec) -> None:
     at = open_page(PAGE, tones)
     at.radio(key="train.protocol").set_value("leaky").run()
     assert not at.exception
@@ -180,10 +180,8 @@ def test_splits_the_dataset_cannot_use_are_explained(tones: common.DatasetSpec) 
     assert "no such folder" in messages(at.error)  # a readable line, not a traceback
     assert not at.exception
 
-    from genre_core import datasets
-
-    dataset, _ = datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
-    demo = share_dataset(dataclasses.replace(common.DatasetSpec(), config=TONE_CONFIG),
+    dataset, _ = audio_datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
+    demo = share_dataset(dataclasses.replace(dataset_choice.DatasetSpec(), config=TONE_CONFIG),
                          dataclasses.replace(dataset, synthetic=True))
     at = open_page(PAGE, demo)
     assert "artist-filtered" not in at.radio(key="train.protocol").options
@@ -191,10 +189,10 @@ def test_splits_the_dataset_cannot_use_are_explained(tones: common.DatasetSpec) 
     assert not at.error and "train.start" in buttons(at)
 
 
-def test_recipe_settings_come_from_the_preset_and_reach_the_layer_table(tones: common.DatasetSpec) -> None:
+def test_recipe_settings_come_from_the_preset_and_reach_the_layer_table(tones: dataset_choice.DatasetSpec) -> None:
     binary = dataclasses.replace(tones, genres=("blues", "rock"))
     at = open_page(PAGE, binary)
-    at.radio(key="train.family").set_value(common.CNN).run()
+    at.radio(key="train.family").set_value(bundle_info.CNN).run()
     assert at.selectbox(key="train.preset.CNN").value.name == "cnn_small"
     key = "train.cnn_small"
     assert at.text_input(key=f"{key}.filters").value == "4, 8, 16"
@@ -235,10 +233,10 @@ def zipped(folder: Path, prefix: str) -> bytes:
 
 
 @pytest.mark.slow
-def test_load_bundle_zips_good_damaged_and_foreign(tones: common.DatasetSpec, workspace: Path) -> None:
-    from genre_core import bundles, datasets, splits, train_config, training
+def test_load_bundle_zips_good_damaged_and_foreign(tones: dataset_choice.DatasetSpec, workspace: Path) -> None:
+    from genre_core import bundles, splits, train_config, training
 
-    dataset, _ = datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
+    dataset, _ = audio_datasets.load_audio_folder(tones.location, TONE_CONFIG, cache_dir=paths.CACHE_DIR)
     result = training.train_model(dataset, splits.grouped_split(dataset), train_config.TrainConfig("ffn_mfcc", epochs=1))
     source = bundles.save_bundle(bundles.bundle_from_training(result, dataset, name="zipped"), workspace / "zipped")
 
@@ -255,7 +253,7 @@ def test_load_bundle_zips_good_damaged_and_foreign(tones: common.DatasetSpec, wo
     kept = paths.WORKSPACE_MODELS_DIR / "kept"
     assert bundles.load_bundle(kept).name == "kept" and bundles.load_bundle(kept).class_names == dataset.class_names
     at.button(key="train.kept.activate").click().run()
-    assert at.session_state[common.BUNDLE_KEYS[common.FFN]] == str(kept.resolve())
+    assert at.session_state[common.BUNDLE_KEYS[bundle_info.FFN]] == str(kept.resolve())
     at.radio(key="train.load_source").set_value("Shipped or workspace models").run()
     assert "kept (workspace)" in at.selectbox(key="train.load_pick").options
     at.radio(key="train.load_source").set_value("Upload a zip").run()
@@ -282,10 +280,10 @@ def test_load_bundle_zips_good_damaged_and_foreign(tones: common.DatasetSpec, wo
 def test_train_on_the_real_gtzan_table_with_an_artist_filtered_fold(
     gtzan_csv: Path, sturm_split_dir: Path, workspace: Path
 ) -> None:
-    at = open_page(PAGE, common.DatasetSpec(common.CSV, str(gtzan_csv)))
-    at.radio(key="train.family").set_value(common.CNN).run()
+    at = open_page(PAGE, dataset_choice.DatasetSpec(dataset_choice.CSV, str(gtzan_csv)))
+    at.radio(key="train.family").set_value(bundle_info.CNN).run()
     assert "none of which a CNN preset eats" in messages(at.info)  # the table holds summary features only
-    at.radio(key="train.family").set_value(common.FFN).run()
+    at.radio(key="train.family").set_value(bundle_info.FFN).run()
     at.radio(key="train.protocol").set_value("artist-filtered").run()
     at.text_input(key="train.split_dir").set_value(str(sturm_split_dir)).run()
     assert not at.exception and not at.error, messages(at.error)

@@ -26,7 +26,7 @@ from helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from genre_core import audio, datasets, paths, song_figures
+from genre_core import audio, audio_datasets, bundle_info, dataset_choice, paths, song_figures
 from genre_core.prediction import predict_file
 from pages import common
 
@@ -38,11 +38,11 @@ TONE_FFN = {"hidden": [8], "dropout": 0.0}
 def tone_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Role -> folder of an FFN (summary) and a CNN (log-mel) trained briefly on the tone genres."""
     root = write_tone_genres(tmp_path_factory.mktemp("tones"))
-    dataset, _ = datasets.load_audio_folder(root, TONE_CONFIG, n_jobs=2, cache_dir=None)
+    dataset, _ = audio_datasets.load_audio_folder(root, TONE_CONFIG, n_jobs=2, cache_dir=None)
     models = tmp_path_factory.mktemp("models")
     return {
-        common.FFN: train_saved_bundle(dataset, "ffn_mfcc", models / "tone-ffn", TONE_FFN, epochs=2),
-        common.CNN: train_saved_bundle(dataset, "cnn_small", models / "tone-cnn", TONE_CNN, epochs=2),
+        bundle_info.FFN: train_saved_bundle(dataset, "ffn_mfcc", models / "tone-ffn", TONE_FFN, epochs=2),
+        bundle_info.CNN: train_saved_bundle(dataset, "cnn_small", models / "tone-cnn", TONE_CNN, epochs=2),
     }
 
 
@@ -54,7 +54,7 @@ def no_pretrained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return paths.PRETRAINED_DIR
 
 
-def song_page(bundles: dict[str, Path | None], spec: common.DatasetSpec | None = None) -> AppTest:
+def song_page(bundles: dict[str, Path | None], spec: dataset_choice.DatasetSpec | None = None) -> AppTest:
     """The app on the Your song page with ``bundles`` (role -> folder) as the sidebar's models."""
     app = AppTest.from_file(APP, default_timeout=180)
     for role, folder in bundles.items():
@@ -79,7 +79,7 @@ def iframes(app: AppTest) -> list:
 def expected_verdicts(bundles: dict[str, Path], data: bytes, name: str) -> list[str]:
     from genre_core.bundles import load_bundle
 
-    roles = [common.FFN, common.CNN]
+    roles = [bundle_info.FFN, bundle_info.CNN]
     results = predict_file([load_bundle(bundles[role]) for role in roles], data, name=name)
     return [song_figures.verdict_sentence(result, role) for role, result in zip(roles, results, strict=True)]
 
@@ -134,7 +134,7 @@ def test_grad_cam_explains_the_most_decisive_window_and_follows_the_slider(
     from genre_core.bundles import load_bundle
 
     data = wav_bytes(tone_song(), 22050)
-    cnn = predict_file(load_bundle(tone_bundles[common.CNN]), data, name="tone.wav")
+    cnn = predict_file(load_bundle(tone_bundles[bundle_info.CNN]), data, name="tone.wav")
     decisive = song_figures.most_decisive_window(cnn)
     app = song_page(tone_bundles)
     app.file_uploader(key="your_song.files").set_value(("tone.wav", data, "audio/wav")).run()
@@ -200,7 +200,7 @@ def test_the_gtzan_pair_is_the_default_on_the_demo_dataset(
     bars = charts(on_demo)["your_song.0.probabilities"]["data"]
     assert [trace["name"] for trace in bars] == ["FFN (tone-ffn)", "CNN (tone-cnn)"]
 
-    on_folder = song_page(tone_bundles, common.DatasetSpec(kind=common.FOLDER, location="/somewhere"))
+    on_folder = song_page(tone_bundles, dataset_choice.DatasetSpec(kind=dataset_choice.FOLDER, location="/somewhere"))
     assert not on_folder.toggle(key="your_song.use_gtzan").value
 
 
@@ -229,7 +229,7 @@ def test_short_clips_are_classified_by_each_model_that_can_with_a_note_per_colum
 
 
 def test_without_any_model_the_page_points_to_the_sidebar(no_pretrained: Path) -> None:
-    app = song_page({common.FFN: None, common.CNN: None})
+    app = song_page({bundle_info.FFN: None, bundle_info.CNN: None})
 
     assert not app.exception
     assert any("No model is active" in info.value for info in app.info)

@@ -57,7 +57,7 @@ DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"  #: the app's demo size (tracks per ge
 #: figure (``GENRELENS_FIRST_USE_TRACKS=25``, as `make bench` runs it).
 FIRST_USE_TRACKS_ENV = "GENRELENS_FIRST_USE_TRACKS"
 FIRST_USE_RECORD = "first_use.json"  #: where the first-use walk records its times (in ARTIFACTS)
-GENERATING_PHASE = "Generating the demo's audio"  #: the start of `genre_core.datasets.GENERATING_PHASE`
+GENERATING_PHASE = "Generating the demo's audio"  #: the start of `genre_core.audio_datasets.GENERATING_PHASE`
 COLD_TIMEOUT_MS_PER_TRACK = 40_000  #: more wait per track per genre when the page generates and extracts the demo
 #: Screenshot name -> (sidebar link text, the page's title).
 PAGES = {

@@ -14,7 +14,7 @@ import pytest
 import soundfile
 from conftest import REPO_ROOT, tone
 
-from genre_core import cli, datasets, paths
+from genre_core import audio_datasets, cli, paths
 
 RATE = 11025
 #: 2 s windows (15 per 30 s) at 11025 Hz, few bands: cheap, and a 4 s tone gives 2 windows.
@@ -270,13 +270,15 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
     assert usage.value.code == 2
 
 
-def test_choices_match_the_training_module():
-    from genre_core import train_config
+def test_train_offers_exactly_the_settings_training_accepts():
+    import argparse
 
-    from genre_core import models
+    from genre_core import train_choices
 
-    assert (cli.train.OPTIMIZER_CHOICES, cli.train.SCHEDULE_CHOICES) == (train_config.OPTIMIZERS, train_config.SCHEDULES)
-    assert cli.train.OUTPUT_CHOICES == models.OUTPUTS
+    train = next(action for action in cli.build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    offered = {action.dest: tuple(action.choices) for action in train.choices["train"]._actions if action.choices}
+    assert offered["optimizer"] == train_choices.OPTIMIZERS and offered["schedule"] == train_choices.SCHEDULES
+    assert offered["output"] == train_choices.OUTPUTS
 
 
 @pytest.mark.parametrize(
@@ -406,20 +408,21 @@ def test_predict_prints_verdicts_without_tensorflow_log_lines(trained_bundle, to
 
 def test_demo_verb_builds_what_the_apps_first_use_reads_from_the_cache(tmp_path, monkeypatch, capsys):
     """``make run`` runs ``python -m genre_core demo`` before the server: afterwards the app's load of the default
-    demo (`pages.common` calls `datasets.load_demo` with the default settings) generates and extracts nothing."""
+    demo (`dataset_choice.read_dataset` reaches `audio_datasets.load_demo` with the default settings) generates
+    and extracts nothing."""
     from conftest import isolate_workspace
 
     from genre_core import datasets
     from genre_core.config import FeatureConfig
 
     isolate_workspace(monkeypatch, tmp_path)
-    monkeypatch.setenv(datasets.DEMO_TRACKS_ENV, "1")
+    monkeypatch.setenv(audio_datasets.DEMO_TRACKS_ENV, "1")
     assert cli.main(["demo", "--jobs", "2"]) == 0
     assert f"demo dataset ready in {paths.DATA_DIR}: 4 genres, 4 tracks, 40 segments" in capsys.readouterr().out
 
     phases, progress = [], []
-    dataset, _ = datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
+    dataset, _ = audio_datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
                                     phase=phases.append, progress=lambda done, total: progress.append((done, total)),
-                                    **datasets.demo_size_from_environment())
-    assert phases == [datasets.EXTRACTING_PHASE] and progress == [(4, 4)]  # no generation, one cache read
+                                    **audio_datasets.demo_size_from_environment())
+    assert phases == [audio_datasets.EXTRACTING_PHASE] and progress == [(4, 4)]  # no generation, one cache read
     assert len(dataset) == 40 and dataset.synthetic

@@ -13,30 +13,21 @@ import soundfile
 from conftest import tone
 
 from genre_core import synth
-from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import (
-    AUDIO_FOLDER,
-    DEMO_SOURCE,
+from genre_core.audio_datasets import (
     DEMO_TRACKS_ENV,
     EXTRACTING_PHASE,
     GENERATING_PHASE,
-    KAGGLE_CSV,
-    MFCC_JSON,
-    NPY_FOLDERS,
     demo_size_from_environment,
-    load_audio_folder,
-    load_dataset,
-    load_demo,
-    load_kaggle_csv,
     list_genre_files,
-    load_mfcc_json,
-    load_npy_folders,
-    source_kind,
+    load_audio_folder,
+    load_demo,
     track_and_segment,
 )
-from genre_core.dataset import select_classes
+from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
+from genre_core.datasets import AUDIO_FOLDER, DEMO_SOURCE, KAGGLE_CSV, MFCC_JSON, NPY_FOLDERS, load_dataset, source_kind
 from genre_core.errors import InputError
 from genre_core.features import SUMMARY_NAMES
+from genre_core.table_datasets import load_kaggle_csv, load_mfcc_json, load_npy_folders
 
 GENRE_TONES = {"metal": (1760.0, 2640.0), "blues": (220.0, 330.0)}
 
@@ -369,20 +360,3 @@ def test_load_dataset_dispatches_on_the_spec(fake_demo, genre_folder, small_conf
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(InputError, match="unsupported dataset"):
         load_dataset(tmp_path / "notes.txt")
-
-
-def test_select_classes_keeps_and_renames(tmp_path):
-    table = kaggle_table([f"{g}.0000{i}.wav" for g in ("blues", "jazz", "metal") for i in range(2)], [*"bbjjmm"])
-    table["label"] = np.repeat(["blues", "jazz", "metal"], 2)
-    table.to_csv(tmp_path / "t.csv", index=False)
-    dataset = load_kaggle_csv(tmp_path / "t.csv")
-
-    binary = select_classes(dataset, mapping={"blues": "blues", "metal": "metal"})
-    assert binary.class_names == ["blues", "metal"] and binary.track_ids.tolist()[2] == "metal.00000"
-    np.testing.assert_array_equal(binary.features[SUMMARY], dataset.features[SUMMARY][[0, 1, 4, 5]])
-
-    grouped = select_classes(dataset, genres=["blues", "jazz", "metal"], mapping={"blues": "soft", "jazz": "soft"})
-    assert grouped.class_names == ["metal", "soft"] and grouped.labels.tolist() == [1, 1, 1, 1, 0, 0]
-    assert select_classes(dataset) is dataset
-    with pytest.raises(InputError, match="unknown genre 'disco'; available: blues, jazz, metal"):
-        select_classes(dataset, genres=["disco"])

@@ -9,6 +9,7 @@ import pytest
 from genre_core import anatomy, models
 from genre_core.config import LOG_MEL, MFCC, SUMMARY
 from genre_core.errors import InputError
+from genre_core.hyper_settings import ACTIVATIONS
 
 #: A small valid input shape (without batch axis) per feature kind.
 SMALL_INPUT = {SUMMARY: (57,), LOG_MEL: (16, 20, 1), MFCC: (20, 13)}
@@ -91,7 +92,7 @@ def test_binary_task_has_a_sigmoid_unit_read_as_two_classes() -> None:
         models.build_model("ffn_mfcc", (57,), 2, output="linear")
 
 
-@pytest.mark.parametrize("activation", models.ACTIVATIONS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_offered_activation_builds_the_course_cnn_with_the_same_parameter_count(activation: str) -> None:
     course = anatomy.parameter_count(models.build_model("cnn_small", (16, 20, 1), 4))
     model = models.build_model("cnn_small", (16, 20, 1), 4, activation=activation)

@@ -14,7 +14,7 @@ from conftest import tone
 from genre_core import audio, features, models, paths, prediction
 from genre_core.bundles import ModelBundle, load_bundle
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
-from genre_core.datasets import kaggle_windows
+from genre_core.table_datasets import kaggle_windows
 from genre_core.errors import InputError
 from genre_core.extraction import extract_files
 from genre_core.inputs import Standardizer
@@ -187,7 +187,7 @@ def test_a_short_clip_is_classified_by_every_model_that_can_and_noted_for_the_ot
 
 @pytest.mark.slow
 def test_bundle_of_the_3_s_kaggle_table_reads_songs_in_3_s_windows(tmp_path):
-    """A bundle trained on ``features_3_sec.csv`` carries the table's windows (`datasets.kaggle_windows`), so a
+    """A bundle trained on ``features_3_sec.csv`` carries the table's windows (`table_datasets.kaggle_windows`), so a
     10 s song gives three 3 s windows with the statistics of each, not one 30 s window."""
     rate = 22050
     path = write_tone(tmp_path / "ten.wav", 10.0, rate, frequency=330.0)

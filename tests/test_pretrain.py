@@ -120,27 +120,3 @@ def test_ffn_recipe_on_the_real_table_with_a_tiny_search(gtzan_csv, sturm_split_
     assert "| artist-filtered 3-fold, mean ± std |" in card and f"| {cv['selection']['chosen'] + 1} (chosen) |" in card
     assert f"| – | logistic_regression (reference, fitted on the train parts) | {model_cards.mean_std_text(reference)} |" in card
     assert all(key in bundle.metrics for key in ("parts", "baselines", "split", "training"))
-
-def _cv_result(network: float, **baselines: float) -> dict:
-    """A cross-validation summary with these mean test accuracies."""
-    return {
-        "summary": {
-            "test": {"accuracy": {"mean": network}},
-            "baselines": {f"{name}_accuracy": {"mean": value} for name, value in baselines.items()},
-        }
-    }
-
-
-@pytest.mark.parametrize(
-    ("network", "expected_sentence", "beats_all"),
-    [
-        (0.60, "(60.0 %) beats logistic_regression (52.5 %) and rbf_svm (48.3 %).", True),
-        (0.5253, "(52.5 %) beats rbf_svm (48.3 %); it ties with logistic_regression (52.53 % against 52.54 %).", False),
-        (0.50, "(50.0 %) beats rbf_svm (48.3 %); it does not beat logistic_regression (52.5 %).", False),
-    ],
-)
-def test_card_calls_a_tie_a_tie_and_not_a_win(network, expected_sentence, beats_all):
-    result = _cv_result(network, majority=0.10, logistic_regression=0.5254, rbf_svm=0.483)
-
-    assert model_cards._comparison("folds", result) == f"On the folds the network's mean accuracy {expected_sentence}"
-    assert model_cards._beats_all(result) is beats_all

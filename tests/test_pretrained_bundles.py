@@ -13,7 +13,8 @@ import pytest
 from genre_core import model_cards, paths, pretrain, reports, synth
 from genre_core.bundle_files import list_bundles
 from genre_core.bundles import ModelBundle, load_bundle
-from genre_core.datasets import list_genre_files, load_kaggle_csv
+from genre_core.audio_datasets import list_genre_files
+from genre_core.table_datasets import load_kaggle_csv
 from genre_core.prediction import predict_many
 from genre_core.splits import artist_filtered_split
 

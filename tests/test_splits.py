@@ -11,7 +11,7 @@ from helpers import published_artists, read_pairs
 
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
-from genre_core.datasets import load_kaggle_csv
+from genre_core.table_datasets import load_kaggle_csv
 from genre_core.errors import InputError
 from genre_core.splits import (
     LEAKY_WARNING,

@@ -22,7 +22,8 @@ from genre_core.models import PRESETS
 from genre_core.splits import Split
 from genre_core.inputs import Standardizer, model_inputs
 from genre_core.train_callbacks import TrainingProgress, tqdm_progress
-from genre_core.train_config import OPTIMIZERS, SCHEDULES, TrainConfig, learning_rate_at
+from genre_core.train_choices import OPTIMIZERS, SCHEDULES
+from genre_core.train_config import TrainConfig, learning_rate_at
 
 #: A small FFN that trains in a blink; most training tests use it.
 TINY_FFN = {"hidden": [8], "dropout": 0.0}

@@ -19,7 +19,7 @@ from helpers import (
     write_tone_genres,
 )
 
-from genre_core import datasets, features
+from genre_core import audio_datasets, features
 from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -298,7 +298,7 @@ def test_importing_views_does_not_import_tensorflow() -> None:
 
 
 def test_tone_genres_are_a_loadable_dataset(tmp_path: Path) -> None:
-    dataset, skipped = datasets.load_audio_folder(
+    dataset, skipped = audio_datasets.load_audio_folder(
         write_tone_genres(tmp_path / "tones"), TONE_CONFIG, kinds=[LOG_MEL], n_jobs=1, cache_dir=None
     )
     assert skipped == [] and dataset.class_names == ["high", "low"] and len(dataset) == 20

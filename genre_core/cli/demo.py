@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from genre_core import datasets, paths
+from genre_core import audio_datasets, paths
 from genre_core.cli.common import Command, print_skipped
 from genre_core.config import FeatureConfig
 
@@ -19,8 +19,8 @@ def run_demo(args: argparse.Namespace) -> int:
     """Generate the built-in demo and extract its features into the workspace (`paths.DATA_DIR`), exactly as
     the app's first use would; instant when both are already there. ``make run`` runs it before the server."""
     start = time.perf_counter()
-    dataset, skipped = datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
-                                          n_jobs=args.jobs, show_bar=True, **datasets.demo_size_from_environment())
+    dataset, skipped = audio_datasets.load_demo(FeatureConfig(), folder=paths.DEMO_DIR, cache_dir=paths.CACHE_DIR,
+                                          n_jobs=args.jobs, show_bar=True, **audio_datasets.demo_size_from_environment())
     print_skipped(skipped)
     print(f"demo dataset ready in {paths.DATA_DIR}: {dataset.n_classes} genres, {dataset.n_tracks} tracks, "
           f"{len(dataset)} segments, features cached ({time.perf_counter() - start:.1f} s)")

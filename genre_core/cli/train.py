@@ -20,12 +20,7 @@ from genre_core.cli.common import (
 )
 from genre_core.config import FeatureConfig
 from genre_core.errors import GenreLensError
-
-#: `train_config.OPTIMIZERS`, `train_config.SCHEDULES` and `models.OUTPUTS`, spelled out so that ``--help`` needs
-#: no TensorFlow.
-OPTIMIZER_CHOICES = ("sgd", "adam", "rmsprop", "adamw")
-SCHEDULE_CHOICES = ("constant", "step", "exponential", "cosine", "cosine-restarts", "plateau", "one-cycle")
-OUTPUT_CHOICES = ("softmax", "sigmoid")
+from genre_core.train_choices import OPTIMIZERS, OUTPUTS, SCHEDULES
 
 
 def hyper_setting(text: str) -> tuple[str, Any]:
@@ -64,7 +59,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR", help="folder to write the bundle to")
     parser.add_argument("--epochs", type=positive_int, default=20, metavar="N", help="training epochs (default 20)")
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="rows per batch (default 32)")
-    parser.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="adam", help="optimiser (default adam)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimiser (default adam)")
     parser.add_argument("--lr", type=float, default=1e-3, metavar="X", help="learning rate (default 0.001)")
     parser.add_argument(
         "--momentum", type=fraction, default=0.0, metavar="M",
@@ -76,7 +71,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="decoupled weight decay of every optimiser (default 0; adamw is Adam with it)",
     )
     parser.add_argument(
-        "--output", choices=OUTPUT_CHOICES, default="softmax",
+        "--output", choices=OUTPUTS, default="softmax",
         help="classifier head: softmax over the genres (default), or sigmoid, one unit with binary cross-entropy "
         "for 2 genres (give --genres A,B)",
     )
@@ -86,7 +81,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--hyper dropout=0.3 --hyper batch_norm=true (an unknown name lists the preset's settings)",
     )
     parser.add_argument(
-        "--schedule", choices=SCHEDULE_CHOICES, default="constant",
+        "--schedule", choices=SCHEDULES, default="constant",
         help="learning-rate schedule over the run (default constant)",
     )
     parser.add_argument(

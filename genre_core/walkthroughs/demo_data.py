@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from genre_core import paths
 from genre_core.config import FeatureConfig
 from genre_core.dataset import Dataset
-from genre_core.datasets import load_demo
+from genre_core.audio_datasets import load_demo
 from genre_core.walkthroughs.engine import RunSize
 
 
