@@ -14,7 +14,7 @@ import pytest
 import soundfile
 from conftest import REPO_ROOT, tone
 
-from genre_core import audio_datasets, cli, paths
+from genre_core import audio_datasets, cli, datasets, paths
 
 RATE = 11025
 #: 2 s windows (15 per 30 s) at 11025 Hz, few bands: cheap, and a 4 s tone gives 2 windows.
