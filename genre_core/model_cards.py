@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from genre_core import lesson, musicnn, pretrain
+from genre_core import lesson, pretrain
 from genre_core.baselines import BASELINES, MAJORITY, SVM_C
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset

@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 from genre_core import bundle_files, bundle_info, dataset_choice, paths, uploads
 from genre_core.config import FeatureConfig
 from genre_core.markdown import md
-from pages import common, widgets
+from pages import common
 
 DATA_PAGE = "pages/data.py"
 TIMEOUT = 300

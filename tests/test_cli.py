@@ -412,7 +412,6 @@ def test_demo_verb_builds_what_the_apps_first_use_reads_from_the_cache(tmp_path,
     and extracts nothing."""
     from conftest import isolate_workspace
 
-    from genre_core import datasets
     from genre_core.config import FeatureConfig
 
     isolate_workspace(monkeypatch, tmp_path)

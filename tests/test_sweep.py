@@ -3,7 +3,6 @@ sweep that trains only what is missing and ends with the same table, folders nev
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
