@@ -1,9 +1,8 @@
-"""Tests of `genre_core.extraction`: rows per window, skipped files, the npz cache, parallel workers."""
+"""Tests of `genre_core.extraction`: rows per window, skipped files, the feature cache, parallel workers."""
 
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import joblib
@@ -103,15 +102,14 @@ def test_second_run_reads_the_cache(tone_files, broken_file, small_config, tmp_p
     np.testing.assert_array_equal(second.features[LOG_MEL], first.features[LOG_MEL])
 
 
-def test_cache_holds_no_object_arrays(tone_files, small_config, tmp_path):
+def test_cache_is_one_folder_of_npy_files_without_objects(tone_files, small_config, tmp_path):
     extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
-    [stored] = (tmp_path / "cache").glob("*.npz")
-    assert stored == cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,))
-    with np.load(stored, allow_pickle=False) as arrays:
-        assert all(arrays[name].dtype.kind != "O" for name in arrays.files)
-        assert arrays["track_ids"].dtype.kind == "U"
-    with zipfile.ZipFile(stored) as archive:  # float features barely compress: stored as they are, written fast
-        assert {member.compress_type for member in archive.infolist()} == {zipfile.ZIP_STORED}
+    [stored] = (tmp_path / "cache").iterdir()
+    assert stored == cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,)) and stored.is_dir()
+    arrays = {path.stem: np.load(path, allow_pickle=False) for path in stored.glob("*.npy")}
+    assert set(arrays) == {"mfcc", "labels", "track_ids", "segment_index", "start_seconds"}
+    assert all(values.dtype.kind != "O" and len(values) == 5 for values in arrays.values())
+    assert arrays["track_ids"].dtype.kind == "U"
 
 
 def test_cache_key_changes_with_config_kinds_labels_and_files(tone_files, small_config):
@@ -141,12 +139,16 @@ def test_changed_config_or_touched_file_is_extracted_again(tone_files, small_con
     assert not np.array_equal(rewritten.features[MFCC], first.features[MFCC])
 
 
-def test_unreadable_cache_file_is_recomputed(tone_files, small_config, tmp_path):
+@pytest.mark.parametrize("damaged", ["meta.json", "mfcc.npy"])
+def test_unreadable_cache_file_is_recomputed(tone_files, small_config, tmp_path, damaged):
+    first = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
+    expected = np.array(first.features[MFCC])
+    del first  # its memory map would keep the replaced file's data
     target = cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,))
-    target.parent.mkdir()
-    target.write_bytes(b"not a zip archive")
+    (target / damaged).write_bytes(b"not what was written")
     result = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
     assert not result.from_cache and len(result) == 5
+    np.testing.assert_array_equal(result.features[MFCC], expected)
     assert extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache").from_cache
 
 
@@ -182,21 +184,21 @@ def test_bad_arguments_raise_input_error(tone_files, small_config):
 
 
 @pytest.mark.parametrize("damage", ["rows", "nan"])
-def test_a_valid_cache_file_with_inconsistent_arrays_is_recomputed(tone_files, small_config, tmp_path, damage):
-    """A readable npz whose arrays disagree (one label too few) or hold NaN features is not trusted: recomputed."""
+def test_a_valid_cache_with_inconsistent_arrays_is_recomputed(tone_files, small_config, tmp_path, damage):
+    """A readable cache whose arrays disagree (one label too few) or hold NaN features is not trusted: recomputed."""
     first = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
+    expected = np.array(first.features[MFCC])
+    del first
     target = cache_path(tmp_path / "cache", tone_files, small_config, (MFCC,))
-    with np.load(target) as stored:
-        arrays = dict(stored)
     if damage == "rows":
-        arrays["labels"] = arrays["labels"][:-1]
+        np.save(target / "labels.npy", np.load(target / "labels.npy")[:-1])
     else:
-        arrays["features.mfcc"][0, 0, 0] = np.nan
-    with target.open("wb") as file:
-        np.savez(file, **arrays)
+        damaged = np.load(target / "mfcc.npy")
+        damaged[-1, -1, -1] = np.nan
+        np.save(target / "mfcc.npy", damaged)
     again = extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache")
     assert not again.from_cache
-    np.testing.assert_array_equal(again.features[MFCC], first.features[MFCC])
+    np.testing.assert_array_equal(again.features[MFCC], expected)
     assert extract_files(tone_files, small_config, (MFCC,), n_jobs=1, cache_dir=tmp_path / "cache").from_cache
 
 

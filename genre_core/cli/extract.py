@@ -28,7 +28,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         "(GTZAN genres/ or Kaggle genres_original/), a Kaggle features .csv, an MFCC .json, or a folder "
         "with train/ and test/ holding X.npy and labels.npy",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the feature cache (.npz)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the feature cache (a features-<key> folder of .npy files)")
     add_feature_arguments(parser)
     parser.add_argument(
         "--n-mels", type=int, default=defaults.n_mels, metavar="M",
