@@ -127,10 +127,7 @@ def bench_scaling(workspace: Path) -> list[Result]:
         folder = Path(tempfile.mkdtemp(prefix=f"scaling-{count}-", dir=workspace))
         try:
             link_copies(folder, count)
-            command = [sys.executable, "-m", "benchmarks.extraction_bench", str(count), str(folder),
-                       str(workspace / f"scaling-cache-{count}")]
-            output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
-            measured[count] = json.loads(output.strip().splitlines()[-1])
+            measured[count] = extract_in_a_fresh_process(count, folder, workspace / f"scaling-cache-{count}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     results = []
@@ -191,9 +188,18 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def _extract_in_this_process(count: int, folder: Path, cache: Path) -> None:
-    """The child of `bench_scaling`: extract ``folder`` once, print seconds, tracks/s and the peak of the memory
-    that this process and its workers hold at one moment (sampled every 0.2 s) as JSON."""
+def extract_in_a_fresh_process(count: int, folder: Path, cache: Path, n_jobs: int = -1) -> dict[str, float]:
+    """Run `_extract_in_this_process` in a new interpreter (worker processes started afresh, as on the CLI) and
+    return what it measured: ``files``, ``seconds``, ``tracks_per_s``, ``peak_gb``."""
+    command = [sys.executable, "-m", "benchmarks.extraction_bench", str(count), str(folder), str(cache), str(n_jobs)]
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _extract_in_this_process(count: int, folder: Path, cache: Path, n_jobs: int) -> None:
+    """The child of `extract_in_a_fresh_process`: extract ``folder`` once over ``n_jobs``, print seconds, tracks/s
+    and the peak of the memory that this process and its workers hold at one moment (sampled every 0.2 s) as
+    JSON."""
     import threading
 
     from genre_core import extraction, features
@@ -212,7 +218,7 @@ def _extract_in_this_process(count: int, folder: Path, cache: Path) -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     start = time.perf_counter()
-    extraction.extract_files(files, FeatureConfig(), [LOG_MEL, MFCC], cache_dir=cache)
+    extraction.extract_files(files, FeatureConfig(), [LOG_MEL, MFCC], n_jobs=n_jobs, cache_dir=cache)
     elapsed = time.perf_counter() - start
     running.clear()
     sampler.join()
@@ -221,4 +227,4 @@ def _extract_in_this_process(count: int, folder: Path, cache: Path) -> None:
 
 
 if __name__ == "__main__":
-    _extract_in_this_process(int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
+    _extract_in_this_process(int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))

@@ -43,12 +43,15 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def write_report(results: list[Result], target: Path, partial: bool) -> None:
-    """Write ``target``: machine lines, then one table row per result (median, min-max, runs, goal, met)."""
-    lines = ["# Benchmarks", "", f"Written by `make bench` (`python -m benchmarks`){' (a partial run)' if partial else ''}.",
+def write_report(results: list[Result], target: Path, *, parts: list[str], timings: list[str], partial: bool) -> None:
+    """Write ``target``: machine lines, the parts run and their wall times, then one table row per result
+    (median, min-max, runs, goal, met)."""
+    run = f"`python -m benchmarks --only {','.join(parts)}`" if partial else "`make bench` (`python -m benchmarks`)"
+    lines = ["# Benchmarks", "", f"Written by {run}: {', '.join(timings)}.",
              f"Each figure is the median of its runs with their range; a ratio is taken inside each run (both sides "
              f"one after the other) and its median reported. Figures with one run and no range are single "
-             f"measurements (a best of 3 for the older rows), not yet medians of {RUNS}.", "", *machine_lines(), "",
+             f"measurements (a best of 3 for the older rows), fewer runs than {RUNS} where the row says so.", "",
+             *machine_lines(), "",
              "| measurement | median | min-max | runs | unit | target | met |", "|---|---|---|---|---|---|---|"]
     for result in results:
         spread = "-" if result.low is None else f"{_number(result.low)}-{_number(result.high)}"

@@ -1,0 +1,107 @@
+"""The app as a user meets it, in Chromium through Playwright: server start to the first page, page switches.
+
+A workspace (``GENRELENS_DATA``) in a temporary folder is prepared as ``make run`` does (``python -m genre_core
+demo``: the full demo and its feature cache, not timed here). Then, `RUNS` times: ``streamlit run app.py`` is
+started, and the clock runs from the start of the process until a browser tab shows Start here with the script
+run ended (the app root's script state, the status widget gone). In the last run every page is visited once
+(caches warm), then every page again by its sidebar link: the time from the click until its title is there and
+the run has ended is one page switch.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from benchmarks.class_load import CHROMIUM, CHROMIUM_ARGS, IDLE_APP, ROOT, free_port
+from benchmarks.measure import RUNS, Result, summarise
+
+FIRST_PAGE_GOAL_S = 3.0
+SWITCH_GOAL_S = 0.5
+TIMEOUT_MS = 120_000
+#: (sidebar link text, page title) of every page, in the sidebar's order
+PAGES = (("Start here", "GenreLens"), ("Data", "Data"), ("Train", "Train"), ("Evaluate", "Evaluate"),
+         ("Experiments", "Experiments"), ("Browse & Grad-CAM", "Browse & Grad-CAM"), ("SHAP", "SHAP"),
+         ("Your song", "Your song"))
+
+
+def _wait_idle(page) -> None:
+    page.locator(IDLE_APP).wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=TIMEOUT_MS)
+
+
+def _open(page, link: str, title: str) -> float:
+    """Click the sidebar link ``link``; seconds until the page titled ``title`` is there and its run has ended."""
+    started = time.perf_counter()
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=link).first.click()
+    page.locator("h1", has_text=title).first.wait_for(timeout=TIMEOUT_MS)
+    _wait_idle(page)
+    return time.perf_counter() - started
+
+
+def _first_page(browser, environment: dict[str, str], log: Path, switches: list[float] | None) -> float:
+    """Start a server; seconds from its start until Start here is interactive in a new tab. With ``switches``,
+    then time a switch to every page after one warming visit of each."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    started = time.perf_counter()
+    with log.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {log.read_text()[-500:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.05)
+        page = context.new_page()
+        page.goto(url)
+        page.locator("h1", has_text="GenreLens").first.wait_for(timeout=TIMEOUT_MS)
+        _wait_idle(page)
+        first = time.perf_counter() - started
+        if switches is not None:
+            for link, title in (*PAGES[1:], PAGES[0]):  # warm every page's caches
+                _open(page, link, title)
+            switches += [_open(page, link, title) for link, title in (*PAGES[1:], PAGES[0])]
+        return first
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bench_app(workspace: Path) -> list[Result]:
+    """Server start to the first page (`RUNS` servers) and page switches with warm caches (every page once)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.is_file():
+        return [Result(f"the app in a browser: {CHROMIUM} is missing", 0.0, "-", "Chromium", False)]
+    environment = {**os.environ, "GENRELENS_DATA": str(workspace / "app-data")}
+    subprocess.run([sys.executable, "-m", "genre_core", "demo"], cwd=ROOT, env=environment, check=True,
+                   capture_output=True)
+    firsts: list[float] = []
+    switches: list[float] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            for run in range(RUNS):
+                firsts.append(_first_page(browser, environment, workspace / "streamlit.log",
+                                          switches if run == RUNS - 1 else None))
+        finally:
+            browser.close()
+    return [
+        summarise("the app: `streamlit run app.py` started -> Start here interactive in the browser (demo prepared)",
+                  firsts, "s", f"<= {FIRST_PAGE_GOAL_S:g} s", lambda value: value <= FIRST_PAGE_GOAL_S),
+        summarise(f"the app: page switch with warm caches (each of the {len(PAGES)} pages once), click -> page idle",
+                  switches, "s", f"<= {SWITCH_GOAL_S:g} s", lambda value: value <= SWITCH_GOAL_S),
+    ]

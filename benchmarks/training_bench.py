@@ -1,0 +1,74 @@
+"""Training: the engine (`genre_core.training.train_model`) against a plain ``model.fit`` on the same arrays, and
+seconds per epoch of the classroom set-up.
+
+The data is the classroom's: the synthetic demo's 4 genres (`synth.DEMO_GENRES`, 25 tracks each), 15 windows per
+track, split by track (seed 42), generated and extracted first (not timed). Per preset both sides train the same
+settings (plain SGD, learning rate 0.01, batch 32, `EPOCHS` epochs, validation on the val part every epoch) from a
+fresh model, alternating, `RUNS` times: the engine's whole call (standardiser, inputs, model, compile, callbacks,
+class weights, fit) against a plain ``build_model`` + ``compile`` + ``fit`` on inputs prepared before the clock
+starts. The figure is the engine's samples per second over the plain fit's, per run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.measure import RUNS, Result, seconds, summarise
+
+ENGINE_GOAL = 0.9  #: the engine's samples/s over a plain model.fit's, at least
+EPOCHS = 2
+PRESETS = ("cnn_small", "ffn_mfcc")
+WINDOWS_PER_TRACK = 15
+
+
+def bench_training(workspace: Path) -> list[Result]:
+    """The rows of the module docstring, and the classroom's seconds per epoch (``cnn_small``, the engine)."""
+    import keras
+
+    from genre_core import training
+    from genre_core.audio_datasets import load_demo
+    from genre_core.config import LOG_MEL, SUMMARY, FeatureConfig
+    from genre_core.inputs import dataset_features, prepare_inputs
+    from genre_core.models import build_model, get_preset
+    from genre_core.splits import grouped_split
+    from genre_core.synth import DEMO_GENRES
+    from genre_core.train_config import TrainConfig
+
+    dataset, _ = load_demo(FeatureConfig(segments_per_track=WINDOWS_PER_TRACK), genres=DEMO_GENRES,
+                           kinds=(LOG_MEL, SUMMARY), folder=workspace / "classroom-demo",
+                           cache_dir=workspace / "classroom-cache")
+    split = grouped_split(dataset, seed=42)
+    results = []
+    for preset in PRESETS:
+        config = TrainConfig(preset=preset, optimizer="sgd", learning_rate=0.01, batch_size=32, epochs=EPOCHS,
+                             seed=42)
+        kind = get_preset(preset).feature_kind
+        standardizer = training.train_model(dataset, split, config).standardizer  # warm: kernels traced once
+        features = dataset_features(dataset, kind)
+        x_train, x_val = (prepare_inputs(features[rows], kind, standardizer) for rows in (split.train, split.val))
+        y_train, y_val = dataset.labels[split.train], dataset.labels[split.val]
+
+        def plain_fit() -> None:
+            model = build_model(preset, x_train.shape[1:], dataset.n_classes)
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            model.fit(x_train, y_train, batch_size=32, epochs=EPOCHS, validation_data=(x_val, y_val), shuffle=True,
+                      verbose=0)
+
+        engine, plain, per_epoch = [], [], []
+        for _ in range(RUNS):
+            engine.append(seconds(lambda config=config: per_epoch.append(
+                training.train_model(dataset, split, config).train_seconds / EPOCHS)))
+            plain.append(seconds(plain_fit))
+        samples = len(split.train) * EPOCHS
+        results.append(summarise(f"training engine vs plain model.fit, {preset} ({len(split.train)} windows x "
+                                 f"{EPOCHS} epochs): samples/s over plain", [one / two for one, two in
+                                                                             zip(plain, engine, strict=True)],
+                                 "x", f">= {ENGINE_GOAL:g}x", lambda value: value >= ENGINE_GOAL))
+        results.append(summarise(f"training engine, {preset}: samples per second", [samples / one for one in engine],
+                                 "samples/s"))
+        if preset == "cnn_small":
+            results.append(summarise(f"classroom set-up (4 demo genres, {WINDOWS_PER_TRACK} windows per track, "
+                                     f"cnn_small, SGD, batch 32): seconds per epoch (fit only, mean of {EPOCHS})",
+                                     per_epoch, "s/epoch"))
+    return results
