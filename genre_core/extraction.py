@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -31,9 +32,11 @@ from genre_core.feature_cache import ExtractionResult
 #: Part of every cache key: bump it whenever extraction or feature code changes its output.
 CODE_VERSION = "extraction-2"  # 2: mel filter bank applied as a sparse product (values to float32 rounding)
 
-#: Fewer files than this are extracted in one process when all cores are asked for (``n_jobs=-1``): starting
-#: worker processes costs more than they save below it (measured by `make bench`, BENCHMARKS.md).
-SERIAL_BELOW_FILES = 100
+#: Fewer files than this are extracted in one process when all cores are asked for (``n_jobs=-1``). Measured by
+#: `make bench` (part "workers", BENCHMARKS.md) on 2 cores at load average ~13: 2 cold loky workers took 20x, 8x,
+#: 3.7x and 2.7x one process's time at 10, 30, 70 and 140 files (each worker's first file ~11 s: imports and
+#: numba's kernels), so workers lost at every size measured; above it they get a chance only on idle cores.
+SERIAL_BELOW_FILES = 150
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -101,11 +104,19 @@ def _extract_file(path: Path, config: FeatureConfig, kinds: Sequence[str]) -> _F
         return _FileOutcome(None, None, f"{path}: {type(error).__name__}: {error}")
 
 
-def _worker_count(n_jobs: int, total: int) -> int:
+def idle_cores() -> int:
+    """Cores not busy now: the machine's cores less the 1-minute load average, rounded down (0 when busy)."""
+    return max(0, int(joblib.cpu_count() - os.getloadavg()[0]))
+
+
+def _worker_count(n_jobs: int, total: int, idle: int) -> int:
     """Processes for ``total`` files: ``n_jobs`` as joblib counts them (under the active joblib backend), at most
-    one per file; -1 (all cores) means one process below `SERIAL_BELOW_FILES` files."""
-    if n_jobs == -1 and total < SERIAL_BELOW_FILES:
-        return 1
+    one per file. -1 (all cores) means one process below `SERIAL_BELOW_FILES` files, else one per ``idle`` core
+    (at least one): on a busy machine worker processes only compete with the work already there (BENCHMARKS.md)."""
+    if n_jobs == -1:
+        if total < SERIAL_BELOW_FILES:
+            return 1
+        return max(1, min(joblib.effective_n_jobs(n_jobs), idle, total))
     return max(1, min(joblib.effective_n_jobs(n_jobs), total))
 
 
@@ -135,7 +146,7 @@ def _run_workers(
 ) -> Iterable[_FileOutcome]:
     """Yield one outcome per file, in order, calling ``progress(done, total)`` after each."""
     total = len(paths_to_extract)
-    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), _worker_count(n_jobs, total))
+    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), _worker_count(n_jobs, total, idle_cores()))
     with tqdm(total=total, desc="extracting features", unit="file", disable=not show_bar) as bar:
         for done, outcome in enumerate(outcomes, start=1):
             bar.update(1)
@@ -166,8 +177,8 @@ def extract_files(
 ) -> ExtractionResult:
     """Features of every window of every file in ``files`` (pairs of audio path and label).
 
-    Files are processed in path order, in parallel over ``n_jobs`` processes (-1: all cores, or one process for
-    fewer than `SERIAL_BELOW_FILES` files) under the active joblib backend (``joblib.parallel_config(backend=
+    Files are processed in path order, in parallel over ``n_jobs`` processes (-1: the idle cores, or one process
+    for fewer than `SERIAL_BELOW_FILES` files) under the active joblib backend (``joblib.parallel_config(backend=
     "dask")`` runs them on a Dask cluster).
     ``progress(done, total)`` is called after each file (once with ``(total, total)`` on a cache hit);
     ``show_bar`` draws a tqdm bar on stderr. Unreadable files are skipped and listed in ``errors``.
