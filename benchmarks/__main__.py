@@ -15,15 +15,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import app_bench, explain_bench, extraction_bench, training_bench, verdict_bench, workers_bench
 from benchmarks.measure import Result
-from benchmarks.report import write_report
+from benchmarks.report import PartRun, save_part, saved_parts, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FIRST_USE_GOAL_S = 60.0  #: the product starts in a minute: demo generation + cold extraction, 2 cores
@@ -228,26 +228,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = [name for name in (args.only or available) if name not in args.skip]
     results: list[Result] = []
-    timings: list[str] = []
     with tempfile.TemporaryDirectory() as workspace:
         for name in chosen:
-            started = time.perf_counter()
-            results += available[name](Path(workspace))
-            timings.append(f"{name} {time.perf_counter() - started:.0f} s")
-            print(f"[{name}: {time.perf_counter() - started:.0f} s]", flush=True)
+            load_before, started, clock = os.getloadavg()[0], datetime.now(timezone.utc), time.perf_counter()
+            part_results = available[name](Path(workspace))
+            run = PartRun(name, tuple(part_results), f"{started:%Y-%m-%d %H:%M}", time.perf_counter() - clock,
+                          load_before, os.getloadavg()[0])
+            save_part(run)
+            results += part_results
+            print(f"[{name}: {run.seconds:.0f} s]", flush=True)
 
     width = max(len(result.name) for result in results)
     print(f"\n{'measurement'.ljust(width)}  {'value':>10}  unit              goal")
     for result in results:
         mark = "ok  " if result.met else "MISS"
         print(f"{result.name.ljust(width)}  {result.value:10.3f}  {result.unit:<16}  {mark} {result.goal}")
-    out = ROOT / "test-artifacts" / "benchmarks.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps([asdict(result) for result in results], indent=2))
-    write_report(results, ROOT / "BENCHMARKS.md", parts=chosen, timings=timings,
-                 partial=len(chosen) < len(available))
+    write_report(saved_parts(list(available)), ROOT / "BENCHMARKS.md")
     return 0 if all(result.met for result in results) else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
