@@ -84,7 +84,7 @@ def bench_app(workspace: Path) -> list[Result]:
     """Server start to the first page (`RUNS` servers) and page switches with warm caches (every page once)."""
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.is_file():
+    if not Path(CHROMIUM).is_file():
         return [Result(f"the app in a browser: {CHROMIUM} is missing", 0.0, "-", "Chromium", False)]
     environment = {**os.environ, "GENRELENS_DATA": str(workspace / "app-data")}
     subprocess.run([sys.executable, "-m", "genre_core", "demo"], cwd=ROOT, env=environment, check=True,
@@ -92,7 +92,7 @@ def bench_app(workspace: Path) -> list[Result]:
     firsts: list[float] = []
     switches: list[float] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             for run in range(RUNS):
                 firsts.append(_first_page(browser, environment, workspace / "streamlit.log",
