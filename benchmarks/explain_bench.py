@@ -1,7 +1,7 @@
 """Explanations on the shipped models and real audio: Grad-CAM per map, a 12-card gallery, SHAP force and global.
 
 - Grad-CAM: one window of a real GTZAN track through each shipped CNN (`cnn_gtzan_mini`: cnn_small on log-mel;
-  `cnn_gtzan_transfer`: the musicnn trunk), warm (traced once), median of 5 single maps.
+  `cnn_gtzan_transfer`: the pretrained VGG trunk), warm (traced once), median of 5 single maps.
 - Gallery: 12 windows (6 right and 6 wrong of a genre, as Browse shows them) of `cnn_gtzan_mini`, each with its
   Grad-CAM map in one batch and its spectrogram figure with the map over it (`views.spectrogram_view`).
 - SHAP on `ffn_gtzan_features` (57 summary features; its explainer as the SHAP page makes it, background of
