@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,16 +30,6 @@ def allow_test_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop(paths.ALLOWED_ROOTS_ENV)
     else:
         os.environ[paths.ALLOWED_ROOTS_ENV] = before
-
-
-@pytest.fixture(autouse=True)
-def keep_main_module() -> Iterator[None]:
-    """Put pytest's ``__main__`` module back after each test. Streamlit's script runner (AppTest included) makes
-    the script it runs the process's ``__main__``; a job's worker process, started with the spawn method, re-runs
-    the parent's ``__main__`` file first, and the script of an ``AppTest.from_function`` cannot run on its own."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 def required(path: Path, what: str) -> Path:
