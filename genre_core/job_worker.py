@@ -4,8 +4,8 @@
 group of its own so a cancel ends whatever the worker started too). Not through `multiprocessing`: its spawn and
 forkserver start methods first re-run the parent's ``__main__`` file in each child (`multiprocessing.spawn.prepare`
 imports it as ``__mp_main__``), which under Streamlit is ``app.py`` — Streamlit and every page imported again before
-a job could start (about 2 s of start-up per job on 2 cores, against 0.1 s here) — and under pytest whatever
-script an ``AppTest`` last ran. This module imports nothing but the job layer before the runner.
+a job could start (submit to first event 2.2–6.6 s on 2 shared cores, against 0.18–0.30 s this way) — and under
+pytest whatever script an ``AppTest`` last ran. This module imports nothing but the job layer before the runner.
 
 The job's config is read from its ``job.json``; the thread counts come in the environment the manager sets.
 Exit status 0 when the runner returned (``result.json`` written), 1 when it raised (``error.json`` written),

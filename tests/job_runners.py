@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from typing import Any
@@ -30,3 +31,13 @@ def main_module(config: dict[str, Any], context: JobContext) -> dict[str, Any]:
     """What the worker's interpreter holds: its ``__main__`` module's name and whether Streamlit was imported."""
     main = sys.modules["__main__"]
     return {"main": main.__spec__.name if main.__spec__ else None, "streamlit": "streamlit" in sys.modules}
+
+
+def spawning(config: dict[str, Any], context: JobContext) -> dict[str, Any]:
+    """Start a child process that sleeps, say its pid in an event, then tick until stopped (a cancel's test)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    context.emit({"type": "child", "pid": child.pid})
+    while not context.should_stop():
+        time.sleep(0.02)
+    child.kill()
+    return {"child": child.wait()}
