@@ -5,7 +5,7 @@ extraction (a fresh cache folder: cold) run one after the other on the same file
 (10 windows of 3 s, 16 MFCCs, MFCCs only; the reference with BLAS on one thread, as our serial path runs:
 on a busy machine librosa's two BLAS threads make the reference several times slower, which would flatter the
 ratio), then both are reopened (the reference's JSON with ``json.load``, ours
-from its npz cache). The MFCCs of both must agree (`check_same_mfcc`) or the benchmark stops.
+from its feature cache, memory-mapped). The MFCCs of both must agree (`check_same_mfcc`) or the benchmark stops.
 
 `bench_scaling`: 70, 350 and 1050 files (the 70 tracks linked under new names), each extraction in a fresh
 process (`python -m benchmarks.extraction_bench N FOLDER`), reporting tracks per second and peak memory.

@@ -111,7 +111,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         "a Kaggle features .csv, an MFCC .json, or a folder with train/ and test/ holding X.npy and labels.npy",
     )
     parser.add_argument(
-        "--jobs", type=job_count, default=-1, metavar="N", help="feature-extraction processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N",
+        help="feature-extraction processes (default -1: one process below 150 files, else one per idle core)"
     )
     parser.add_argument(
         "--cache", type=Path, default=paths.CACHE_DIR, metavar="DIR",

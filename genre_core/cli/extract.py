@@ -28,7 +28,8 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         "(GTZAN genres/ or Kaggle genres_original/), a Kaggle features .csv, an MFCC .json, or a folder "
         "with train/ and test/ holding X.npy and labels.npy",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the feature cache (a features-<key> folder of .npy files)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder for the feature cache (a features-<key> folder of .npy files)")
     add_feature_arguments(parser)
     parser.add_argument(
         "--n-mels", type=int, default=defaults.n_mels, metavar="M",
@@ -43,7 +44,8 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"feature kinds to extract, comma-separated from {','.join(FEATURE_KINDS)} (default: all)",
     )
     parser.add_argument(
-        "--jobs", type=job_count, default=-1, metavar="N", help="worker processes (default -1: all cores)"
+        "--jobs", type=job_count, default=-1, metavar="N",
+        help="worker processes (default -1: one process below 150 files, else one per idle core)"
     )
     parser.add_argument(
         "--backend", choices=cluster.BACKENDS, default=cluster.LOCAL,
