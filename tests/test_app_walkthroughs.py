@@ -42,6 +42,7 @@ def _open(present: bool = False) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_a_finished_run_reads_back_with_its_steps_facts_figures_and_answer_boxes(finished) -> None:
     at = _open()
     job_id = at.selectbox(key="walkthroughs.shown").value
@@ -65,6 +66,7 @@ def test_a_finished_run_reads_back_with_its_steps_facts_figures_and_answer_boxes
     assert "report-png-walkthrough_leakage" in buttons
 
 
+@pytest.mark.slow
 def test_presenter_mode_shows_one_step_per_screen_and_keeps_the_answers(finished) -> None:
     at = _open(present=True)
     job_id = at.selectbox(key="walkthroughs.shown").value
@@ -79,6 +81,7 @@ def test_presenter_mode_shows_one_step_per_screen_and_keeps_the_answers(finished
     assert at.text_area(key=first_box).value == "The leaky one."
 
 
+@pytest.mark.slow
 def test_start_queues_a_job_of_this_user_with_its_progress_and_cancel(finished) -> None:
     at = _open()
     at.selectbox(key="walkthroughs.name").set_value("course-cnn")

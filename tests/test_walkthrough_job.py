@@ -17,6 +17,7 @@ from genre_core.walkthroughs import engine, leakage, stored
 from genre_core.walkthroughs.job import KIND, PHASE_EVENT, SAVING_PHASE, WalkthroughJobSpec, phases
 
 
+@pytest.mark.slow
 def test_a_quick_job_stores_the_walkthrough_with_its_phases(walkthrough_job: Path) -> None:
     record = jobs.JobRecord.from_dict(json.loads((walkthrough_job / jobs.RECORD_FILE).read_text()))
     assert record.kind == KIND and record.status == jobs.DONE
@@ -49,6 +50,7 @@ def test_phases_time_each_phase_until_the_next_and_the_last_until_the_end() -> N
     assert phases([]) == ()
 
 
+@pytest.mark.slow
 def test_cancel_ends_the_worker_and_a_second_run_waits_for_the_users_slot(tmp_path: Path) -> None:
     manager = jobs.JobManager(jobs.JobStore(tmp_path / "jobs"), jobs.JobLimits(max_running=2, max_per_user=1))
     data = tmp_path / "data"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from helpers import handmade_walkthrough
 from plotly.offline import get_plotlyjs
 
@@ -45,6 +46,7 @@ def test_answers_follow_their_questions_in_the_report_and_the_markdown() -> None
     assert text.count(f"_{NOT_ANSWERED}_") == 2
 
 
+@pytest.mark.slow
 def test_the_stored_jobs_report_is_one_offline_html_file(walkthrough_job: Path) -> None:
     run = stored.read_walkthrough(walkthrough_job)
     page = render_html(walkthrough_document(run, {(1, 1): "The track split."}))
