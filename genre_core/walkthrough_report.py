@@ -10,7 +10,15 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from genre_core.report_document import Block, FigureBlock, ReportDocument, Section, ShapForceBlock, TableBlock, TextBlock
+from genre_core.report_document import (
+    Block,
+    FigureBlock,
+    ReportDocument,
+    Section,
+    ShapForceBlock,
+    TableBlock,
+    TextBlock,
+)
 from genre_core.walkthroughs.engine import QUICK, StepFigure, StepReport, Walkthrough, WalkthroughReport
 
 #: The student's answers: (step index, question index), both 0-based -> the answer's text (blank: not answered).

@@ -17,10 +17,17 @@ import streamlit as st
 from genre_core import jobs
 from genre_core.explain.shap_figures import force_markup_document
 from genre_core.markdown import md
-from genre_core.walkthrough_report import Answers, answers_markdown, facts_table, run_line, size_warning, walkthrough_document
+from genre_core.walkthrough_report import (
+    Answers,
+    answers_markdown,
+    facts_table,
+    run_line,
+    size_warning,
+    walkthrough_document,
+)
 from genre_core.walkthroughs import engine, stored
 from genre_core.walkthroughs.engine import StepFigure, StepReport
-from genre_core.walkthroughs.job import KIND, WalkthroughJobSpec, phases
+from genre_core.walkthroughs.job import KIND, WalkthroughJobSpec, last_duration, phases
 from pages import common, presenter, report_buttons, widgets
 
 common.ensure_app_shell()
@@ -65,7 +72,8 @@ def _start_form(known: dict[str, engine.WalkthroughSpec]) -> None:
 
 def _cancel_button(record: jobs.JobRecord) -> None:
     st.button("Cancel", key=f"walkthroughs.cancel.{record.id}", on_click=common.job_manager().cancel,
-              args=(record.id,), icon=":material/cancel:", help="Ends the walkthrough's worker process; nothing is kept.")
+              args=(record.id,), icon=":material/cancel:",
+              help="Ends the walkthrough's worker process; nothing is kept.")
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -87,6 +95,10 @@ def _live(job_id: str) -> None:
             for phase in done:
                 st.markdown(f"{':material/progress_activity:' if phase.running else ':material/check:'} "
                             f"{md(phase.name)} ({phase.seconds:.0f} s)")
+        before = last_duration(manager.store.list(kind=KIND), record.config["name"], record.config["size"])
+        if before is not None:
+            st.caption(f"The last run of this walkthrough at this size on this server took {before:.0f} s (a first "
+                       "run also makes the demo data and its features, which later runs read from the cache).")
     _cancel_button(record)
 
 

@@ -326,7 +326,8 @@ def handmade_walkthrough() -> StoredWalkthrough:
     """A walkthrough made without running one: two steps with facts of every value type, a figure under each step
     and a force plot under the second."""
     report = WalkthroughReport("demo-walk", "A walk", "ffn, Adam, 1 epoch", QUICK, (
-        StepReport("First", "What the first step shows.", ("Why?",), (Fact("tracks", 16), Fact("accuracy", 0.625, "%"))),
+        StepReport("First", "What the first step shows.", ("Why?",),
+                   (Fact("tracks", 16), Fact("accuracy", 0.625, "%"))),
         StepReport("Second", "What the second shows.", ("How?", "And then?"), (Fact("note", "not available"),)),
     ))
     bars = go.Figure(go.Bar(x=["a", "b"], y=[0.25, 0.75]))

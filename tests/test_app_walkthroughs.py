@@ -46,7 +46,8 @@ def _open(present: bool = False) -> AppTest:
 def test_a_finished_run_reads_back_with_its_steps_facts_figures_and_answer_boxes(finished) -> None:
     at = _open()
     job_id = at.selectbox(key="walkthroughs.shown").value
-    assert "Leakage: the same model under three splits · quick" in at.selectbox(key="walkthroughs.shown").format_func(job_id)
+    label = at.selectbox(key="walkthroughs.shown").format_func(job_id)
+    assert "Leakage: the same model under three splits · quick" in label and label.endswith("· done")
     steps = finished.report.steps
     assert [header.value for header in at.main.subheader] == [step.title for step in steps]
     assert "quick run" in messages(at.warning)
@@ -57,9 +58,9 @@ def test_a_finished_run_reads_back_with_its_steps_facts_figures_and_answer_boxes
     assert boxes == [ANSWER_BOX.format(step=step, question=number) for step, item in enumerate(steps)
                      for number in range(len(item.questions))]
     assert at.text_area(key=boxes[0]).label == f"1. {steps[0].questions[0]}"
-    at.text_area(key=boxes[-1]).input("The track split: it tests on unheard songs.").run()
-    assert not at.exception
-    assert at.session_state["presenter.answer.walkthroughs.leakage.1.1"] == "The track split: it tests on unheard songs."
+    answer = "The track split: it tests on unheard songs."
+    at.text_area(key=boxes[-1]).input(answer).run()
+    assert not at.exception and at.session_state["presenter.answer.walkthroughs.leakage.1.1"] == answer
     buttons = {button.key: button.proto for button in at.get("download_button")}
     assert buttons["walkthroughs.answers"].label == "Your answers (Markdown, with the facts)"
     assert buttons["report-html-walkthrough_leakage"].deferred_file_id  # made when clicked

@@ -14,7 +14,7 @@ from helpers import process_alive
 from genre_core import jobs
 from genre_core.errors import InputError
 from genre_core.walkthroughs import engine, leakage, stored
-from genre_core.walkthroughs.job import KIND, PHASE_EVENT, SAVING_PHASE, WalkthroughJobSpec, phases
+from genre_core.walkthroughs.job import KIND, PHASE_EVENT, SAVING_PHASE, WalkthroughJobSpec, last_duration, phases
 
 
 @pytest.mark.slow
@@ -48,6 +48,23 @@ def test_phases_time_each_phase_until_the_next_and_the_last_until_the_end() -> N
     assert (last.name, last.seconds, last.running) == ("training", 6.5, False)
     assert phases(events)[-1].running and not phases(events)[0].running
     assert phases([]) == ()
+
+
+def test_the_last_finished_run_of_the_same_walkthrough_and_size_says_how_long_a_run_takes() -> None:
+    def record(number: int, name: str, size: str, status: str, started: float, finished: float | None,
+               kind: str = KIND) -> jobs.JobRecord:
+        return jobs.JobRecord(f"job-{number}", kind, "alice", {"name": name, "size": size}, status, created=started,
+                              started=started, finished=finished)
+
+    records = [record(1, "leakage", "quick", jobs.DONE, 100.0, 160.0),
+               record(2, "leakage", "quick", jobs.DONE, 200.0, 250.0),
+               record(3, "leakage", "quick", jobs.CANCELLED, 300.0, 301.0),
+               record(4, "leakage", "full", jobs.DONE, 0.0, 900.0),
+               record(5, "course-cnn", "quick", jobs.DONE, 400.0, 480.0),
+               record(6, "leakage", "quick", jobs.DONE, 500.0, 510.0, kind="train")]
+    assert last_duration(records, "leakage", "quick") == 50.0  # the newest done one; cancelled and other kinds never
+    assert last_duration(records, "leakage", "full") == 900.0
+    assert last_duration(records, "time-freq", "quick") is None
 
 
 @pytest.mark.slow

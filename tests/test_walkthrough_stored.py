@@ -21,7 +21,8 @@ def test_a_walkthrough_is_read_back_whole_in_step_order(tmp_path: Path) -> None:
     assert stored.write_walkthrough(original, tmp_path / "run") == tmp_path / "run"
     back = stored.read_walkthrough(tmp_path / "run")
     assert back.report == original.report  # facts keep their int / float / text values and units
-    assert [(visual.step, visual.title) for visual in back.figures] == [(0, "Bars"), (1, "Curve"), (1, "Force plot of track 3")]
+    assert [(visual.step, visual.title) for visual in back.figures] == [
+        (0, "Bars"), (1, "Curve"), (1, "Force plot of track 3")]
     bars, curve, force = back.figures
     assert bars.name == "bars" and list(bars.figure.data[0].y) == [0.25, 0.75]
     assert list(curve.figure.data[0].x) == [1, 2, 3]

@@ -19,7 +19,7 @@ from typing import Any
 
 from genre_core import paths
 from genre_core.errors import InputError
-from genre_core.jobs import JobContext
+from genre_core.jobs import DONE, JobContext, JobRecord
 from genre_core.records import from_dict_strict
 from genre_core.walkthroughs import engine, stored
 
@@ -87,3 +87,15 @@ def phases(events: list[dict[str, Any]], finished: float | None = None) -> tuple
     ends = [start for _, start in started[1:]] + [end] if started else []
     return tuple(Phase(name, max(stop - start, 0.0), finished is None and number == len(started) - 1)
                  for number, ((name, start), stop) in enumerate(zip(started, ends, strict=True)))
+
+
+def last_duration(records: list[JobRecord], name: str, size: str) -> float | None:
+    """Seconds from start to finish of the newest finished (done) run of walkthrough ``name`` at ``size`` among
+    ``records`` (`jobs.JobStore.list`), or None when there is none: what a new run may take on this server."""
+    finished = [record for record in records if record.kind == KIND and record.status == DONE
+                and record.config.get("name") == name and record.config.get("size") == size
+                and record.started is not None and record.finished is not None]
+    if not finished:
+        return None
+    newest = max(finished, key=lambda record: record.finished)
+    return newest.finished - newest.started
