@@ -178,13 +178,14 @@ def _show(record: jobs.JobRecord) -> None:
 
 def _page() -> None:
     st.title("Walkthroughs")
-    st.markdown("The course exercises, step by step on the built-in demo data: each step says what it shows, gives "
-                "the numbers and figures this run measured, and asks questions to answer. A walkthrough runs in the "
-                "background: leave the page or reload it, and the run is still here (keep this page's URL).")
     known = engine.registry()
     runs = _own_runs()
-    with st.expander("Start a walkthrough", expanded=not runs):
-        _start_form(known)
+    if not presenter.is_on() or not runs:  # in front of a class: the run's steps only
+        st.markdown("The course exercises, step by step on the built-in demo data: each step says what it shows, "
+                    "gives the numbers and figures this run measured, and asks questions to answer. A walkthrough runs "
+                    "in the background: leave the page or reload it, and the run is still here (keep this page's URL).")
+        with st.expander("Start a walkthrough", expanded=not runs):
+            _start_form(known)
     if not runs:
         st.info("No walkthrough run yet: start one above.", icon=":material/school:")
         return
