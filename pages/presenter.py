@@ -99,6 +99,12 @@ def answer(answer_key: str, question: int) -> str:
     return str(st.session_state.get(_answer_state_key(answer_key, question), ""))
 
 
+def restore_answer(answer_key: str, question: int, text: str) -> None:
+    """Put back an answer kept elsewhere (e.g. with a stored run) unless this session already holds one for the
+    0-based ``question`` of the step with ``answer_key``."""
+    st.session_state.setdefault(_answer_state_key(answer_key, question), text)
+
+
 def _keep_answer(state_key: str) -> None:
     # a widget's own state is dropped while it is not drawn (another step on screen): keep the text under a key
     # no widget owns

@@ -123,13 +123,13 @@ def _show_step(run: stored.StoredWalkthrough, index: int, job_id: str) -> None:
             _show_visual(visual, job_id)
 
 
-def _answer_key(name: str, step: int) -> str:
-    """Answers are kept per walkthrough and step, so a full run after a quick one keeps them."""
-    return f"walkthroughs.{name}.{step}"
+def _answer_key(job_id: str, step: int) -> str:
+    """Answers belong to one run (the facts they discuss are its own)."""
+    return f"walkthroughs.{job_id}.{step}"
 
 
-def _answers(report: engine.WalkthroughReport) -> Answers:
-    return {(index, number): presenter.answer(_answer_key(report.name, index), number)
+def _answers(report: engine.WalkthroughReport, job_id: str) -> Answers:
+    return {(index, number): presenter.answer(_answer_key(job_id, index), number)
             for index, step in enumerate(report.steps) for number in range(len(step.questions))}
 
 
@@ -148,14 +148,19 @@ def _show_run(record: jobs.JobRecord) -> None:
     warning = size_warning(report)
     if warning is not None:
         st.warning(warning, icon=":material/speed:")
+    kept = stored.read_answers(folder)
+    for (index, number), text in kept.items():
+        presenter.restore_answer(_answer_key(record.id, index), number, text)
     presenter.show_steps([
         presenter.Step(step.title, lambda index=index: _show_step(run, index, record.id), questions=step.questions,
-                       answer_key=_answer_key(report.name, index))
+                       answer_key=_answer_key(record.id, index))
         for index, step in enumerate(report.steps)
     ], key=f"walkthrough-{record.id}")
-    st.caption("Your answers are kept while this tab is open (for every run of this walkthrough): download them "
-               "before you close it.")
-    answers = _answers(report)
+    answers = _answers(report, record.id)
+    if {key: text for key, text in answers.items() if text} != kept:
+        stored.write_answers(folder, {key: text for key, text in answers.items() if text})
+    st.caption("Your answers are kept with this run on the server as you type them (a reload finds them, for whoever "
+               "has this page's URL): download them to hand in.")
     st.download_button("Your answers (Markdown, with the facts)", answers_markdown(report, answers).encode("utf-8"),
                        file_name=f"answers_{report.name}.md", mime="text/markdown", key="walkthroughs.answers",
                        on_click="ignore", icon=":material/edit_note:")

@@ -1,6 +1,6 @@
 """The Walkthroughs page driven with AppTest: a finished run (the session's quick leakage job, copied into this
 module's workspace as the user's) reads back from its job folder with every step's explanation, facts, figure and
-answer boxes, and its downloads; in presenter mode one step per screen, answers kept across steps; Start queues a
+answer boxes (answers kept with the run: a reload finds them), and its downloads; in presenter mode one step per screen, answers kept across steps; Start queues a
 job of this user whose progress and Cancel are shown."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pages import common, presenter
 
 PAGE = "pages/walkthroughs.py"
 USER = "0123456789abcdef0123456789abcdef"  #: the browser's ``?user=`` id
-ANSWER_BOX = "presenter.answer.walkthroughs.leakage.{step}.{question}.box"
+ANSWER_BOX = "presenter.answer.walkthroughs.{job}.{step}.{question}.box"
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +55,18 @@ def test_a_finished_run_reads_back_with_its_steps_facts_figures_and_answer_boxes
     assert facts.value["value"].tolist() == [fact.text for fact in steps[0].facts]
     assert f"walkthroughs.{job_id}.test_accuracy" in charts(at)
     boxes = [box.key for box in at.text_area]
-    assert boxes == [ANSWER_BOX.format(step=step, question=number) for step, item in enumerate(steps)
+    assert boxes == [ANSWER_BOX.format(job=job_id, step=step, question=number) for step, item in enumerate(steps)
                      for number in range(len(item.questions))]
     assert at.text_area(key=boxes[0]).label == f"1. {steps[0].questions[0]}"
     answer = "The track split: it tests on unheard songs."
     at.text_area(key=boxes[-1]).input(answer).run()
-    assert not at.exception and at.session_state["presenter.answer.walkthroughs.leakage.1.1"] == answer
+    assert not at.exception and at.session_state[f"presenter.answer.walkthroughs.{job_id}.1.1"] == answer
+    folder = paths.DATA_DIR / "jobs" / job_id
+    assert stored.read_answers(folder) == {(1, 1): answer}  # kept with the run as typed
+    reloaded = _open()  # a reload: a new session finds the answer
+    assert reloaded.text_area(key=boxes[-1]).value == answer and reloaded.text_area(key=boxes[0]).value == ""
+    reloaded.text_area(key=boxes[-1]).input("").run()
+    assert stored.read_answers(folder) == {}
     buttons = {button.key: button.proto for button in at.get("download_button")}
     assert buttons["walkthroughs.answers"].label == "Your answers (Markdown, with the facts)"
     assert buttons["report-html-walkthrough_leakage"].deferred_file_id  # made when clicked
@@ -74,7 +80,7 @@ def test_presenter_mode_shows_one_step_per_screen_and_keeps_the_answers(finished
     titles = [step.title for step in finished.report.steps]
     assert [header.value for header in at.header] == [titles[0]]
     assert "walkthroughs.start" not in [button.key for button in at.button]  # in front of a class: the steps only
-    first_box = ANSWER_BOX.format(step=0, question=0)
+    first_box = ANSWER_BOX.format(job=job_id, step=0, question=0)
     at.text_area(key=first_box).input("The leaky one.").run()
     at.button(key=f"presenter.walkthrough-{job_id}.next").click().run()
     assert [header.value for header in at.header] == [titles[1]]

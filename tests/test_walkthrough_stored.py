@@ -61,3 +61,14 @@ def test_missing_or_tampered_files_are_named(tmp_path: Path) -> None:
     (tmp_path / engine.REPORT_FILE).write_text(json.dumps(report))
     with pytest.raises(InputError, match="fact.*missing setting"):
         stored.read_walkthrough(tmp_path)
+
+
+def test_answers_are_kept_with_the_run_and_a_damaged_file_is_named(tmp_path: Path) -> None:
+    assert stored.read_answers(tmp_path) == {}
+    stored.write_answers(tmp_path, {(1, 0): "Second step.", (0, 0): "First step, with \"quotes\"\nand lines."})
+    assert stored.read_answers(tmp_path) == {(0, 0): "First step, with \"quotes\"\nand lines.", (1, 0): "Second step."}
+    stored.write_answers(tmp_path, {(1, 0): "Replaced."})
+    assert stored.read_answers(tmp_path) == {(1, 0): "Replaced."}
+    (tmp_path / stored.ANSWERS_FILE).write_text(json.dumps([{"step": 0}]))
+    with pytest.raises(InputError, match="answers.json.*is not a list of"):
+        stored.read_answers(tmp_path)

@@ -7,7 +7,8 @@ The folder (a walkthrough job's, ``data/jobs/<id>/``) holds:
 - ``figures.json``: the index of the figures in step order, each ``{"step", "kind", "title", "file"}`` (kind
   ``"figure"`` with its ``name``, or ``"force"``);
 - ``figures/<name>.json``: each plotly figure (plotly's own JSON); ``figures/force-<n>.html``: each SHAP force
-  plot's markup (without SHAP's script).
+  plot's markup (without SHAP's script);
+- ``answers.json``: the student's answers to its questions, once some are typed (`write_answers`).
 
 Every file is written atomically; `write_walkthrough` writes the index last, so a folder whose index is there is
 complete. `read_walkthrough` gives a `StoredWalkthrough`, which is a `engine.Walkthrough` like a live result: a
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from genre_core.walkthroughs.engine import (
 )
 
 INDEX_FILE = "figures.json"  #: the figures of a stored walkthrough in step order (written last)
+ANSWERS_FILE = "answers.json"  #: a student's answers to the run's questions (the page keeps them as they are typed)
 FIGURES_FOLDER = "figures"  #: plotly JSON and force-plot markup, one file each
 FIGURE, FORCE = "figure", "force"  #: the kinds of a figure in the index
 
@@ -139,3 +142,22 @@ def read_walkthrough(folder: str | Path) -> StoredWalkthrough:
     if not isinstance(index, list):
         raise InputError(folder / INDEX_FILE, "must be a JSON list")
     return StoredWalkthrough(report, tuple(_visual(folder, entry, len(report.steps)) for entry in index))
+
+
+def write_answers(folder: str | Path, answers: Mapping[tuple[int, int], str]) -> None:
+    """Keep a student's ``answers`` ((step, question) 0-based -> text) to the run in ``folder`` as `ANSWERS_FILE`
+    (atomically; replaces the answers kept before)."""
+    rows = [{"step": step, "question": question, "text": text} for (step, question), text in sorted(answers.items())]
+    write_text_atomic(Path(folder) / ANSWERS_FILE, json.dumps(rows, indent=1))
+
+
+def read_answers(folder: str | Path) -> dict[tuple[int, int], str]:
+    """The answers kept by `write_answers` ({} when none were); InputError naming the file when it is damaged."""
+    path = Path(folder) / ANSWERS_FILE
+    if not path.is_file():
+        return {}
+    rows = _read_json(path)
+    try:
+        return {(int(row["step"]), int(row["question"])): str(row["text"]) for row in rows}
+    except (TypeError, KeyError, ValueError):
+        raise InputError(path, "is not a list of {step, question, text}") from None
