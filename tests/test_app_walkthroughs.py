@@ -1,7 +1,7 @@
 """The Walkthroughs page driven with AppTest: a finished run (the session's quick leakage job, copied into this
 module's workspace as the user's) reads back from its job folder with every step's explanation, facts, figure and
-answer boxes (answers kept with the run: a reload finds them), and its downloads; in presenter mode one step per screen, answers kept across steps; Start queues a
-job of this user whose progress and Cancel are shown."""
+answer boxes (answers kept with the run: a reload finds them), and its downloads; in presenter mode one step per
+screen, answers kept across steps; Start queues a job of this user whose progress and Cancel are shown."""
 
 from __future__ import annotations
 
