@@ -35,6 +35,7 @@ common.ensure_app_shell()
 POLL_SECONDS = 2.0  #: s between redraws of a running walkthrough
 SHOWN_KEY = "walkthroughs.shown"  #: the job id of the run on screen
 FORCE_PLOT_HEIGHT = 170  #: px of a SHAP force plot's frame
+SHOWN_PHASES = 6  #: a running walkthrough's latest phases listed one by one (a search has one per setting)
 SIZE_WORDS = {
     engine.FULL.name: f"Full: the exercise's recipe ({engine.FULL.epochs} epochs, the whole demo; minutes)",
     engine.QUICK.name: f"Quick: every step, {engine.QUICK.epochs} epoch on {engine.QUICK.tracks_per_genre} demo tracks "
@@ -92,7 +93,11 @@ def _live(job_id: str) -> None:
         done = phases(manager.store.events(job_id))
         elapsed = sum(phase.seconds for phase in done)
         with st.status(f"Running: {done[-1].name if done else 'starting'}… ({elapsed:.0f} s)", expanded=True):
-            for phase in done:
+            if len(done) > SHOWN_PHASES:
+                earlier = done[:-SHOWN_PHASES]
+                st.markdown(f":material/check: {len(earlier)} earlier phases "
+                            f"({sum(phase.seconds for phase in earlier):.0f} s)")
+            for phase in done[-SHOWN_PHASES:]:
                 st.markdown(f"{':material/progress_activity:' if phase.running else ':material/check:'} "
                             f"{md(phase.name)} ({phase.seconds:.0f} s)")
         before = last_duration(manager.store.list(kind=KIND), record.config["name"], record.config["size"])
