@@ -5,8 +5,10 @@ screen, answers kept across steps; Start queues a job of this user whose progres
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from genre_core import jobs, paths
 from genre_core.dataset_choice import DatasetSpec
 from genre_core.walkthroughs import stored
-from genre_core.walkthroughs.job import KIND
+from genre_core.walkthroughs.job import KIND, PHASE_EVENT, WalkthroughJobSpec
 from pages import common, presenter
 
 PAGE = "pages/walkthroughs.py"
@@ -107,3 +109,27 @@ def test_start_queues_a_job_of_this_user_with_its_progress_and_cancel(finished) 
         common.job_manager().cancel(newest.id)
     assert store.get(newest.id).status == jobs.CANCELLED
     assert "This run was cancelled" in messages(at.info)
+
+
+@pytest.mark.slow
+def test_a_running_walkthrough_lists_its_latest_phases_and_the_last_runs_time(finished, walkthrough_job: Path) -> None:
+    manager = common.job_manager()
+    spec = WalkthroughJobSpec.in_workspace("leakage", "quick").to_dict()
+    record = dataclasses.replace(manager.store.create(KIND, USER, spec, server=manager.server), status=jobs.RUNNING,
+                                 started=time.time())
+    manager.store.write(record)  # running as far as the page can tell: its folder is all the page reads
+    events = "".join(json.dumps({"time": time.time() - 60 + number, "type": PHASE_EVENT, "phase": f"phase {number}"})
+                     + "\n" for number in range(8))
+    (manager.store.folder(record.id) / jobs.EVENTS_FILE).write_text(events)
+    try:
+        at = open_page(PAGE, DatasetSpec(), {"user": USER}, **{"walkthroughs.shown": record.id})
+        assert not at.exception, [item.value for item in at.exception]
+        lines = [item.value for item in at.markdown if item.value.startswith(":material/")]
+        assert lines[0].startswith(":material/check: 2 earlier phases")
+        assert [line.split(" ", 1)[1].rsplit(" (", 1)[0] for line in lines[1:]] == [f"phase {n}" for n in range(2, 8)]
+        assert lines[-1].startswith(":material/progress_activity:") and lines[-2].startswith(":material/check:")
+        done = jobs.JobRecord.from_dict(json.loads((walkthrough_job / jobs.RECORD_FILE).read_text()))
+        assert f"took {done.finished - done.started:.0f} s" in messages(at.caption)
+        assert f"walkthroughs.cancel.{record.id}" in [button.key for button in at.button]
+    finally:
+        manager.store.write(dataclasses.replace(record, status=jobs.CANCELLED, finished=time.time()))
