@@ -146,8 +146,8 @@ def _read(folder: str, index_mtime_ns: int) -> stored.StoredWalkthrough:
 
 def _show_run(record: jobs.JobRecord) -> None:
     folder = common.job_manager().store.folder(record.id)
-    index = folder / stored.INDEX_FILE
-    run = _read(str(folder), index.stat().st_mtime_ns if index.is_file() else -1)
+    index_file = folder / stored.INDEX_FILE
+    run = _read(str(folder), index_file.stat().st_mtime_ns if index_file.is_file() else -1)
     report = run.report
     st.markdown(f"**{md(report.title)}**: {md(run_line(report))}")
     warning = size_warning(report)
@@ -162,8 +162,9 @@ def _show_run(record: jobs.JobRecord) -> None:
         for index, step in enumerate(report.steps)
     ], key=f"walkthrough-{record.id}")
     answers = _answers(report, record.id)
-    if {key: text for key, text in answers.items() if text} != kept:
-        stored.write_answers(folder, {key: text for key, text in answers.items() if text})
+    typed = {key: text for key, text in answers.items() if text}
+    if typed != kept:
+        stored.write_answers(folder, typed)
     st.caption("Your answers are kept with this run on the server as you type them (a reload finds them, for whoever "
                "has this page's URL): download them to hand in.")
     st.download_button("Your answers (Markdown, with the facts)", answers_markdown(report, answers).encode("utf-8"),
