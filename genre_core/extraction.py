@@ -33,10 +33,11 @@ from genre_core.feature_cache import ExtractionResult
 CODE_VERSION = "extraction-2"  # 2: mel filter bank applied as a sparse product (values to float32 rounding)
 
 #: Fewer files than this are extracted in one process when all cores are asked for (``n_jobs=-1``). Measured by
-#: `make bench` (part "workers", BENCHMARKS.md) on 2 cores at load average ~13: 2 cold loky workers took 20x, 8x,
-#: 3.7x and 2.7x one process's time at 10, 30, 70 and 140 files (each worker's first file ~11 s: imports and
-#: numba's kernels), so workers lost at every size measured; above it they get a chance only on idle cores.
-SERIAL_BELOW_FILES = 150
+#: `make bench` (part "workers", BENCHMARKS.md) on 2 cores at load average ~1.5: 2 cold loky workers took 18x, 5x,
+#: 3.3x and 2.7x one process's time at 10, 30, 70 and 140 files (and as much at load ~13). Cold workers cost
+#: ~7 s to start (imports, numba's kernels) while one process takes 0.028 s a file (log-mel + MFCC); 2 workers
+#: save at most half of that, 0.014 s a file, so they pay only from ~500 files (7 s / 0.014 s).
+SERIAL_BELOW_FILES = 500
 
 ProgressCallback = Callable[[int, int], None]
 

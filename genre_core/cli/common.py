@@ -112,7 +112,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs", type=job_count, default=-1, metavar="N",
-        help="feature-extraction processes (default -1: one process below 150 files, else one per idle core)"
+        help="feature-extraction processes (default -1: one process below 500 files, else one per idle core)"
     )
     parser.add_argument(
         "--cache", type=Path, default=paths.CACHE_DIR, metavar="DIR",

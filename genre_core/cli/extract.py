@@ -45,7 +45,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs", type=job_count, default=-1, metavar="N",
-        help="worker processes (default -1: one process below 150 files, else one per idle core)"
+        help="worker processes (default -1: one process below 500 files, else one per idle core)"
     )
     parser.add_argument(
         "--backend", choices=cluster.BACKENDS, default=cluster.LOCAL,
