@@ -14,7 +14,15 @@ from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.evaluation import EvaluationReport
 from genre_core.explain.examples import ExampleRow
 from genre_core.synth import DEMO_GENRES
-from genre_core.walkthroughs.engine import Fact, Progress, RunSize, StepReport, WalkthroughReport, WalkthroughSpec
+from genre_core.walkthroughs.engine import (
+    Fact,
+    Progress,
+    RunSize,
+    StepFigure,
+    StepReport,
+    WalkthroughReport,
+    WalkthroughSpec,
+)
 
 if TYPE_CHECKING:
     from genre_core.anatomy import LayerCount
@@ -54,6 +62,19 @@ class CourseCnnResult:
     randomised_spearman: float  #: rank correlation of maps before/after randomising the top layer's weights
     deletion_area: float  #: area between random and map-order deletion curves (> 0: the map finds evidence)
     report: WalkthroughReport
+    figures: tuple[StepFigure, ...]  #: the curves (step 3) and the train and test confusion (step 4)
+
+
+def _figures(history: dict[str, list[float]], evaluation: EvaluationReport) -> tuple[StepFigure, ...]:
+    from genre_core.model_figures import confusion_figure, training_curves_figure
+
+    curves = StepFigure(2, "curves", "Loss and accuracy per epoch", training_curves_figure(history))
+    confusions = tuple(
+        StepFigure(3, f"confusion_{part}", f"Confusion on the {part} part (windows)",
+                   confusion_figure(evaluation.parts[part].confusion, evaluation.class_names, normalised=False))
+        for part in ("train", "test")
+    )
+    return (curves, *confusions)
 
 
 def _examples(bundle, dataset, test_rows: np.ndarray) -> tuple[GenreExamples, ...]:  # noqa: ANN001
@@ -106,7 +127,8 @@ def run(size: RunSize, progress: Progress | None = None) -> CourseCnnResult:
     result_parts = dict(layer_counts=counts, history=trained.history, evaluation=evaluation.report,
                         examples=examples, randomised_spearman=spearman,
                         deletion_area=float(checks.deletion["area_between"]))
-    return CourseCnnResult(**result_parts, report=_report(size, dataset.n_tracks, len(split.train), **result_parts))
+    return CourseCnnResult(**result_parts, report=_report(size, dataset.n_tracks, len(split.train), **result_parts),
+                           figures=_figures(trained.history, evaluation.report))
 
 
 def _report(size: RunSize, tracks: int, train_rows: int, *, layer_counts: tuple[LayerCount, ...],

@@ -1,8 +1,10 @@
 """The walkthrough engine: typed steps (title, short explanation, questions to answer, measured facts), the run
 size (the real recipe by default, a quick one for CI), the registry of walkthroughs, and the JSON report.
 
-A walkthrough module defines ``run(size, progress) -> Walkthrough``: its own frozen result (figures and tables
-for a page or a report) and the `WalkthroughReport` (steps in words and numbers) made from it.
+A walkthrough module defines ``run(size, progress) -> Walkthrough``: its own frozen result (typed fields for
+whatever else a page or a report needs) with the `WalkthroughReport` (steps in words and numbers) made from it and
+its ``figures``: every figure in step order, each tied to the step it belongs under (`StepFigure`: a plotly figure;
+`StepForcePlot`: a SHAP force plot's markup), so a page or a report can show any walkthrough without knowing it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from genre_core.atomic import write_text_atomic
 from genre_core.errors import InputError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 REPORT_FILE = "walkthrough.json"  #: the report `write_report` writes into its folder
 
@@ -78,11 +83,41 @@ class WalkthroughReport:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class StepFigure:
+    """A plotly ``figure`` shown under the step at index ``step`` of the report's steps (0-based): ``name`` is a
+    file stem unique within the walkthrough (its PNG's name; letters, digits, ``_``, ``-``), ``title`` a caption."""
+
+    step: int
+    name: str
+    title: str
+    figure: go.Figure
+
+
+@dataclass(frozen=True)
+class StepForcePlot:
+    """A SHAP force plot shown under the step at index ``step``: ``markup`` from
+    `genre_core.explain.shap_figures.force_plot_markup` (without SHAP's script, which a page or report adds once;
+    `report_document.ShapForceBlock` takes it as it is), ``title`` a caption naming the track and its protocol."""
+
+    step: int
+    title: str
+    markup: str
+
+
+StepVisual = StepFigure | StepForcePlot  #: anything a walkthrough shows under a step
+
+
 class Walkthrough(Protocol):
-    """What a walkthrough's ``run`` returns: its typed result with the report made from it."""
+    """What a walkthrough's ``run`` returns: its typed result with the report made from it and its figures."""
 
     @property
     def report(self) -> WalkthroughReport: ...
+
+    @property
+    def figures(self) -> tuple[StepVisual, ...]:
+        """Every figure of the walkthrough in step order (see `StepFigure`, `StepForcePlot`)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.synth import DEMO_GENRES
-from genre_core.walkthroughs.engine import Fact, Progress, RunSize, StepReport, WalkthroughReport, WalkthroughSpec
+from genre_core.walkthroughs.engine import (
+    Fact,
+    Progress,
+    RunSize,
+    StepFigure,
+    StepReport,
+    WalkthroughReport,
+    WalkthroughSpec,
+)
 
 NAME = "leakage"
 TITLE = "Leakage: the same model under three splits"
@@ -36,10 +44,20 @@ class ProtocolScore:
 
 @dataclass(frozen=True)
 class LeakageResult:
-    """One `ProtocolScore` per protocol of `PROTOCOLS`, and the report."""
+    """One `ProtocolScore` per protocol of `PROTOCOLS`, the report, and the test accuracies as bars (step 1)."""
 
     scores: tuple[ProtocolScore, ...]
     report: WalkthroughReport
+    figures: tuple[StepFigure, ...]
+
+
+def _figures(scores: tuple[ProtocolScore, ...]) -> tuple[StepFigure, ...]:
+    from genre_core.walkthrough_figures import accuracy_bars_figure
+
+    ran = [score for score in scores if score.unavailable is None]
+    bars = accuracy_bars_figure([score.protocol for score in ran], [score.test_accuracy for score in ran],
+                                [score.test_track_accuracy for score in ran])
+    return (StepFigure(0, "test_accuracy", "Test accuracy under each split", bars),)
 
 
 def run(size: RunSize, progress: Progress | None = None) -> LeakageResult:
@@ -66,7 +84,7 @@ def run(size: RunSize, progress: Progress | None = None) -> LeakageResult:
         test = reports.evaluate_bundle(bundle, dataset, split, with_baselines=False, seed=SEED).test
         test_tracks = len(set(dataset.track_ids[split.test].tolist()))
         scores.append(ProtocolScore(protocol, test.accuracy, test.track_accuracy, test_tracks))
-    return LeakageResult(tuple(scores), _report(size, tuple(scores)))
+    return LeakageResult(tuple(scores), _report(size, tuple(scores)), _figures(tuple(scores)))
 
 
 def _report(size: RunSize, scores: tuple[ProtocolScore, ...]) -> WalkthroughReport:
