@@ -131,9 +131,9 @@ class WalkthroughSpec:
 
 def registry() -> dict[str, WalkthroughSpec]:
     """The walkthroughs by name (their modules import TensorFlow only when run)."""
-    from genre_core.walkthroughs import course_cnn, leakage
+    from genre_core.walkthroughs import course_cnn, leakage, time_freq
 
-    return {spec.name: spec for spec in (course_cnn.SPEC, leakage.SPEC)}
+    return {spec.name: spec for spec in (course_cnn.SPEC, time_freq.SPEC, leakage.SPEC)}
 
 
 def get_walkthrough(name: str) -> WalkthroughSpec:
