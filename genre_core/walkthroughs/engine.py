@@ -143,9 +143,10 @@ class WalkthroughSpec:
 
 def registry() -> dict[str, WalkthroughSpec]:
     """The walkthroughs by name (their modules import TensorFlow only when run)."""
-    from genre_core.walkthroughs import course_cnn, ffn_summary, leakage, time_freq
+    from genre_core.walkthroughs import course_cnn, ffn_summary, leakage, pretrained, time_freq
 
-    return {spec.name: spec for spec in (course_cnn.SPEC, time_freq.SPEC, ffn_summary.SPEC, leakage.SPEC)}
+    specs = (course_cnn.SPEC, time_freq.SPEC, ffn_summary.SPEC, leakage.SPEC, pretrained.SPEC)
+    return {spec.name: spec for spec in specs}
 
 
 def get_walkthrough(name: str) -> WalkthroughSpec:
