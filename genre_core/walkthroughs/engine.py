@@ -123,10 +123,12 @@ class Walkthrough(Protocol):
 @dataclass(frozen=True)
 class RealData:
     """Real data a walkthrough can run on instead of the demo: the CLI ``flag`` naming its path (``gtzan-csv`` for
-    ``--gtzan-csv PATH``), ``what`` it is in words, and ``run(size, progress, path)`` on it."""
+    ``--gtzan-csv PATH``), ``what`` it is in words, whether it is a ``folder`` (else a file), and
+    ``run(size, progress, path)`` on it."""
 
     flag: str
     what: str
+    folder: bool
     run: Callable[[RunSize, Progress | None, Path], Walkthrough]
 
 

@@ -230,5 +230,5 @@ def run(size: RunSize, progress: Progress | None = None) -> FfnSummaryResult:
     return run_on(size, progress, None)
 
 
-SPEC = WalkthroughSpec(NAME, TITLE, run, RealData("gtzan-csv", f"the Kaggle GTZAN feature table ({FEATURE_TABLE})",
-                                                  run_on))
+REAL_DATA = RealData("gtzan-csv", f"the Kaggle GTZAN feature table ({FEATURE_TABLE})", False, run_on)
+SPEC = WalkthroughSpec(NAME, TITLE, run, REAL_DATA)

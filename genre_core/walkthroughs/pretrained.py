@@ -174,5 +174,5 @@ def _report(size: RunSize, on_real: bool, data: str, lesson: LessonResult,
     return WalkthroughReport(NAME, TITLE, recipe, size, steps)
 
 
-SPEC = WalkthroughSpec(NAME, TITLE, run, RealData("gtzan-audio", "a GTZAN-style audio folder (e.g. gtzan_mini/genres)",
-                                                  run_on))
+REAL_DATA = RealData("gtzan-audio", "a GTZAN-style audio folder (e.g. gtzan_mini/genres)", True, run_on)
+SPEC = WalkthroughSpec(NAME, TITLE, run, REAL_DATA)
