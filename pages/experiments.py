@@ -187,12 +187,12 @@ def _live(folder: Path) -> None:
     if record is None:
         st.rerun(scope="app")
     _progress(folder, record)
-    _results(sweep.load_sweep(folder), live=True)
+    _results(sweep.load_sweep(folder), live=True, name=folder.name)
 
 
-def _results(result: sweep.SweepResult, *, live: bool = False, name: str = "") -> None:
+def _results(result: sweep.SweepResult, *, name: str, live: bool = False) -> None:
     """The table, the bar chart with error bars, the curves and the best-setting verdict; when not ``live``, the
-    report downloads (files named after the sweep ``name``)."""
+    report downloads; files are named after the sweep ``name``."""
     suffix = ".live" if live else ""
     if result.runs_done == 0:
         st.caption("No run has finished yet.")
@@ -201,9 +201,9 @@ def _results(result: sweep.SweepResult, *, live: bool = False, name: str = "") -
                       key=f"experiments.metric{suffix}")
     table = sweep_figures.results_table(result)
     st.dataframe(table, hide_index=True)
-    widgets.table_download(table, f"sweep_{Path(result.spec.dataset.location).name}")
+    widgets.table_download(table, f"sweep_{name}")
     widgets.show_figure(sweep_figures.sweep_bars_figure(result, metric), key=f"experiments.bars{suffix}",
-                       filename="sweep_scores")
+                       filename=f"sweep_{name}_scores")
     best = result.best(metric)
     if best is not None:
         within = any(other.within_noise for other in best.others)
@@ -214,7 +214,7 @@ def _results(result: sweep.SweepResult, *, live: bool = False, name: str = "") -
     curve = st.radio("Curves", sweep_figures.CURVE_KEYS, format_func=sweep_figures.CURVE_NAMES.get,
                      horizontal=True, key=f"experiments.curve{suffix}")
     widgets.show_figure(sweep_figures.curves_figure(result, curve), key=f"experiments.curves{suffix}",
-                       filename="sweep_curves")
+                       filename=f"sweep_{name}_curves")
     for line in result.warnings:
         st.caption(f":orange[{md(line)}]")
     if not live:

@@ -76,5 +76,6 @@ def test_a_finished_sweep_says_how_its_folds_group_and_offers_its_report(tones) 
     assert buttons["report-html-sweep_finished"].label == "Report (HTML, opens offline)"
     assert buttons["report-png-sweep_finished"].label == "Figures (PNG, zip)"
     assert buttons["report-html-sweep_finished"].deferred_file_id  # made when clicked
+    assert buttons["csv-sweep_finished"].label == "Download sweep_finished.csv"  # named after the sweep
     # the tone tracks are named like GTZAN tracks (blues.00000), so the published lists give them artists
     assert at.toggle(key="experiments.by_artist").value is True
