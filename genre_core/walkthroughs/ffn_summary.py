@@ -18,18 +18,11 @@ from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.evaluation import EvaluationReport
 from genre_core.reports import HeadlineScores
 from genre_core.synth import DEMO_GENRES
-from genre_core.walkthroughs.engine import (
-    FULL,
-    Progress,
-    RealData,
-    RunSize,
-    StepFigure,
-    StepForcePlot,
-    WalkthroughReport,
-    WalkthroughSpec,
-)
+from genre_core.walkthroughs.engine import FULL, Progress, RealData, RunSize, StepFigure, StepForcePlot
+from genre_core.walkthroughs.engine import WalkthroughReport, WalkthroughSpec
 
 if TYPE_CHECKING:
+    from genre_core.bundles import ModelBundle
     from genre_core.dataset import Dataset
     from genre_core.splits import Split
     from genre_core.sweep_results import BestSetting, SweepResult
@@ -42,11 +35,22 @@ PRESET = "ffn_mfcc"  #: Dense layers on the 57 summary features
 PATIENCE = 3  #: early stopping on the validation loss
 MAX_EPOCHS = 100  #: a full run's limit; early stopping ends sooner
 REST_LAYERS = (128, 32)  #: ffn_mfcc's layers after the first, kept fixed
-FULL_GRID = {"batch_size": (32, 64, 128, 256), "first_layer": (64, 128, 256), "folds": 5}
-QUICK_GRID = {"batch_size": (32, 256), "first_layer": (64, 256), "folds": 2}  #: every step, a token search
 GTZAN_BINARY, DEMO_BINARY = ("blues", "metal"), ("metal", "rock")
 FEATURE_TABLE = "gtzan_features_30_sec.csv"  #: the Kaggle table `--gtzan-csv` expects (one row per 30 s track)
 OUTER_FOLD = 1  #: the artist-filtered fold whose evaluate list is the test part on GTZAN
+
+
+@dataclass(frozen=True)
+class SearchGrid:
+    """The settings the search tries (every combination) and its folds of grouped cross-validation."""
+
+    batch_sizes: tuple[int, ...]
+    first_layers: tuple[int, ...]  #: units of the first Dense layer; `REST_LAYERS` follow
+    folds: int
+
+
+FULL_GRID = SearchGrid((32, 64, 128, 256), (64, 128, 256), folds=5)
+QUICK_GRID = SearchGrid((32, 256), (64, 256), folds=2)  #: every step, a token search
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def _outer_split(dataset: Dataset) -> tuple[Split, str]:
     return grouped_split(dataset, seed=SEED), f"track split (seed {SEED}): 15 % of each genre's tracks for test"
 
 
-def _search(source: DatasetSource, training_tracks: tuple[str, ...], grid: dict, epochs: int,
+def _search(source: DatasetSource, training_tracks: tuple[str, ...], grid: SearchGrid, epochs: int,
             say: Progress) -> SweepResult:
     """The grid searched by grouped k-fold cross-validation on the training tracks only (stored in the workspace,
     so a rerun reads the runs back)."""
@@ -141,21 +145,22 @@ def _search(source: DatasetSource, training_tracks: tuple[str, ...], grid: dict,
 
     base = TrainConfig(preset=PRESET, epochs=epochs, early_stopping_patience=PATIENCE, seed=SEED,
                        output="sigmoid").to_dict()
-    axes = (make_axis("batch_size", grid["batch_size"], PRESET),
-            make_axis("hidden", tuple([first, *REST_LAYERS] for first in grid["first_layer"]), PRESET))
+    axes = (make_axis("batch_size", grid.batch_sizes, PRESET),
+            make_axis("hidden", tuple([first, *REST_LAYERS] for first in grid.first_layers), PRESET))
     artists = str(paths.ARTIST_SPLIT_DIR) if paths.ARTIST_SPLIT_DIR.is_dir() else None
-    spec = SweepSpec(dataclasses.replace(source, tracks=training_tracks), base, axes, folds=grid["folds"], seed=SEED,
+    spec = SweepSpec(dataclasses.replace(source, tracks=training_tracks), base, axes, folds=grid.folds, seed=SEED,
                      val_fraction=VAL_FRACTION, dataset_title=f"{NAME}: training part", artists_dir=artists)
     folder = paths.DATA_DIR / "walkthroughs" / NAME / f"search-{spec.fingerprint}"
 
-    def told(event: dict) -> None:
+    def told(event: dict[str, object]) -> None:  # the sweep's events (`sweep.run_sweep`)
         if event.get("type") == "run" and event.get("fold") == 1:
             say(f"search: {event['label']} ({event['status']})")
 
     return run_sweep(spec, folder, emit=told)
 
 
-def _train_task(task: str, dataset: Dataset, split: Split, config_values: dict) -> tuple[TaskRun, object]:
+def _train_task(task: str, dataset: Dataset, split: Split, config_values: dict[str, object]) -> tuple[TaskRun,
+                                                                                                ModelBundle]:
     """Train the chosen recipe on ``split``'s training part and score its test part once; the run and its bundle."""
     from genre_core import bundles, reports
     from genre_core.train_config import TrainConfig
@@ -173,7 +178,7 @@ def _train_task(task: str, dataset: Dataset, split: Split, config_values: dict) 
     return run, bundle
 
 
-def _forces(bundle: object, dataset: Dataset, split: Split) -> tuple[TrackForce, ...]:
+def _forces(bundle: ModelBundle, dataset: Dataset, split: Split) -> tuple[TrackForce, ...]:
     from genre_core.explain.gallery import shap_of_first_rows
 
     explained = shap_of_first_rows(bundle, dataset, split.test)

@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from genre_core.walkthroughs.ffn_summary import Protocol, TaskRun, TrackForce
 
 
+def _row_words(force: TrackForce, on_table: bool) -> str:
+    """The explained row: a track on the table, a window of a track on the demo."""
+    return force.track if on_table else f"{force.track}, window {force.window}"
+
+
 def _task_facts(run: TaskRun, protocol: Protocol, on_table: bool) -> tuple[Fact, ...]:
     where = f"{len(run.test_tracks)} test tracks, {protocol.split.split(':')[0]}"
     stopped = "stopped early" if run.stopped_early else "ran to the limit"
@@ -70,7 +75,7 @@ def report(size: RunSize, *, on_table: bool, protocol: Protocol, search: SweepRe
             "all-genre model's logit of its predicted genre up (red) or down (blue) from the average over training "
             "tracks." + ("" if on_table else " On the demo a row is one window of a track."),
             ("Which feature families decide these tracks? Do they make musical sense?",),
-            tuple(Fact(f"{force.track} (window {force.window}, true {force.true_class}, test part)",
+            tuple(Fact(f"{_row_words(force, on_table)} (true {force.true_class}, test part)",
                        f"{force.predicted_class} {force.probability:.0%}") for force in forces),
         ),
     )
@@ -86,7 +91,7 @@ def figures(*, on_table: bool, protocol: Protocol, search: SweepResult, best: Be
     from genre_core.model_figures import confusion_figure, training_curves_figure
     from genre_core.sweep_figures import curves_figure, sweep_bars_figure
 
-    del on_table, best
+    del best
     shown: list[StepFigure | StepForcePlot] = [
         StepFigure(1, "search_accuracy", f"Accuracy per setting ({protocol.search})", sweep_bars_figure(search)),
         StepFigure(1, "search_val_loss", "Validation loss per epoch, mean over folds", curves_figure(search)),
@@ -98,6 +103,6 @@ def figures(*, on_table: bool, protocol: Protocol, search: SweepResult, best: Be
         shown.append(StepFigure(step, f"{stem}_confusion", f"{run.task}: test confusion ({protocol.split.split(':')[0]})",
                                 confusion_figure(run.evaluation.parts["test"].confusion, run.class_names,
                                                  normalised=False)))
-    shown.extend(StepForcePlot(4, f"{force.track}, window {force.window} (test part, true {force.true_class}): the "
-                                  f"push towards {force.predicted_class}", force.markup) for force in forces)
+    shown.extend(StepForcePlot(4, f"{_row_words(force, on_table)} (test part, true {force.true_class}): the push "
+                                  f"towards {force.predicted_class}", force.markup) for force in forces)
     return tuple(shown)

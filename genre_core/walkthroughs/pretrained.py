@@ -12,28 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from genre_core import paths
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.lesson import LessonResult
 from genre_core.synth import DEMO_GENRES
-from genre_core.walkthroughs.engine import (
-    FULL,
-    Fact,
-    Progress,
-    RealData,
-    RunSize,
-    StepFigure,
-    StepReport,
-    WalkthroughReport,
-    WalkthroughSpec,
-)
+from genre_core.walkthroughs.engine import FULL, Fact, Progress, RealData, RunSize, StepFigure, StepReport
+from genre_core.walkthroughs.engine import WalkthroughReport, WalkthroughSpec
+
+if TYPE_CHECKING:
+    from genre_core.train_config import TrainConfig
 
 NAME = "pretrained"
 TITLE = "Why pretrained networks"
-SEED = 0  #: the shipped lesson's seed (`pretrain.SEED`), so a run on the 70 real tracks repeats it
-SCRATCH = {"preset": "cnn_small", "epochs": 20, "early_stopping_patience": 6}  #: as `pretrain.CNN_GTZAN_MINI_CONFIG`
-TRANSFER = {"preset": "transfer_vgg", "epochs": 60, "early_stopping_patience": 10}  #: as `pretrain.TRANSFER_CONFIG`
 QUICK_FOLDS = 2  #: a quick run's folds (its demo has 4 tracks per genre)
 
 
@@ -63,12 +55,13 @@ class PretrainedResult:
     figures: tuple[StepFigure, ...]
 
 
-def _parameters(config: dict, features: FeatureConfig, n_classes: int) -> SideParameters:
+def _parameters(config: TrainConfig, features: FeatureConfig, n_classes: int) -> SideParameters:
+    """The parameters of ``config``'s model on ``features`` with ``n_classes`` outputs (built, not trained)."""
     from genre_core.models import build_model, get_preset
     from genre_core.sweep_spec import model_input_shape
     from genre_core.transfer import trainable_part
 
-    spec = get_preset(config["preset"])
+    spec = get_preset(config.preset)
     model = build_model(spec.name, model_input_shape(LOG_MEL, features), n_classes)
     trained = trainable_part(model, spec.default_hyper["trainable_from"]) if spec.transfer else model
     return SideParameters(spec.name, int(model.count_params()), int(trained.count_params()))
@@ -77,7 +70,7 @@ def _parameters(config: dict, features: FeatureConfig, n_classes: int) -> SidePa
 def run_on(size: RunSize, progress: Progress | None, folder: Path | None) -> PretrainedResult:
     """Run walkthrough 5 at ``size`` on the GTZAN-style audio ``folder`` (None: on the demo data)."""
     from genre_core import lesson, musicnn
-    from genre_core.train_config import TrainConfig
+    from genre_core.pretrain import CNN_GTZAN_MINI_CONFIG, TRANSFER_CONFIG, train_config
     from genre_core.train_job import DatasetSource
     from genre_core.walkthroughs.demo_data import demo_source
 
@@ -89,16 +82,15 @@ def run_on(size: RunSize, progress: Progress | None, folder: Path | None) -> Pre
                          DatasetSource(str(folder), config, kinds=(LOG_MEL,), cache_dir=str(paths.CACHE_DIR)))
     scratch_data, _ = sources["scratch"].load(n_jobs=1)
     transfer_data, _ = sources["transfer"].load(n_jobs=1)
-    configs = {}
-    for side, values in (("scratch", SCRATCH), ("transfer", TRANSFER)):
-        epochs = values["epochs"] if size == FULL else size.epochs
-        configs[side] = TrainConfig(**{**values, "epochs": epochs}, seed=SEED)
+    configs = {}  # the shipped lesson's recipes (`pretrain`), a quick run's epochs
+    for side, values in (("scratch", CNN_GTZAN_MINI_CONFIG), ("transfer", TRANSFER_CONFIG)):
+        configs[side] = train_config({**values, "epochs": values["epochs"] if size == FULL else size.epochs})
     folds = lesson.FOLDS if size == FULL else QUICK_FOLDS
     say("cross-validation")
     result = lesson.compare(scratch_data, configs["scratch"], transfer_data, configs["transfer"], folds=folds,
                             log=lambda line: say(line.strip()))
-    parameters = (_parameters(SCRATCH, scratch_data.feature_config, scratch_data.n_classes),
-                  _parameters(TRANSFER, transfer_data.feature_config, transfer_data.n_classes))
+    parameters = (_parameters(configs["scratch"], scratch_data.feature_config, scratch_data.n_classes),
+                  _parameters(configs["transfer"], transfer_data.feature_config, transfer_data.n_classes))
     data = (f"the real GTZAN tracks of {folder}" if folder is not None else
             f"the synthetic demo ({len(DEMO_GENRES)} genres; a pretrained network has never heard these sounds)")
     shipped = lesson.shipped_lesson()
@@ -170,7 +162,7 @@ def _report(size: RunSize, on_real: bool, data: str, lesson: LessonResult,
         ),
     )
     recipe = (f"cnn_small from scratch vs transfer_vgg (frozen musicnn VGG + genre layer), {lesson.folds}-fold grouped "
-              f"CV, seed {SEED}, {'real GTZAN tracks' if on_real else 'demo data'}")
+              f"CV, seed {lesson.seed}, {'real GTZAN tracks' if on_real else 'demo data'}")
     return WalkthroughReport(NAME, TITLE, recipe, size, steps)
 
 

@@ -13,15 +13,8 @@ from genre_core.evaluation import EvaluationReport
 from genre_core.reports import HeadlineScores
 from genre_core.synth import DEMO_GENRES
 from genre_core.walkthroughs import course_cnn
-from genre_core.walkthroughs.engine import (
-    Fact,
-    Progress,
-    RunSize,
-    StepFigure,
-    StepReport,
-    WalkthroughReport,
-    WalkthroughSpec,
-)
+from genre_core.walkthroughs.engine import Fact, Progress, RunSize, StepFigure, StepReport, WalkthroughReport
+from genre_core.walkthroughs.engine import WalkthroughSpec
 
 if TYPE_CHECKING:
     from genre_core.anatomy import LayerCount
