@@ -64,6 +64,8 @@ def test_course_cnn_shows_right_and_wrong_test_windows_with_their_maps(course: c
     assert confusion.shape == (4, 4) and confusion.sum() == course.evaluation.parts["train"].rows
     assert np.isfinite(course.deletion_area) and -1 <= course.randomised_spearman <= 1
     assert len(course.history["loss"]) == engine.QUICK.epochs
+    check_shape(course, "course-cnn", 6)
+    assert [figure.name for figure in course.figures] == ["curves", "confusion_train", "confusion_test"]
 
 
 @pytest.mark.slow
