@@ -3,9 +3,9 @@
 Sets up the page, the navigation and the sidebar (the active dataset and the active FFN and CNN models);
 each page under ``pages/`` draws the rest. Nothing here imports TensorFlow, so the first page appears fast.
 
-Streamlit runs this file as ``__main__``. A job's worker process (`genre_core.jobs`, spawn start method)
-imports the server's main script as ``__mp_main__``, so everything that draws is in `main`, behind the
-``__name__`` guard that Python's multiprocessing documentation asks for.
+Streamlit runs this file as ``__main__``. Everything that draws is in `main`, behind the ``__name__`` guard
+that Python's multiprocessing documentation asks for: a process started with its spawn method imports the
+server's main script as ``__mp_main__`` (job workers are not: `genre_core.job_worker`).
 """
 
 from __future__ import annotations

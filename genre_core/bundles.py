@@ -114,14 +114,14 @@ class ModelBundle:
 
     def _class_model(self, layer: str) -> keras.Model:
         if layer not in self._class_models:
-            from genre_core.models import class_model  # Keras only once a model runs
+            from genre_core.model_heads import class_model  # Keras only once a model runs
 
             self._class_models[layer] = class_model(self.model, layer)
         return self._class_models[layer]
 
     def predict_proba(self, features_raw: np.ndarray) -> np.ndarray:
         """Raw features (rows, *feature_shape) -> class probabilities (rows, K) float32, rows sum to 1 (a
-        sigmoid model's P(class 1) = p gives (1 - p, p); `models.class_outputs`)."""
+        sigmoid model's P(class 1) = p gives (1 - p, p); `model_heads.class_outputs`)."""
         return self._run(self._class_model("probabilities"), features_raw)
 
     def predict_logits(self, features_raw: np.ndarray) -> np.ndarray:

@@ -8,8 +8,10 @@ a status, progress events and a result, all in its folder ``<root>/<id>/`` (root
 - ``result.json`` (the runner's JSON result) or ``error.json`` (one-line message and traceback), atomic;
 - whatever the runner writes beside them (a train job: its ``bundle/``).
 
-Each running job is one `multiprocessing` process of the spawn context: a cancel terminates it (the process is
-gone, its CPU freed at once), and its TensorFlow state never touches the server's or another job's. The
+Each running job is one worker process, a fresh interpreter on `genre_core.job_worker` in a process group of its
+own: a cancel terminates the group (the worker and whatever it started are gone, their CPU freed at once), and
+its TensorFlow state never touches the server's or another job's. Workers do not re-run the server's
+``__main__`` (see `genre_core.job_worker`); they get the server's ``sys.path``, and end when the server exits. The
 manager starts queued jobs in order as long as fewer than `JobLimits.max_running` run on the server and fewer
 than `JobLimits.max_per_user` of the same owner; a `JobManager` started on a folder marks the jobs that an
 earlier server left unfinished as `INTERRUPTED` (never as done). Folders of jobs that finished more than
@@ -24,12 +26,13 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import multiprocessing
 import os
+import subprocess
 import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,7 @@ from typing import Any
 
 from genre_core.atomic import remove_directory, write_text_atomic
 from genre_core.errors import GenreLensError, InputError
+from genre_core.job_processes import end_workers, start_worker
 from genre_core.records import from_dict_strict
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -51,7 +55,6 @@ MAX_RUNNING_ENV, MAX_PER_USER_ENV = "GENRELENS_MAX_JOBS", "GENRELENS_MAX_JOBS_PE
 KEEP_FINISHED_ENV = "GENRELENS_JOB_KEEP_DAYS"  #: environment: days a finished job's folder is kept
 DAY_S = 86400.0
 POLL_S = 0.5  #: s between the manager's looks at its worker processes
-CANCEL_GRACE_S = 5.0  #: s a terminated worker gets to exit before it is killed
 
 
 @dataclass(frozen=True)
@@ -172,17 +175,6 @@ def run_job(folder: Path, target: str, config: dict[str, Any], parent_pid: int |
     return result
 
 
-def _worker_main(folder: str, target: str, config: dict[str, Any], parent_pid: int, threads: int) -> None:
-    """Entry point of a worker process (spawned: a fresh interpreter with the parent's ``sys.path``)."""
-    for variable in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(variable, str(threads))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    try:
-        run_job(Path(folder), target, config, parent_pid)
-    except BaseException:  # written to error.json by run_job; the exit status tells the manager
-        raise SystemExit(1) from None
-
-
 class JobStore:
     """The job folders under ``root``: create, read and update records, read events and results."""
 
@@ -262,8 +254,14 @@ class JobStore:
 
 @dataclass
 class _Running:
-    process: Any  # multiprocessing.Process of the spawn context
+    process: subprocess.Popen[bytes]  # the worker, leader of its own process group
     record: JobRecord
+
+
+def _end_running(running: dict[str, _Running]) -> None:
+    """At the server's exit: end the workers still running (their jobs stay running in ``job.json``, so the next
+    server marks them interrupted)."""
+    end_workers([item.process for item in running.values()])
 
 
 @dataclass
@@ -282,7 +280,7 @@ class JobManager:
     _watcher: threading.Thread | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._context = multiprocessing.get_context("spawn")
+        weakref.finalize(self, _end_running, self._running)
         for record in self.store.list():
             if record.active and record.server != self.server:
                 self._finish(record, INTERRUPTED, "the server stopped before the job finished")
@@ -307,12 +305,7 @@ class JobManager:
             record = self.store.get(job_id)
             running = self._running.pop(job_id, None)
             if running is not None:
-                running.process.terminate()
-                running.process.join(CANCEL_GRACE_S)
-                if running.process.is_alive():
-                    running.process.kill()
-                    running.process.join()
-                running.process.close()
+                end_workers([running.process])
             if record.active:
                 record = self._finish(record, CANCELLED, "cancelled by the user")
             self._schedule()
@@ -348,11 +341,9 @@ class JobManager:
 
     def _reap(self) -> None:
         for job_id, running in list(self._running.items()):
-            if running.process.is_alive():
+            code = running.process.poll()
+            if code is None:
                 continue
-            running.process.join()
-            code = running.process.exitcode
-            running.process.close()
             del self._running[job_id]
             record = self.store.get(job_id)
             if not record.active:
@@ -380,11 +371,7 @@ class JobManager:
 
     def _start(self, record: JobRecord) -> None:
         threads = max(1, (os.cpu_count() or 1) // self.limits.max_running)
-        process = self._context.Process(
-            target=_worker_main, name=f"genrelens-job-{record.id}", daemon=True,
-            args=(str(self.store.folder(record.id)), RUNNERS[record.kind], record.config, os.getpid(), threads),
-        )
-        process.start()
+        process = start_worker(self.store.folder(record.id), RUNNERS[record.kind], threads)
         started = dataclasses.replace(record, status=RUNNING, started=time.time(), pid=process.pid)
         self.store.write(started)
         self._running[record.id] = _Running(process, started)

@@ -1,33 +1,25 @@
-"""Registry of model presets, all built with the Keras functional API.
+"""Registry of model presets, all built with the Keras functional API (builders: `genre_core.model_builders`).
 
 Every model takes one input named ``features`` (see the array conventions in docs/architecture.md:
 summary ``(57,)``, log-mel ``(n_mels, frames, 1)``, MFCC ``(frames, n_mfcc)``) and ends in a Dense layer
-``logits`` (no activation) followed by an Activation layer ``probabilities``, so Grad-CAM and SHAP can read
-logits from any model, including one loaded from disk. Two heads (``OUTPUTS``):
-
-- ``"softmax"``: ``logits`` (batch, K) -> softmax ``probabilities`` (batch, K), K >= 2 (categorical
-  cross-entropy);
-- ``"sigmoid"``: a binary task (K = 2, e.g. blues vs metal) with one unit: ``logits`` (batch, 1) holds z, the
-  class-1 logit, -> sigmoid ``probabilities`` (batch, 1) = P(class 1) (binary cross-entropy).
-
-Code that reads a model's outputs goes through `class_outputs` / `class_model`, which give one column per
-class for both heads: (-z, z) as class scores and (1 - p, p) as probabilities.
+``logits`` (no activation) followed by an Activation layer ``probabilities``, softmax or, for a binary task,
+one sigmoid unit; `genre_core.model_heads` reads either head as one column per class.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 
-from genre_core import musicnn
+from genre_core import model_builders, musicnn
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
 from genre_core.musicnn import TRUNKS
-from genre_core.train_choices import OUTPUTS, SIGMOID, SOFTMAX
+from genre_core.train_choices import SOFTMAX
 
 
 #: Rank of one model input (without the batch axis) for each feature kind.
@@ -59,303 +51,6 @@ class Preset:
     standardize: bool = True
 
 
-# --- hyper-parameter checks ------------------------------------------------------------------------
-
-
-def _hyper_error(preset: str, key: str, value: Any, expected: str) -> InputError:
-    return InputError(f"{preset} hyper-parameter '{key}'", f"value {value!r} is not {expected}")
-
-
-def _positive_ints(preset: str, key: str, value: Any) -> tuple[int, ...]:
-    """``value`` as a tuple of positive ints (a single int counts as a one-element tuple)."""
-    values = (value,) if isinstance(value, int) else value
-    if (
-        not isinstance(values, Sequence)
-        or isinstance(values, str)
-        or not values
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
-    ):
-        raise _hyper_error(preset, key, value, "a positive int or a non-empty list of positive ints")
-    return tuple(values)
-
-
-def _positive_int(preset: str, key: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise _hyper_error(preset, key, value, "a positive int")
-    return value
-
-
-def _fraction(preset: str, key: str, value: Any) -> float:
-    """A dropout rate in [0, 1)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
-        raise _hyper_error(preset, key, value, "a number in [0, 1)")
-    return float(value)
-
-
-def _non_negative(preset: str, key: str, value: Any) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise _hyper_error(preset, key, value, "a number >= 0")
-    return float(value)
-
-
-def _flag(preset: str, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _hyper_error(preset, key, value, "true or false")
-    return value
-
-
-def _activation(preset: str, key: str, value: Any) -> str:
-    try:
-        keras.activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise _hyper_error(preset, key, value, "a Keras activation name") from error
-    return value
-
-
-def _min_spatial(preset: str, input_shape: tuple[int, ...], halvings: int) -> None:
-    """Inputs to a CNN must survive ``halvings`` 2x poolings along both spatial axes."""
-    if min(input_shape[:2]) < 2**halvings:
-        raise InputError(
-            f"preset '{preset}'", f"input {input_shape} is too small: both axes need >= {2**halvings} values"
-        )
-
-
-# --- building blocks -------------------------------------------------------------------------------
-
-
-def _l2(weight: float) -> keras.regularizers.Regularizer | None:
-    return keras.regularizers.L2(weight) if weight > 0 else None
-
-
-def _dense_stack(
-    x: Any,
-    hidden: tuple[int, ...],
-    *,
-    activation: str = "relu",
-    dropout: float = 0.0,
-    batch_norm: bool = False,
-    l2: float = 0.0,
-) -> Any:
-    """Dense layers ``dense1..n`` (each: Dense -> [BatchNorm -> activation] -> [Dropout])."""
-    for index, units in enumerate(hidden, start=1):
-        name = f"dense{index}"
-        x = keras.layers.Dense(
-            units, activation=None if batch_norm else activation, kernel_regularizer=_l2(l2), name=name
-        )(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-            x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    return x
-
-
-def _conv_block(
-    x: Any,
-    prefix: str,
-    filters: int,
-    kernel_size: tuple[int, int],
-    pool_size: tuple[int, int],
-    *,
-    batch_norm: bool,
-    activation: str = "relu",
-    pool_padding: str = "valid",
-) -> Any:
-    """``{prefix}_conv`` ('same' padding) -> [``{prefix}_bn``] -> activation -> ``{prefix}_pool`` (stride = pool)."""
-    x = keras.layers.Conv2D(
-        filters, kernel_size, padding="same", activation=None if batch_norm else activation, name=f"{prefix}_conv"
-    )(x)
-    if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
-        x = keras.layers.Activation(activation, name=f"{prefix}_{activation}")(x)
-    return keras.layers.MaxPooling2D(pool_size, strides=pool_size, padding=pool_padding, name=f"{prefix}_pool")(x)
-
-
-def classifier_head(x: Any, n_classes: int, output: str) -> Any:
-    """Dense ``logits`` (no activation) -> Activation ``probabilities``: ``n_classes`` softmax units, or for
-    ``output="sigmoid"`` (2 classes only) one sigmoid unit giving P(class 1)."""
-    if output not in OUTPUTS:
-        raise InputError("output", f"{output!r} is not one of {', '.join(OUTPUTS)}")
-    if output == SIGMOID and n_classes != 2:
-        raise InputError("output", f"a sigmoid output is for 2 classes, this task has {n_classes}: use softmax")
-    logits = keras.layers.Dense(1 if output == SIGMOID else n_classes, name="logits")(x)
-    return keras.layers.Activation(output, name="probabilities")(logits)
-
-
-def _classifier(inputs: Any, x: Any, n_classes: int, name: str, output: str) -> keras.Model:
-    """Close a model with `classifier_head`."""
-    return keras.Model(inputs, classifier_head(x, n_classes, output), name=name)
-
-
-def _input(input_shape: tuple[int, ...]) -> Any:
-    return keras.Input(shape=input_shape, name="features")
-
-
-# --- builders --------------------------------------------------------------------------------------
-
-
-def _build_mlp(
-    input_shape: tuple[int, ...],
-    n_classes: int,
-    *,
-    output: str,
-    preset: str,
-    hidden: Any,
-    activation: Any,
-    dropout: Any,
-    batch_norm: Any,
-    l2: Any,
-) -> keras.Model:
-    """Dense network; an input of rank > 1 (an MFCC matrix) is flattened first."""
-    inputs = _input(input_shape)
-    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
-    x = _dense_stack(
-        x,
-        _positive_ints(preset, "hidden", hidden),
-        activation=_activation(preset, "activation", activation),
-        dropout=_fraction(preset, "dropout", dropout),
-        batch_norm=_flag(preset, "batch_norm", batch_norm),
-        l2=_non_negative(preset, "l2", l2),
-    )
-    return _classifier(inputs, x, n_classes, preset, output)
-
-
-def _build_cnn_small(
-    input_shape: tuple[int, ...],
-    n_classes: int,
-    *,
-    output: str,
-    filters: Any,
-    kernel_size: Any,
-    dense: Any,
-    l2: Any,
-    activation: Any,
-    dropout: Any,
-    batch_norm: Any,
-) -> keras.Model:
-    """(batch, n_mels, frames, 1) -> [conv k x k 'same', [batch norm], activation, 2x2 max-pool stride 2] per
-    filter count -> flatten -> Dense (activation, L2, [batch norm], [dropout]) -> (batch, K). The defaults
-    (ReLU, no batch norm, no dropout) are the course CNN."""
-    preset = "cnn_small"
-    filter_counts = _positive_ints(preset, "filters", filters)
-    kernel = _positive_int(preset, "kernel_size", kernel_size)
-    function = _activation(preset, "activation", activation)
-    normalise = _flag(preset, "batch_norm", batch_norm)
-    _min_spatial(preset, input_shape, len(filter_counts))
-    inputs = _input(input_shape)
-    x = inputs
-    for index, count in enumerate(filter_counts, start=1):
-        x = _conv_block(x, f"block{index}", count, (kernel, kernel), (2, 2), batch_norm=normalise, activation=function)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = _dense_stack(
-        x,
-        _positive_ints(preset, "dense", dense),
-        activation=function,
-        dropout=_fraction(preset, "dropout", dropout),
-        batch_norm=normalise,
-        l2=_non_negative(preset, "l2", l2),
-    )
-    return _classifier(inputs, x, n_classes, preset, output)
-
-
-def _build_cnn_bn(
-    input_shape: tuple[int, ...],
-    n_classes: int,
-    *,
-    output: str,
-    filters: Any,
-    kernel_size: Any,
-    dense: Any,
-    dropout: Any,
-    l2: Any,
-    activation: Any,
-) -> keras.Model:
-    """(batch, n_mels, frames, 1) -> [conv, batch norm, activation, 2x2 max-pool ('same')] per filter count
-    -> flatten -> dense stack with dropout and L2 -> (batch, K)."""
-    preset = "cnn_bn"
-    filter_counts = _positive_ints(preset, "filters", filters)
-    kernel = _positive_int(preset, "kernel_size", kernel_size)
-    function = _activation(preset, "activation", activation)
-    inputs = _input(input_shape)
-    x = inputs
-    for index, count in enumerate(filter_counts, start=1):
-        x = _conv_block(x, f"block{index}", count, (kernel, kernel), (2, 2), batch_norm=True, activation=function,
-                        pool_padding="same")
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = _dense_stack(
-        x,
-        _positive_ints(preset, "dense", dense),
-        activation=function,
-        dropout=_fraction(preset, "dropout", dropout),
-        l2=_non_negative(preset, "l2", l2),
-    )
-    return _classifier(inputs, x, n_classes, preset, output)
-
-
-def _build_cnn_timefreq(
-    input_shape: tuple[int, ...],
-    n_classes: int,
-    *,
-    output: str,
-    filters: Any,
-    time_kernel: Any,
-    freq_kernel: Any,
-    dense: Any,
-    dropout: Any,
-    activation: Any,
-) -> keras.Model:
-    """(batch, n_mels, frames, 1) -> two parallel branches -> concatenate -> dense -> (batch, K).
-
-    A spectrogram is not an image: its axes mean different things, and a pattern shifted in time is
-    the same musical event while one shifted in frequency may not be (Pons et al. 2016).
-      - ``time`` branch: 1 x ``time_kernel`` kernels see a short stretch of one band (onsets, rhythm,
-        tempo); it pools over frequency only (2x1), so a rhythm is recognised whatever band carries it.
-      - ``freq`` branch: ``freq_kernel`` x 1 kernels see a spectral envelope at one instant (timbre,
-        harmonics, instrumentation); it pools over time only (1x2), so timbre is recognised whenever it
-        occurs.
-    Each branch ends in a global max pool (was the pattern present anywhere?); the two vectors are
-    concatenated.
-    """
-    preset = "cnn_timefreq"
-    filter_counts = _positive_ints(preset, "filters", filters)
-    time_width = _positive_int(preset, "time_kernel", time_kernel)
-    freq_height = _positive_int(preset, "freq_kernel", freq_kernel)
-    function = _activation(preset, "activation", activation)
-    inputs = _input(input_shape)
-    branches = []
-    for branch, kernel, pool in (("time", (1, time_width), (2, 1)), ("freq", (freq_height, 1), (1, 2))):
-        x = inputs
-        for index, count in enumerate(filter_counts, start=1):
-            x = _conv_block(x, f"{branch}{index}", count, kernel, pool, batch_norm=True, activation=function,
-                            pool_padding="same")
-        branches.append(keras.layers.GlobalMaxPooling2D(name=f"{branch}_global_pool")(x))
-    x = keras.layers.Concatenate(name="concat")(branches)
-    x = _dense_stack(x, _positive_ints(preset, "dense", dense), activation=function,
-                     dropout=_fraction(preset, "dropout", dropout))
-    return _classifier(inputs, x, n_classes, preset, output)
-
-
-def _build_lstm_mfcc(
-    input_shape: tuple[int, ...], n_classes: int, *, output: str, units: Any, dense: Any, dropout: Any
-) -> keras.Model:
-    """(batch, frames, n_mfcc) -> stacked LSTMs (last returns its final state) -> dense, dropout
-    -> (batch, K)."""
-    preset = "lstm_mfcc"
-    unit_counts = _positive_ints(preset, "units", units)
-    inputs = _input(input_shape)
-    x = inputs
-    for index, count in enumerate(unit_counts, start=1):
-        x = keras.layers.LSTM(count, return_sequences=index < len(unit_counts), name=f"lstm{index}")(x)
-    x = _dense_stack(x, _positive_ints(preset, "dense", dense), dropout=_fraction(preset, "dropout", dropout))
-    return _classifier(inputs, x, n_classes, preset, output)
-
-
-def _build_transfer(input_shape: tuple[int, ...], n_classes: int, **hyper: Any) -> keras.Model:
-    from genre_core import transfer  # loads the pretrained trunk: only when such a preset is built
-
-    return transfer.build_for_preset(input_shape, n_classes, **hyper)
-
-
 def _transfer_preset(name: str, trunk: str, trainable_from: str, what: str) -> Preset:
     spec = TRUNKS[trunk]
     return Preset(
@@ -364,7 +59,7 @@ def _transfer_preset(name: str, trunk: str, trainable_from: str, what: str) -> P
         source=f"J. Pons & X. Serra 2019, musicnn ({spec.checkpoint}, trained on the {spec.collection}); ISC licence.",
         feature_kind=LOG_MEL,
         default_hyper={"trunk": trunk, "trainable_from": trainable_from, "dropout": 0.5},
-        builder=functools.partial(_build_transfer, preset=name),
+        builder=functools.partial(model_builders.build_transfer, preset=name),
         features=musicnn.FEATURES,
         transfer=True,
         standardize=False,
@@ -386,7 +81,7 @@ PRESETS: dict[str, Preset] = {
                 "batch_norm": False,
                 "l2": 0.0,
             },
-            builder=functools.partial(_build_mlp, preset="ffn_mfcc"),
+            builder=functools.partial(model_builders.build_mlp, preset="ffn_mfcc"),
         ),
         Preset(
             name="mlp_mfcc_seq",
@@ -400,7 +95,7 @@ PRESETS: dict[str, Preset] = {
                 "batch_norm": False,
                 "l2": 0.001,
             },
-            builder=functools.partial(_build_mlp, preset="mlp_mfcc_seq"),
+            builder=functools.partial(model_builders.build_mlp, preset="mlp_mfcc_seq"),
         ),
         Preset(
             name="cnn_small",
@@ -416,7 +111,7 @@ PRESETS: dict[str, Preset] = {
                 "dropout": 0.0,
                 "batch_norm": False,
             },
-            builder=_build_cnn_small,
+            builder=model_builders.build_cnn_small,
         ),
         Preset(
             name="cnn_bn",
@@ -431,7 +126,8 @@ PRESETS: dict[str, Preset] = {
                 "l2": 0.001,
                 "activation": "relu",
             },
-            builder=_build_cnn_bn,
+            builder=functools.partial(model_builders.build_conv_stack, preset="cnn_bn", pool_padding="same",
+                                      conv_batch_norm=True, dense_batch_norm=False),
         ),
         Preset(
             name="cnn_timefreq",
@@ -446,7 +142,7 @@ PRESETS: dict[str, Preset] = {
                 "dropout": 0.3,
                 "activation": "relu",
             },
-            builder=_build_cnn_timefreq,
+            builder=model_builders.build_cnn_timefreq,
         ),
         Preset(
             name="lstm_mfcc",
@@ -454,7 +150,7 @@ PRESETS: dict[str, Preset] = {
             source="V. Velardo, 'Deep Learning (for Audio) with Python': RNN-LSTM genre classifier on MFCCs.",
             feature_kind=MFCC,
             default_hyper={"units": [64, 64], "dense": [64], "dropout": 0.3},
-            builder=_build_lstm_mfcc,
+            builder=model_builders.build_lstm_mfcc,
         ),
         _transfer_preset("transfer_musicnn", "msd_musicnn", "head_dropout",
                          "Pretrained musicnn (frozen) + a new genre layer on its 200-value embedding: transfer learning."),
@@ -504,28 +200,3 @@ def build_model(
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
         raise InputError(f"preset '{preset}'", f"needs at least 2 classes, got {n_classes!r}")
     return spec.builder(shape, n_classes, output=output, **{**spec.default_hyper, **hyper})
-
-
-def class_outputs(model: keras.Model, layer: str = "probabilities") -> Any:
-    """The output of ``layer`` ("logits" or "probabilities") of a GenreLens classifier as one column per class,
-    (batch, K) for either head: a softmax model's as it is; a sigmoid model's (batch, 1) class-1 logit z becomes
-    the class scores (-z, z), its P(class 1) p becomes (1 - p, p). A symbolic tensor for `class_model`."""
-    values = model.get_layer(layer).output
-    if int(values.shape[-1]) != 1:
-        return values
-    # one fixed linear layer (a MatMul, which every gradient method and shap's DeepExplainer handle): [-1, 1] x
-    # plus a bias of 1 on the class-0 column for probabilities
-    two_columns = keras.layers.Dense(
-        2,
-        kernel_initializer=keras.initializers.Constant([[-1.0, 1.0]]),
-        bias_initializer=keras.initializers.Constant([0.0 if layer == "logits" else 1.0, 0.0]),
-        trainable=False,
-        name=f"{layer}_per_class",
-    )
-    return two_columns(values)
-
-
-def class_model(model: keras.Model, layer: str = "probabilities") -> keras.Model:
-    """A model sharing ``model``'s weights that maps its input to `class_outputs` ``(batch, K)``: the one way
-    evaluation, prediction, Grad-CAM and SHAP read class scores or probabilities from either head."""
-    return keras.Model(model.inputs, class_outputs(model, layer), name=f"{model.name}_{layer}")

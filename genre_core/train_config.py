@@ -35,7 +35,7 @@ class TrainConfig:
     ``weight_decay`` is decoupled weight decay applied by every optimiser when > 0 ("adamw" is Adam with
     it; with 0 it behaves as Adam). ``momentum`` and ``nesterov`` are used by "sgd" only: momentum 0 (the
     default) is plain mini-batch stochastic gradient descent. ``output`` is the classifier head
-    (`models.OUTPUTS`): "softmax" with categorical cross-entropy, or for a 2-class task "sigmoid", one unit with
+    (`train_choices.OUTPUTS`): "softmax" with categorical cross-entropy, or for a 2-class task "sigmoid", one unit with
     binary cross-entropy. Schedules act over the whole run
     (t = step / total steps): "step" multiplies the rate by 0.1 at 50 % and again at 75 % of the steps;
     "exponential" decays it smoothly to 1 % at the end; "cosine" anneals it to 0; "cosine-restarts" anneals

@@ -23,6 +23,7 @@ import keras
 from genre_core import paths
 from genre_core.atomic import atomic_path
 from genre_core.errors import InputError
+from genre_core.model_heads import classifier_head
 from genre_core.musicnn import TRUNKS, Trunk
 from genre_core.musicnn.architecture import INPUT_SHAPE
 
@@ -47,15 +48,13 @@ def load_tagger(trunk: Trunk | str) -> keras.Model:
 def build_transfer_classifier(
     trunk: str, n_classes: int, *, trainable_from: str, dropout: float, name: str, output: str = "softmax"
 ) -> keras.Model:
-    """Pretrained ``trunk`` up to its embedding → Dropout ``head_dropout`` → `models.classifier_head` (Dense
+    """Pretrained ``trunk`` up to its embedding → Dropout ``head_dropout`` → `model_heads.classifier_head` (Dense
     ``logits`` → ``probabilities``, softmax or a binary task's one sigmoid unit, see ``output``).
 
     Layers before ``trainable_from`` (a trunk layer, or `HEAD_FIRST_LAYER` for a frozen trunk) are frozen, and
     every batch norm is. Input (batch, 96, 187, 1); output probabilities (batch, n_classes), or (batch, 1)
     for a sigmoid head.
     """
-    from genre_core.models import classifier_head  # models imports this module lazily, when a preset is built
-
     spec = TRUNKS[trunk]
     tagger = load_tagger(spec)
     x = keras.layers.Dropout(dropout, name=HEAD_FIRST_LAYER)(tagger.get_layer(spec.embedding_layer).output)

@@ -1,19 +1,19 @@
-"""Shared fixtures: the real GTZAN data beside the checkout, tiny configs, an isolated app workspace; and the
-signal helpers `tone` and `zip_bytes`. The larger shared builders are plain functions in helpers.py."""
+"""Shared fixtures: the real GTZAN data beside the checkout, tiny configs, an isolated app workspace, a folder of
+tone "genres" and a stand-in for the synthetic demo; and the signal helpers `tone` and `zip_bytes`. The larger shared builders are plain functions in helpers.py."""
 
 from __future__ import annotations
 
 import io
 import os
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 
-from genre_core import paths
+from genre_core import paths, synth
 from genre_core.config import FeatureConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,16 +31,6 @@ def allow_test_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop(paths.ALLOWED_ROOTS_ENV)
     else:
         os.environ[paths.ALLOWED_ROOTS_ENV] = before
-
-
-@pytest.fixture(autouse=True)
-def keep_main_module() -> Iterator[None]:
-    """Put pytest's ``__main__`` module back after each test. Streamlit's script runner (AppTest included) makes
-    the script it runs the process's ``__main__``; a job's worker process, started with the spawn method, re-runs
-    the parent's ``__main__`` file first, and the script of an ``AppTest.from_function`` cannot run on its own."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 def required(path: Path, what: str) -> Path:
@@ -113,6 +103,44 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+GENRE_TONES = {"metal": (1760.0, 2640.0), "blues": (220.0, 330.0)}
+
+
+def write_genre_folder(root: Path, config: FeatureConfig, extensions: tuple[str, ...] = (".wav", ".wav")) -> Path:
+    """``<root>/<genre>/<genre>.0000i<ext>``: 4 s tones (2 windows of small_config each)."""
+    for genre, frequencies in GENRE_TONES.items():
+        for index, (frequency, extension) in enumerate(zip(frequencies, extensions, strict=True)):
+            path = root / genre / f"{genre}.{index:05d}{extension}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(path, tone(frequency, 4.0, config.sample_rate), config.sample_rate)
+    return root
+
+
+@pytest.fixture
+def genre_folder(tmp_path: Path, small_config: FeatureConfig) -> Path:
+    """Two tone genres of two files each (.au, .flac), beside a non-audio folder and a macOS resource fork."""
+    root = write_genre_folder(tmp_path / "genres", small_config, (".au", ".flac"))
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("not audio")
+    (root / "blues" / "._blues.00000.au").write_bytes(b"macOS resource fork")
+    return root
+
+
+@pytest.fixture
+def fake_demo(tmp_path, small_config, monkeypatch) -> Path:
+    """Stand-in for `synth.ensure_demo_dataset`: a tiny tone folder instead of the 100-track demo."""
+    folder = tmp_path / "demo"
+
+    def ensure_demo_dataset(out_dir, progress=None, **size):
+        for done in range(3):  # as synth reports generating two tracks, from (0, total) on
+            if progress is not None:
+                progress(done, 2)
+        return write_genre_folder(folder, small_config)
+
+    monkeypatch.setattr(synth, "ensure_demo_dataset", ensure_demo_dataset)
+    return folder
 
 
 @pytest.fixture(scope="session")

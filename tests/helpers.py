@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import soundfile as sf
 from conftest import REPO_ROOT, tone
 from streamlit.testing.v1 import AppTest
@@ -25,6 +26,7 @@ from genre_core import dataset_choice, reports
 from genre_core.config import LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.evaluation import evaluate_predictions
+from genre_core.features import SUMMARY_NAMES
 from genre_core.splits import Split
 from pages import common
 
@@ -35,6 +37,32 @@ if TYPE_CHECKING:
 
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT_S = 300  #: seconds an AppTest run may take (training and extraction run inside the page)
+
+# --- dataset sources on disk (the table_datasets and datasets tests) -----------------------------------------
+def kaggle_table(filenames: list[str], labels: list[str], seed: int = 0) -> pd.DataFrame:
+    """A Kaggle-style feature table: ``filename``, ``length`` (3 s windows), the 57 summary columns (random
+    normal values), ``label``."""
+    values = np.random.default_rng(seed).normal(size=(len(filenames), len(SUMMARY_NAMES)))
+    table = pd.DataFrame(values, columns=list(SUMMARY_NAMES))
+    table.insert(0, "length", 66149)
+    table.insert(0, "filename", filenames)
+    table["label"] = labels
+    return table
+
+
+def save_split(root: Path, name: str, features: np.ndarray, labels: np.ndarray) -> None:
+    """A ``.npy`` split folder ``<root>/<name>/`` with ``X.npy`` and ``labels.npy``."""
+    (root / name).mkdir(parents=True)
+    np.save(root / name / "X.npy", features)
+    np.save(root / name / "labels.npy", labels)
+
+
+def mfcc_json(path: Path, **extra) -> Path:
+    """An MFCC JSON file of 4 rows of 3 frames x 2 coefficients, genres rock and blues; ``extra`` keys added."""
+    rows = np.arange(4 * 3 * 2, dtype=float).reshape(4, 3, 2)
+    path.write_text(json.dumps({"mapping": ["rock", "blues"], "labels": [0, 1, 1, 0], "mfcc": rows.tolist(), **extra}))
+    return path
+
 
 # --- tiny feature datasets ------------------------------------------------------------------------------------
 #: Log-mel windows of 16 bands x 22 frames (2 s at 11025 Hz, hop 1024).

@@ -1,5 +1,6 @@
-"""app.py draws only when Streamlit runs it as ``__main__``: a job's spawned worker process imports the server's
-main script as ``__mp_main__`` and must not run the app (the page, the sidebar, session state) there."""
+"""app.py draws only when Streamlit runs it as ``__main__``: a process started with multiprocessing's spawn method
+imports the server's main script as ``__mp_main__`` and must not run the app (the page, the sidebar, session state)
+there."""
 
 from __future__ import annotations
 

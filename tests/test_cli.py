@@ -270,15 +270,24 @@ def test_pretrain_names_a_missing_source(tmp_path, capsys):
     assert usage.value.code == 2
 
 
-def test_train_offers_exactly_the_settings_training_accepts():
-    import argparse
-
+@pytest.mark.parametrize(("flag", "dest", "accepted"), [("--optimizer", "optimizer", "OPTIMIZERS"),
+                                                         ("--schedule", "schedule", "SCHEDULES"),
+                                                         ("--output", "output", "OUTPUTS")])
+def test_train_offers_exactly_the_settings_training_accepts(flag, dest, accepted, capsys):
     from genre_core import train_choices
 
-    train = next(action for action in cli.build_parser()._actions if isinstance(action, argparse._SubParsersAction))
-    offered = {action.dest: tuple(action.choices) for action in train.choices["train"]._actions if action.choices}
-    assert offered["optimizer"] == train_choices.OPTIMIZERS and offered["schedule"] == train_choices.SCHEDULES
-    assert offered["output"] == train_choices.OUTPUTS
+    names = getattr(train_choices, accepted)
+    required = ["train", "--dataset", "data", "--preset", "ffn_mfcc", "--out", "bundle"]
+    parser = cli.build_parser()
+    for name in names:  # every name training accepts parses as itself
+        assert getattr(parser.parse_args([*required, flag, name]), dest) == name
+    with pytest.raises(SystemExit) as refused:  # and nothing else
+        parser.parse_args([*required, flag, "no-such-setting"])
+    assert refused.value.code == 2
+    assert f"argument {flag}: invalid choice: 'no-such-setting'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert f"{flag} {{{','.join(names)}}}" in capsys.readouterr().out  # --help lists exactly those
 
 
 @pytest.mark.parametrize(

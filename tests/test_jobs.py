@@ -1,4 +1,4 @@
-"""The job layer: jobs run in spawned worker processes, write events and results into their folder, are cancelled
+"""The job layer: jobs run in worker processes of their own (which never re-run the parent's ``__main__``), write events and results into their folder, are cancelled
 by ending the process, respect the caps per server and per user with a queue, and a new manager marks what an
 earlier server left unfinished as interrupted."""
 
@@ -7,17 +7,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import process_alive
+from streamlit.testing.v1 import AppTest
 
 from genre_core import jobs
 from genre_core.errors import InputError
 
-TICKING, FAILING = "job_runners:ticking", "job_runners:failing"
+TICKING, FAILING, MAIN_MODULE = "job_runners:ticking", "job_runners:failing", "job_runners:main_module"
 WAIT_S = 60.0
 
 
@@ -25,6 +27,7 @@ WAIT_S = 60.0
 def test_runners(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(jobs.RUNNERS, "tick", TICKING)
     monkeypatch.setitem(jobs.RUNNERS, "fail", FAILING)
+    monkeypatch.setitem(jobs.RUNNERS, "main", MAIN_MODULE)
 
 
 @pytest.fixture
@@ -57,6 +60,25 @@ def test_a_job_runs_in_its_own_process_and_leaves_events_and_result(manager: job
     assert done.started <= done.finished and done.pid is None and not process_alive(record.pid)
     folder = manager.store.folder(record.id)
     assert json.loads((folder / jobs.RECORD_FILE).read_text())["status"] == jobs.DONE
+
+
+def test_a_worker_never_runs_the_parents_main_script(manager: jobs.JobManager) -> None:
+    """Streamlit makes the script it runs the process's ``__main__`` (an ``AppTest.from_function`` script here, which
+    cannot run on its own; ``app.py`` in the server): a job started after it runs, without importing it or Streamlit."""
+
+    def script() -> None:
+        import streamlit as st
+
+        st.write("a page")
+
+    before = sys.modules["__main__"]
+    app = AppTest.from_function(script, default_timeout=60)
+    app.run()
+    assert not app.exception and sys.modules["__main__"] is not before  # the script is __main__ now
+    record = manager.submit("main", "alice", {})
+    wait_for(lambda: not manager.store.get(record.id).active, "the job to finish")
+    assert status(manager, record.id) == jobs.DONE, manager.store.get(record.id).message
+    assert manager.store.result(record.id) == {"main": "genre_core.job_worker", "streamlit": False}
 
 
 def test_a_failing_job_is_failed_with_its_one_line_reason(manager: jobs.JobManager) -> None:

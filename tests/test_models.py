@@ -68,30 +68,6 @@ def test_hyper_overrides_shape_the_network() -> None:
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
 
 
-def test_binary_task_has_a_sigmoid_unit_read_as_two_classes() -> None:
-    softmax = models.build_model("ffn_mfcc", (57,), 2)
-    assert softmax.output_shape == (None, 2)
-    model = models.build_model("ffn_mfcc", (57,), 2, output="sigmoid", hidden=[8])
-    assert model.output_shape == (None, 1) and model.get_layer("logits").units == 1
-    assert model.get_layer("probabilities").get_config()["activation"] == "sigmoid"
-    inputs = np.random.default_rng(0).normal(size=(5, 57)).astype(np.float32)
-    z = np.asarray(keras.Model(model.inputs, model.get_layer("logits").output)(inputs))[:, 0]
-    p = np.asarray(model(inputs))[:, 0]
-    np.testing.assert_allclose(p, 1 / (1 + np.exp(-z)), rtol=1e-5)
-    scores = np.asarray(models.class_model(model, "logits")(inputs))
-    probabilities = np.asarray(models.class_model(model)(inputs))
-    np.testing.assert_allclose(scores, np.stack([-z, z], axis=1), rtol=1e-6)
-    np.testing.assert_allclose(probabilities, np.stack([1 - p, p], axis=1), rtol=1e-6)
-    # a softmax model reads through unchanged
-    np.testing.assert_array_equal(np.asarray(models.class_model(softmax)(inputs)), np.asarray(softmax(inputs)))
-    with pytest.raises(InputError, match="at least 2 classes"):
-        models.build_model("ffn_mfcc", (57,), 1)
-    with pytest.raises(InputError, match="sigmoid output is for 2 classes"):
-        models.build_model("ffn_mfcc", (57,), 3, output="sigmoid")
-    with pytest.raises(InputError, match="not one of"):
-        models.build_model("ffn_mfcc", (57,), 2, output="linear")
-
-
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_offered_activation_builds_the_course_cnn_with_the_same_parameter_count(activation: str) -> None:
     course = anatomy.parameter_count(models.build_model("cnn_small", (16, 20, 1), 4))

@@ -3,7 +3,7 @@
 The model is a functional Keras model with input ``(batch, n_mels, frames, 1)`` (row 0 = lowest mel band)
 and a Dense layer named ``logits`` (no activation) before the softmax. Maps are computed from the logits,
 not the probabilities: the softmax saturates and couples the classes, which flattens the gradients. A binary
-model with one sigmoid unit z explains class 1 by z and class 0 by -z (`models.class_outputs`).
+model with one sigmoid unit z explains class 1 by z and class 0 by -z (`model_heads.class_outputs`).
 Every map has the input's orientation: ``(n, n_mels, frames)``, row 0 = lowest band, column = time frame.
 
 The gradient functions are compiled (``tf.function``) once per model and layer and reused, see
@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from genre_core.errors import InputError
-from genre_core.models import class_outputs
+from genre_core.model_heads import class_outputs
 
 LOGITS_LAYER = "logits"  #: name of the Dense layer (no activation) every classifier ends with
 METHODS = ("gradcam", "gradcam++")  #: the class-activation-map variants `grad_cam` computes

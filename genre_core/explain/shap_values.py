@@ -145,7 +145,7 @@ def _explained_model(model: Any, output: str) -> Any:
     """Sub-model from ``model``'s input to its ``output`` layer: (batch, F) -> (batch, K)."""
     import keras
 
-    from genre_core.models import class_outputs
+    from genre_core.model_heads import class_outputs
 
     if output not in OUTPUT_LAYERS:
         raise InputError("explained output", f"'{output}' is not one of {OUTPUT_LAYERS}")

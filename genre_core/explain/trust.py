@@ -21,7 +21,7 @@ from scipy.stats import spearmanr
 from genre_core.config import FeatureConfig
 from genre_core.errors import InputError
 from genre_core.explain.gradcam import ClassIndex, GradCamExplainer, grad_cam, requested_classes
-from genre_core.models import class_model, class_outputs
+from genre_core.model_heads import class_model, class_outputs
 
 FILLS = ("min", "mean")  #: what `deletion_curve` writes into deleted cells (per spectrogram)
 
