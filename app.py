@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
+    st.Page("pages/walkthroughs.py", title="Walkthroughs", icon=":material/school:", url_path="walkthroughs"),
     st.Page("pages/browse.py", title="Browse & Grad-CAM", icon=":material/image_search:"),
     st.Page("pages/shap_page.py", title="SHAP", icon=":material/insights:", url_path="shap"),
     st.Page("pages/your_song.py", title="Your song", icon=":material/music_note:"),

@@ -1,4 +1,4 @@
-"""Background jobs: long work (trainings, sweeps) in worker processes that outlive a browser tab.
+"""Background jobs: long work (trainings, sweeps, walkthroughs) in worker processes that outlive a browser tab.
 
 A job has an id, a kind (a key of `RUNNERS`), a JSON config, an owner (the id a browser keeps across reloads),
 a status, progress events and a result, all in its folder ``<root>/<id>/`` (root: ``paths.DATA_DIR/jobs``):
@@ -50,7 +50,8 @@ ACTIVE = (QUEUED, RUNNING)  #: statuses of a job that is not finished
 RECORD_FILE, EVENTS_FILE, RESULT_FILE, ERROR_FILE = "job.json", "events.jsonl", "result.json", "error.json"
 STOP_FILE = "stop"  #: present once a graceful stop was asked for (`JobContext.should_stop`)
 #: Job kind -> ``"module:function"`` run in the worker as ``function(config, context) -> result`` (JSON dict).
-RUNNERS = {"train": "genre_core.train_job:run_job", "sweep": "genre_core.sweep:run_job"}
+RUNNERS = {"train": "genre_core.train_job:run_job", "sweep": "genre_core.sweep:run_job",
+           "walkthrough": "genre_core.walkthroughs.job:run_job"}
 MAX_RUNNING_ENV, MAX_PER_USER_ENV = "GENRELENS_MAX_JOBS", "GENRELENS_MAX_JOBS_PER_USER"
 KEEP_FINISHED_ENV = "GENRELENS_JOB_KEEP_DAYS"  #: environment: days a finished job's folder is kept
 DAY_S = 86400.0

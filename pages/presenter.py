@@ -36,12 +36,15 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 @dataclass(frozen=True)
 class Step:
     """One screen of stepped content: its ``title``, ``show`` drawing its body, the ``questions`` the audience is
-    asked (shown in a box beneath), and ``prepare``, run while the step before it is on screen (None: nothing)."""
+    asked (shown in a box beneath), and ``prepare``, run while the step before it is on screen (None: nothing).
+    With an ``answer_key``, each question gets a box for its answer, kept in the session (`answer`) whether or not
+    the step is on screen."""
 
     title: str
     show: Callable[[], None]
     questions: tuple[str, ...] = ()
     prepare: Callable[[], object] | None = None
+    answer_key: str | None = None
 
 
 def is_on() -> bool:
@@ -87,11 +90,39 @@ def _move(key: str, by: int, count: int) -> None:
     st.session_state[state_key] = min(max(st.session_state.get(state_key, 0) + by, 0), count - 1)
 
 
+def _answer_state_key(answer_key: str, question: int) -> str:
+    return f"presenter.answer.{answer_key}.{question}"
+
+
+def answer(answer_key: str, question: int) -> str:
+    """The answer typed for the 0-based ``question`` of the step with ``answer_key`` in this session ("" if none)."""
+    return str(st.session_state.get(_answer_state_key(answer_key, question), ""))
+
+
+def restore_answer(answer_key: str, question: int, text: str) -> None:
+    """Put back an answer kept elsewhere (e.g. with a stored run) unless this session already holds one for the
+    0-based ``question`` of the step with ``answer_key``."""
+    st.session_state.setdefault(_answer_state_key(answer_key, question), text)
+
+
+def _keep_answer(state_key: str) -> None:
+    # a widget's own state is dropped while it is not drawn (another step on screen): keep the text under a key
+    # no widget owns
+    st.session_state[state_key] = st.session_state[f"{state_key}.box"]
+
+
 def _show_questions(step: Step) -> None:
-    if step.questions:
-        with st.container(border=True):
-            st.markdown("**Questions to answer**")
+    if not step.questions:
+        return
+    with st.container(border=True):
+        st.markdown("**Questions to answer**")
+        if step.answer_key is None:
             st.markdown("\n".join(f"{number}. {question}" for number, question in enumerate(step.questions, 1)))
+            return
+        for number, question in enumerate(step.questions):
+            state_key = _answer_state_key(step.answer_key, number)
+            st.text_area(f"{number + 1}. {question}", value=answer(step.answer_key, number), key=f"{state_key}.box",
+                         on_change=_keep_answer, args=(state_key,), placeholder="Your answer…")
 
 
 def current_step(key: str, count: int) -> int:

@@ -30,6 +30,8 @@ PAGES_TEXT = """
 - **Evaluate**: accuracy, per-class scores and confusion matrices, per segment and per track, against baselines.
 - **Experiments**: sweep one or two settings (learning rate, batch size, layer sizes, …) with grouped k-fold
   cross-validation, and see which is best and whether the difference is beyond noise.
+- **Walkthroughs**: the course exercises step by step (a CNN on spectrograms, leakage, ...), with the numbers and
+  figures each run measured, questions to answer, and a report to hand in.
 - **Browse & Grad-CAM**: right and wrong examples of each genre, with the spectrogram regions the CNN relied on.
 - **SHAP**: which features pushed the FFN towards or away from each genre, for one track and overall.
 - **Your song**: upload your own audio and see it classified window by window.

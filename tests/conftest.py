@@ -175,3 +175,25 @@ def musicnn_wheel() -> Path:
     fail in CI, skip elsewhere, when it is missing."""
     path = Path(os.environ.get("GENRELENS_MUSICNN_WHEEL", REPO_ROOT / ".venv" / "musicnn-0.1.0-py3-none-any.whl"))
     return required(path, "the musicnn wheel (`make musicnn-wheel` downloads it)")
+
+
+@pytest.fixture(scope="session")
+def walkthrough_job(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One quick run of the leakage walkthrough as a background job (its own worker process) on a 4-tracks-per-genre
+    demo in a temporary workspace: the finished job's folder (shared by the job, report and page tests)."""
+    import time
+
+    from genre_core import jobs
+    from genre_core.walkthroughs.job import KIND, WalkthroughJobSpec
+
+    root = tmp_path_factory.mktemp("walkthrough_job")
+    data = root / "data"
+    spec = WalkthroughJobSpec("leakage", "quick", str(data), str(data / "demo"), str(data / "cache"))
+    manager = jobs.JobManager(jobs.JobStore(root / "jobs"))
+    record = manager.submit(KIND, "walkthrough-tester", spec.to_dict())
+    deadline = time.monotonic() + 300
+    while manager.store.get(record.id).active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    manager.shutdown()
+    assert manager.store.get(record.id).status == jobs.DONE, manager.store.error(record.id)
+    return manager.store.folder(record.id)

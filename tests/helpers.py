@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import soundfile as sf
 from conftest import REPO_ROOT, tone
 from streamlit.testing.v1 import AppTest
@@ -28,6 +29,8 @@ from genre_core.dataset import Dataset
 from genre_core.evaluation import evaluate_predictions
 from genre_core.features import SUMMARY_NAMES
 from genre_core.splits import Split
+from genre_core.walkthroughs.engine import QUICK, Fact, StepFigure, StepForcePlot, StepReport, WalkthroughReport
+from genre_core.walkthroughs.stored import StoredWalkthrough
 from pages import common
 
 if TYPE_CHECKING:
@@ -344,3 +347,18 @@ def published_artists(split_dir: Path) -> dict[str, str]:
         for part in ("train", "evaluate"):
             artists.update(read_pairs(split_dir / f"f{fold}_{part}_groups.txt"))
     return artists
+
+
+# --- walkthroughs ------------------------------------------------------------------------------------------------
+def handmade_walkthrough() -> StoredWalkthrough:
+    """A walkthrough made without running one: two steps with facts of every value type, a figure under each step
+    and a force plot under the second."""
+    report = WalkthroughReport("demo-walk", "A walk", "ffn, Adam, 1 epoch", QUICK, (
+        StepReport("First", "What the first step shows.", ("Why?",),
+                   (Fact("tracks", 16), Fact("accuracy", 0.625, "%"))),
+        StepReport("Second", "What the second shows.", ("How?", "And then?"), (Fact("note", "not available"),)),
+    ))
+    bars = go.Figure(go.Bar(x=["a", "b"], y=[0.25, 0.75]))
+    line = go.Figure(go.Scatter(x=[1, 2, 3], y=[3.0, 2.0, 1.5]))
+    return StoredWalkthrough(report, (StepFigure(0, "bars", "Bars", bars), StepFigure(1, "curve", "Curve", line),
+                                      StepForcePlot(1, "Force plot of track 3", "<div id='force'>f</div>")))

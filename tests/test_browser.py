@@ -66,6 +66,7 @@ PAGES = {
     "train": ("Train", "Train"),
     "evaluate": ("Evaluate", "Evaluate"),
     "experiments": ("Experiments", "Experiments"),
+    "walkthroughs": ("Walkthroughs", "Walkthroughs"),
     "browse": ("Browse & Grad-CAM", "Browse & Grad-CAM"),
     "shap": ("SHAP", "SHAP"),
     "your_song": ("Your song", "Your song"),
@@ -304,7 +305,7 @@ def test_every_page_renders_with_the_demo_loaded(session: Session) -> None:
 
 #: Page name of `PAGES` -> its URL path.
 URL_PATHS = {"start": "", "data": "data", "train": "train", "evaluate": "evaluate", "experiments": "experiments",
-             "browse": "browse", "shap": "shap", "your_song": "your_song"}
+             "walkthroughs": "walkthroughs", "browse": "browse", "shap": "shap", "your_song": "your_song"}
 
 
 def test_direct_links_to_every_page_on_a_fresh_server(browser: Browser, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from genre_core import cli
 from genre_core.errors import InputError
+from genre_core.walkthrough_report import HTML_FILE
 from genre_core.walkthroughs import course_cnn, engine, ffn_summary, leakage, pretrained, time_freq
 
 SMALL_PARAMETERS = 132_382  #: cnn_small on walkthrough 1's 2 s log-mel windows, 4 genres (its hand count)
@@ -75,6 +76,9 @@ def test_cli_runs_the_leakage_walkthrough_and_writes_its_report(workspace: Path,
     out = capsys.readouterr().out
     assert "1. The same model, three ways to split" in out and "? Which number would you report" in out
     written = json.loads((tmp_path / "report" / engine.REPORT_FILE).read_text())
+    page = (tmp_path / "report" / HTML_FILE).read_text()  # the same run as one offline HTML report, figures included
+    assert "HTML report written to" in out and "1. The same model, three ways to split" in page
+    assert 'id="figure-test_accuracy"' in page
     assert written["name"] == "leakage" and written["size"]["name"] == "quick" and len(written["steps"]) == 2
     facts = {fact["label"]: fact["value"] for fact in written["steps"][0]["facts"]}
     words = leakage.PROTOCOL_WORDS

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genre_core import report_document
 from genre_core.cli.common import Command, require_writable_folder, shown
 from genre_core.errors import GenreLensError
+from genre_core.walkthrough_report import HTML_FILE, walkthrough_document
 from genre_core.walkthroughs import engine
 
 
@@ -15,7 +17,8 @@ def add_walkthrough_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", choices=list(known), metavar="NAME",
                         help="; ".join(f"{spec.name}: {spec.title}" for spec in known.values()))
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help=f"folder for the report ({engine.REPORT_FILE}; made if missing)")
+                        help=f"folder for the report ({engine.REPORT_FILE} and {HTML_FILE}, which opens offline; made if "
+                        "missing)")
     parser.add_argument(
         "--size", choices=list(engine.SIZES), default=engine.FULL.name,
         help=f"full: the exercise's recipe ({engine.FULL.epochs} epochs, the whole demo; default); quick: every "
@@ -51,7 +54,7 @@ def _real_data(args: argparse.Namespace, spec: engine.WalkthroughSpec) -> Path |
 
 
 def run_walkthrough(args: argparse.Namespace) -> int:
-    """Run the walkthrough, print its steps (facts and questions) and write the report."""
+    """Run the walkthrough, print its steps (facts and questions) and write the report (JSON and HTML)."""
     require_writable_folder(args.out, "--out")
     spec = engine.get_walkthrough(args.name)
     real = _real_data(args, spec)
@@ -67,6 +70,7 @@ def run_walkthrough(args: argparse.Namespace) -> int:
         for question in step.questions:
             print(f"   ? {question}")
     print(f"\nreport written to {engine.write_report(report, args.out)}")
+    print(f"HTML report written to {report_document.write_html(walkthrough_document(result), args.out / HTML_FILE)}")
     return 0
 
 

@@ -79,13 +79,18 @@ def force_plot_html(result: ShapResult, row: int, class_index: int, feature_valu
     The shap JavaScript bundle is inlined, so the page renders without any network access.
     ``feature_values_raw``: (F,) unstandardised values of the row, shown rounded in the labels.
     """
+    return force_markup_document(force_plot_markup(result, row, class_index, feature_values_raw),
+                                 f"SHAP force plot: {result.class_names[class_index]}, row {row}")
+
+
+def force_markup_document(markup: str, title: str) -> str:
+    """A complete HTML document (titled ``title``) showing a force plot's ``markup`` (`force_plot_markup`) with
+    shap's JavaScript bundle inlined, so it renders without any network access."""
     import shap
 
-    title = html.escape(f"SHAP force plot: {result.class_names[class_index]}, row {row}")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{title}</title>{shap.getjs()}</head>\n<body>"
-        f"{force_plot_markup(result, row, class_index, feature_values_raw)}</body></html>\n"
+        f"<title>{html.escape(title)}</title>{shap.getjs()}</head>\n<body>{markup}</body></html>\n"
     )
 
 
