@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 
 from genre_core import datasets
 from genre_core.atomic import atomic_directory, write_text_atomic
@@ -49,7 +50,8 @@ class DatasetSource:
 
     ``kinds`` None loads every feature kind (as the app does, so the app's feature cache is hit); ``cache_dir``
     None disables the cache; ``demo_folder`` / ``demo_tracks`` say where the demo lives and its tracks per genre
-    (None: `paths.DEMO_DIR` and synth's default)."""
+    (None: `paths.DEMO_DIR` and synth's default). ``tracks``: keep only the rows of these track ids (None: all),
+    e.g. the training part of a split, so that a sweep's cross-validation never sees its test tracks."""
 
     location: str
     feature_config: FeatureConfig = FeatureConfig()
@@ -58,13 +60,24 @@ class DatasetSource:
     cache_dir: str | None = None
     demo_folder: str | None = None
     demo_tracks: int | None = None
+    tracks: tuple[str, ...] | None = None
 
     def load(self, *, n_jobs: int = 1, show_bar: bool = False) -> tuple[Dataset, list[str]]:
-        """The dataset and the ``"<file>: <reason>"`` lines of the files it skipped."""
+        """The dataset and the ``"<file>: <reason>"`` lines of the files it skipped. InputError when ``tracks``
+        names a track the source does not hold (under the chosen genres)."""
         options = {"genres": self.genres, "kinds": self.kinds or FEATURE_KINDS, "n_jobs": n_jobs,
                    "cache_dir": None if self.cache_dir is None else Path(self.cache_dir), "show_bar": show_bar}
-        return datasets.load_dataset(self.location, self.feature_config, **options, demo_tracks=self.demo_tracks,
-                                     demo_folder=None if self.demo_folder is None else Path(self.demo_folder))
+        dataset, skipped = datasets.load_dataset(
+            self.location, self.feature_config, **options, demo_tracks=self.demo_tracks,
+            demo_folder=None if self.demo_folder is None else Path(self.demo_folder))
+        if self.tracks is None:
+            return dataset, skipped
+        missing = sorted(set(self.tracks) - set(dataset.track_ids.tolist()))
+        if missing:
+            raise InputError(f"tracks of {self.location}", f"{len(missing)} chosen tracks are not in it, e.g. "
+                             f"{missing[0]}")
+        kept = dataset.subset(np.isin(dataset.track_ids, list(self.tracks)))
+        return dataclasses.replace(kept, source=f"{dataset.source}, {len(self.tracks)} chosen tracks"), skipped
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "feature_config": self.feature_config.to_dict()}
@@ -73,7 +86,7 @@ class DatasetSource:
     def from_dict(cls, values: Any) -> DatasetSource:
         source = from_dict_strict(cls, values, "dataset source")
         tuples = {name: None if getattr(source, name) is None else tuple(getattr(source, name))
-                  for name in ("genres", "kinds")}
+                  for name in ("genres", "kinds", "tracks")}
         config = source.feature_config
         config = config if isinstance(config, FeatureConfig) else FeatureConfig.from_dict(config)
         return dataclasses.replace(source, feature_config=config, **tuples)

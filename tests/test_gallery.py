@@ -79,5 +79,5 @@ def test_an_ffn_on_summary_features_gets_shap_importance_and_a_force_plot_per_ge
     assert [block.name for block in section.blocks if isinstance(block, FigureBlock)] == [
         "shap_feature_importance", "shap_family_importance"]
     assert "(true class0)" in forces[0].caption
-    with pytest.raises(InputError, match="tiny-ffn: a SHAP section needs"):
+    with pytest.raises(InputError, match="tiny-ffn: SHAP needs a model on the summary"):
         shap_section(ffn, dataclasses.replace(DATASET, features={LOG_MEL: DATASET.features[LOG_MEL]}), SPLIT.test)

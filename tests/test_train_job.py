@@ -114,3 +114,17 @@ def test_specs_round_trip_through_json_and_are_strict(tmp_path: Path) -> None:
         train_job.TrainJobSpec.from_dict({**spec.to_dict(), "extra": 1})
     with pytest.raises(InputError, match="missing setting"):
         train_job.DatasetSource.from_dict({})
+
+
+def test_a_source_keeps_only_the_chosen_tracks_and_names_a_missing_one(tones: Path, tmp_path: Path) -> None:
+    whole, _ = train_job.DatasetSource(str(tones), TONE_CONFIG, kinds=("summary",)).load()
+    chosen = tuple(sorted(set(whole.track_ids.tolist())))[::2]
+    source = train_job.DatasetSource(str(tones), TONE_CONFIG, kinds=("summary",), tracks=chosen)
+    assert train_job.DatasetSource.from_dict(json.loads(json.dumps(source.to_dict()))) == source
+    kept, _ = source.load()
+    assert tuple(sorted(set(kept.track_ids.tolist()))) == chosen and kept.class_names == whole.class_names
+    assert len(kept) == sum(int((whole.track_ids == track).sum()) for track in chosen)
+    assert kept.source.endswith(f", {len(chosen)} chosen tracks")
+    missing = train_job.DatasetSource(str(tones), TONE_CONFIG, kinds=("summary",), tracks=(*chosen, "jazz.99999"))
+    with pytest.raises(InputError, match="1 chosen tracks are not in it, e.g. jazz.99999"):
+        missing.load()

@@ -1,6 +1,9 @@
-"""The walkthroughs package (engine, course CNN, leakage) run headless on a small synthetic demo, as in CI: every
-step present with its facts and questions, the course CNN's hand-counted parameters, Grad-CAM maps of the right
-and wrong windows, the leakage comparison, and the CLI verb writing the JSON report."""
+"""The walkthroughs package run headless on a small synthetic demo (quick size), as in CI, one run per walkthrough
+shared by its tests: every step present with its facts and questions, the facts equal to the result's numbers,
+every figure tied to a step; the course CNN's hand-counted parameters, Grad-CAM maps of the right and wrong
+windows; time against frequency filters on the same tracks; the FFN's sigmoid head and its settings chosen by a
+cross-validation that never saw the test tracks; from scratch against transfer on the same tracks; the leakage
+comparison; and the CLI verb writing the JSON report, with one-line errors for bad real-data paths."""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ import pytest
 from genre_core import cli
 from genre_core.errors import InputError
 from genre_core.walkthrough_report import HTML_FILE
-from genre_core.walkthroughs import course_cnn, engine, leakage
+from genre_core.walkthroughs import course_cnn, engine, ffn_summary, leakage, pretrained, time_freq
+
+SMALL_PARAMETERS = 132_382  #: cnn_small on walkthrough 1's 2 s log-mel windows, 4 genres (its hand count)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +65,8 @@ def test_course_cnn_shows_right_and_wrong_test_windows_with_their_maps(course: c
     assert confusion.shape == (4, 4) and confusion.sum() == course.evaluation.parts["train"].rows
     assert np.isfinite(course.deletion_area) and -1 <= course.randomised_spearman <= 1
     assert len(course.history["loss"]) == engine.QUICK.epochs
+    check_shape(course, "course-cnn", 6)
+    assert [figure.name for figure in course.figures] == ["curves", "confusion_train", "confusion_test"]
 
 
 @pytest.mark.slow
@@ -86,5 +93,143 @@ def test_cli_runs_the_leakage_walkthrough_and_writes_its_report(workspace: Path,
     with pytest.raises(SystemExit) as usage:
         cli.main(["walkthrough", "no-such", "--out", str(tmp_path)])
     assert usage.value.code == 2
-    with pytest.raises(InputError, match="unknown; known: course-cnn, leakage"):
+    with pytest.raises(InputError, match="unknown; known: course-cnn, time-freq, ffn-summary, leakage, pretrained"):
         engine.get_walkthrough("no-such")
+
+
+def facts_of(report: engine.WalkthroughReport) -> dict[str, float | int | str]:
+    """Every fact of the report by label (labels are unique within a walkthrough)."""
+    facts = [fact for step in report.steps for fact in step.facts]
+    labels = [fact.label for fact in facts]
+    assert len(set(labels)) == len(labels), "a fact label is used twice"
+    return {fact.label: fact.value for fact in facts}
+
+
+def check_shape(result: engine.Walkthrough, name: str, steps: int) -> None:
+    """The shape every walkthrough shares: its report (steps with questions) and figures tied to its steps."""
+    report = result.report
+    assert report.name == name and report.size == engine.QUICK and len(report.steps) == steps
+    assert all(step.questions and step.explanation for step in report.steps)
+    assert [visual.step for visual in result.figures] == sorted(visual.step for visual in result.figures)
+    assert all(0 <= visual.step < steps for visual in result.figures)
+    names = [visual.name for visual in result.figures if isinstance(visual, engine.StepFigure)]
+    assert len(set(names)) == len(names) and all(name.replace("_", "").isalnum() for name in names)
+    assert json.loads(json.dumps(report.to_dict()))["steps"][0]["title"] == report.steps[0].title
+
+
+@pytest.fixture(scope="module")
+def time_freq_run(workspace: Path) -> time_freq.TimeFreqResult:
+    return time_freq.run(engine.QUICK)
+
+
+@pytest.mark.slow
+def test_time_freq_compares_both_cnns_on_the_same_tracks_and_counts_their_parameters(
+    time_freq_run: time_freq.TimeFreqResult, course: course_cnn.CourseCnnResult
+) -> None:
+    check_shape(time_freq_run, "time-freq", 4)
+    small, timefreq = time_freq_run.runs
+    assert (small.preset, timefreq.preset) == time_freq.PRESETS
+    assert not set(time_freq_run.train_tracks) & set(time_freq_run.test_tracks)
+    for run in time_freq_run.runs:  # one split: the same test windows on both sides
+        assert run.evaluation.parts["test"].rows == small.evaluation.parts["test"].rows
+        assert run.evaluation.parts["test"].tracks == len(time_freq_run.test_tracks)
+        assert run.evaluation.parts["test"].confusion.sum() == small.evaluation.parts["test"].rows
+    # walkthrough 1's recipe, data and seed: its cnn_small is the course CNN, epoch for epoch
+    assert small.parameters == SMALL_PARAMETERS and small.history == course.history
+    # each branch of cnn_timefreq: conv k x 1 (or 1 x k) 1->16 and 16->32 with biases, batch norm 4 per channel
+    branch = (7 * 1 * 16 + 16) + 4 * 16 + (7 * 16 * 32 + 32) + 4 * 32
+    assert timefreq.branch_parameters("time") == timefreq.branch_parameters("freq") == branch
+    assert timefreq.parameters == 2 * branch + (64 * 64 + 64) + (64 * 4 + 4)
+    facts = facts_of(time_freq_run.report)
+    assert facts["cnn_small: parameters"] == SMALL_PARAMETERS and facts["cnn_timefreq: parameters"] == 12_292
+    assert facts["cnn_timefreq: vertical (timbral) filters"] == branch
+    assert facts["test tracks (the same for both)"] == len(time_freq_run.test_tracks)
+    for run in time_freq_run.runs:
+        assert facts[f"{run.preset}: test accuracy per window"] == run.test.accuracy
+        assert facts[f"{run.preset}: test accuracy per track"] == run.test.track_accuracy
+    assert "cnn_small vs cnn_timefreq" in time_freq_run.report.recipe and "seed 42" in time_freq_run.report.recipe
+
+
+@pytest.fixture(scope="module")
+def ffn_run(workspace: Path) -> ffn_summary.FfnSummaryResult:
+    phases: list[str] = []
+    result = ffn_summary.run(engine.QUICK, phases.append)
+    assert phases[0] == "data" and phases[-3:] == ["metal vs rock", "every genre", "SHAP"]
+    return result
+
+
+@pytest.mark.slow
+def test_ffn_summary_chooses_its_setting_by_cross_validation_inside_the_training_part(
+    ffn_run: ffn_summary.FfnSummaryResult,
+) -> None:
+    check_shape(ffn_run, "ffn-summary", 5)
+    search, binary = ffn_run.search, ffn_run.binary
+    grid = ffn_summary.QUICK_GRID
+    labels = {f"batch_size={batch}, hidden=[{first}, 128, 32]" for batch in grid.batch_sizes
+              for first in grid.first_layers}
+    assert {point.label for point in search.points} == labels and ffn_run.best.label in labels
+    assert search.complete and search.runs_done == len(labels) * grid.folds
+    # the search's data is the training part only: its tracks are the binary task's train and validation tracks
+    assert search.spec.dataset.tracks == binary.training_tracks and search.tracks == len(binary.training_tracks)
+    assert not set(search.spec.dataset.tracks) & set(binary.test_tracks)
+    assert search.group_by == "track" and not ffn_run.on_table
+    base = search.spec.base_config
+    assert base["output"] == "sigmoid" and base["early_stopping_patience"] == ffn_summary.PATIENCE
+    assert (binary.output, binary.output_units, binary.class_names) == ("sigmoid", 1, ffn_summary.DEMO_BINARY)
+    assert (ffn_run.every_genre.output, ffn_run.every_genre.output_units) == ("softmax", 4)
+    facts = facts_of(ffn_run.report)
+    cv = "2-fold CV grouped by track, training part only"
+    assert facts[f"chosen ({cv}, best mean accuracy)"] == ffn_run.best.label
+    assert facts[f"its accuracy ({cv}): mean"] == ffn_run.best.score.mean
+    assert facts["time taken by the search (sum of the trainings' wall time)"] == round(search.wall_seconds, 1) > 0
+    where = f"{len(binary.test_tracks)} test tracks, track split (seed 42)"
+    assert facts[f"binary: test accuracy per track ({where})"] == binary.test.track_accuracy
+    assert facts["binary: output units"] == 1
+    # SHAP: the first test window of each genre, each a force plot of the all-genre model
+    assert [force.true_class for force in ffn_run.forces] == list(ffn_run.every_genre.class_names)
+    assert {force.track for force in ffn_run.forces} <= set(ffn_run.every_genre.test_tracks)
+    plots = [visual for visual in ffn_run.figures if isinstance(visual, engine.StepForcePlot)]
+    assert len(plots) == len(ffn_run.forces) and all("SHAP.AdditiveForceVisualizer" in plot.markup for plot in plots)
+    assert all(0 <= force.probability <= 1 for force in ffn_run.forces)
+
+
+@pytest.fixture(scope="module")
+def pretrained_run(workspace: Path) -> pretrained.PretrainedResult:
+    return pretrained.run(engine.QUICK)
+
+
+@pytest.mark.slow
+def test_pretrained_compares_scratch_and_transfer_on_the_same_tracks(
+    pretrained_run: pretrained.PretrainedResult,
+) -> None:
+    check_shape(pretrained_run, "pretrained", 3)
+    lesson = pretrained_run.lesson
+    assert pretrained_run.scratch_tracks == pretrained_run.transfer_tracks and lesson.tracks == 16
+    assert lesson.folds == pretrained.QUICK_FOLDS and (lesson.scratch.preset, lesson.transfer.preset) == (
+        "cnn_small", "transfer_vgg")
+    for side in (lesson.scratch, lesson.transfer):  # every track tested once per side
+        assert np.asarray(side.confusion).sum() == lesson.tracks and len(side.track_accuracy) == lesson.folds
+    scratch, transfer = pretrained_run.parameters
+    assert scratch.total == scratch.trained == 209_182  # cnn_small on 128 x 130 (3 s) windows, all trained
+    assert transfer.trained == 256 * 4 + 4 < transfer.total  # only the genre layer on the 256-value embedding
+    facts = facts_of(pretrained_run.report)
+    protocol = "2-fold grouped CV on 16 tracks, seed 0"  # the shipped lesson's seed (pretrain.SEED)
+    assert facts[f"cnn_small (from scratch): mean track accuracy ({protocol})"] == lesson.scratch.mean_accuracy
+    assert facts[f"gain of transfer ({protocol})"] == round(lesson.gain_points, 1)
+    assert pretrained_run.shipped is None  # the isolated workspace has no shipped bundle: the report says so
+    assert "is missing" in facts["not available"]
+
+
+def test_cli_refuses_bad_real_data_paths_in_one_line(workspace: Path, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "out")
+    cases = {
+        ("ffn-summary", "--gtzan-csv", str(tmp_path / "none.csv")): "no such file or folder",
+        ("ffn-summary", "--gtzan-csv", str(tmp_path)): "is a folder, expected the Kaggle GTZAN feature table",
+        ("pretrained", "--gtzan-csv", str(tmp_path)): "only walkthrough ffn-summary runs on it, not pretrained",
+        ("course-cnn", "--gtzan-audio", str(tmp_path)): "only walkthrough pretrained runs on it, not course-cnn",
+    }
+    for (name, flag, path), reason in cases.items():
+        assert cli.main(["walkthrough", name, "--out", out, flag, path]) == 1
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and f"{flag} {path}: {reason}" in error
+    assert not (tmp_path / "out").exists()  # refused before any work

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from genre_core import report_document
-from genre_core.cli.common import Command, require_writable_folder
+from genre_core.cli.common import Command, require_writable_folder, shown
+from genre_core.errors import GenreLensError
 from genre_core.walkthrough_report import HTML_FILE, walkthrough_document
 from genre_core.walkthroughs import engine
 
@@ -23,13 +24,43 @@ def add_walkthrough_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"full: the exercise's recipe ({engine.FULL.epochs} epochs, the whole demo; default); quick: every "
         f"step with {engine.QUICK.epochs} epoch on {engine.QUICK.tracks_per_genre} demo tracks per genre (a smoke run)",
     )
+    for spec in known.values():
+        if spec.real_data is not None:
+            parser.add_argument(f"--{spec.real_data.flag}", type=Path, metavar="PATH", default=None,
+                                help=f"run {spec.name} on {spec.real_data.what} instead of the demo data")
+
+
+def _real_data(args: argparse.Namespace, spec: engine.WalkthroughSpec) -> Path | None:
+    """The real data path given for ``spec`` (None: the demo); GenreLensError for a flag of another walkthrough
+    or a path that is missing or of the wrong kind (checked before any work)."""
+    for other in engine.registry().values():
+        flag = None if other.real_data is None else other.real_data.flag
+        path = None if flag is None else getattr(args, flag.replace("-", "_"))
+        if path is not None and other.name != spec.name:
+            raise GenreLensError(f"--{flag} {shown(path)}: only walkthrough {other.name} runs on it, not {spec.name}")
+    if spec.real_data is None:
+        return None
+    flag = spec.real_data.flag
+    path = getattr(args, flag.replace("-", "_"))
+    if path is None:
+        return None
+    if not path.exists():
+        raise GenreLensError(f"--{flag} {shown(path)}: no such file or folder")
+    wants_folder = spec.real_data.folder
+    if path.is_dir() != wants_folder:
+        raise GenreLensError(f"--{flag} {shown(path)}: is a {'folder' if path.is_dir() else 'file'}, expected "
+                             f"{spec.real_data.what}")
+    return path
 
 
 def run_walkthrough(args: argparse.Namespace) -> int:
     """Run the walkthrough, print its steps (facts and questions) and write the report (JSON and HTML)."""
     require_writable_folder(args.out, "--out")
     spec = engine.get_walkthrough(args.name)
-    result = spec.run(engine.SIZES[args.size], lambda phase: print(f"[{spec.name}] {phase}…", flush=True))
+    real = _real_data(args, spec)
+    size = engine.SIZES[args.size]
+    say = lambda phase: print(f"[{spec.name}] {phase}…", flush=True)  # noqa: E731
+    result = spec.run(size, say) if real is None else spec.real_data.run(size, say, real)
     report = result.report
     print(f"{report.title}\nrecipe: {report.recipe} ({report.size.name} run)")
     for number, step in enumerate(report.steps, start=1):

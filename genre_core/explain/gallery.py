@@ -10,6 +10,7 @@ TensorFlow and shap are imported only when a section is made (through `views`, `
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +26,7 @@ from genre_core.splits import Split
 
 if TYPE_CHECKING:
     from genre_core.bundles import ModelBundle
+    from genre_core.explain.shap_values import ShapResult
 
 KINDS = ("right", "wrong")
 NOT_A_STEM_CHARACTER = re.compile(r"[^A-Za-z0-9_-]+")
@@ -67,36 +69,71 @@ def gradcam_gallery(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray, *, 
     return Section(f"Grad-CAM gallery ({part} part)", tuple(blocks))
 
 
-def shap_section(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray, *, part: str = "test") -> Section:
-    """SHAP of a summary-feature bundle on the first segment of each genre among ``rows`` (dataset rows of one
-    ``part``): mean |SHAP| per feature and per feature family, and each segment's force plot for its predicted
-    class. The background is `views.shap_background` (the bundle's training rows found in ``dataset``)."""
-    from genre_core.explain import shap_figures, shap_values
+@dataclass(frozen=True)
+class FirstRowsShap:
+    """SHAP of the first row of each class among some dataset rows: ``rows`` (m,) the dataset rows explained,
+    ``raw`` (m, F) their features before standardisation, ``result`` their `ShapResult` (logit units) and
+    ``background`` in words (what the base value averages over, `views.shap_background`)."""
+
+    rows: np.ndarray
+    raw: np.ndarray
+    result: ShapResult
+    background: str
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """(m,) the predicted class index of each row."""
+        return self.result.outputs.argmax(axis=1)
+
+    def force_plot_markup(self, index: int) -> str:
+        """The force plot of row ``index`` (0-based among `rows`) for its predicted class, without SHAP's script."""
+        from genre_core.explain import shap_figures
+
+        return shap_figures.force_plot_markup(self.result, index, int(self.predicted[index]), self.raw[index])
+
+
+def shap_of_first_rows(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray) -> FirstRowsShap | None:
+    """SHAP values of the first of ``rows`` (dataset rows) of each class of a summary-feature ``bundle``, against
+    `views.shap_background`; None when ``rows`` is empty. InputError for a bundle or dataset without summary
+    features."""
+    from genre_core.explain import shap_values
 
     if bundle.feature_kind != SUMMARY or SUMMARY not in dataset.features:
-        raise InputError(bundle.name, "a SHAP section needs a model on the summary features and their dataset")
+        raise InputError(bundle.name, "SHAP needs a model on the summary features and their dataset")
     rows = np.asarray(rows, dtype=np.int64)
     labels = dataset.labels[rows]
     chosen = np.array([rows[np.flatnonzero(labels == index)[0]] for index in range(dataset.n_classes)
                        if np.any(labels == index)], dtype=np.int64)
     if len(chosen) == 0:
-        return Section(f"SHAP ({part} part)", (TextBlock(f"The {part} part has no segments to explain."),))
+        return None
     background, background_words = views.shap_background(bundle, dataset)
     explainer = shap_values.make_explainer(bundle.model, background, class_names=bundle.class_names)
     raw = dataset.features[SUMMARY][chosen]
-    result = shap_values.explain_rows(explainer, bundle.standardizer.transform(raw))
+    return FirstRowsShap(chosen, raw, shap_values.explain_rows(explainer, bundle.standardizer.transform(raw)),
+                         background_words)
+
+
+def shap_section(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray, *, part: str = "test") -> Section:
+    """SHAP of a summary-feature bundle on the first segment of each genre among ``rows`` (dataset rows of one
+    ``part``): mean |SHAP| per feature and per feature family, and each segment's force plot for its predicted
+    class. The background is `views.shap_background` (the bundle's training rows found in ``dataset``)."""
+    from genre_core.explain import shap_figures
+
+    explained = shap_of_first_rows(bundle, dataset, rows)
+    if explained is None:
+        return Section(f"SHAP ({part} part)", (TextBlock(f"The {part} part has no segments to explain."),))
+    result = explained.result
     blocks: list[Block] = [
         TextBlock(f"SHAP values of the first {part} segment of each genre, in {result.unit} units, against a "
-                  f"background of {background_words}: positive values pushed the model towards a genre."),
+                  f"background of {explained.background}: positive values pushed the model towards a genre."),
         FigureBlock("shap_feature_importance", shap_figures.mean_abs_bar_figure(result)),
         FigureBlock("shap_family_importance", shap_figures.family_bar_figure(result)),
     ]
-    predicted = result.outputs.argmax(axis=1)
-    for index, row in enumerate(chosen):
+    for index, row in enumerate(explained.rows):
         caption = (f"{dataset.track_ids[row]}, window {int(dataset.segment_index[row]) + 1} (true "
-                   f"{dataset.class_names[dataset.labels[row]]}): the push towards {bundle.class_names[predicted[index]]}")
-        blocks.append(ShapForceBlock(shap_figures.force_plot_markup(result, index, int(predicted[index]), raw[index]),
-                                     caption=caption))
+                   f"{dataset.class_names[dataset.labels[row]]}): the push towards "
+                   f"{bundle.class_names[explained.predicted[index]]}")
+        blocks.append(ShapForceBlock(explained.force_plot_markup(index), caption=caption))
     return Section(f"SHAP ({part} part)", tuple(blocks))
 
 

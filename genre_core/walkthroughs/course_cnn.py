@@ -14,15 +14,8 @@ from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.evaluation import EvaluationReport
 from genre_core.explain.examples import ExampleRow
 from genre_core.synth import DEMO_GENRES
-from genre_core.walkthroughs.engine import (
-    Fact,
-    Progress,
-    RunSize,
-    StepFigure,
-    StepReport,
-    WalkthroughReport,
-    WalkthroughSpec,
-)
+from genre_core.walkthroughs.engine import Fact, Progress, RunSize, StepFigure, StepReport, WalkthroughReport
+from genre_core.walkthroughs.engine import WalkthroughSpec
 
 if TYPE_CHECKING:
     from genre_core.anatomy import LayerCount

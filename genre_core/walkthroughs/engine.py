@@ -121,19 +121,34 @@ class Walkthrough(Protocol):
 
 
 @dataclass(frozen=True)
+class RealData:
+    """Real data a walkthrough can run on instead of the demo: the CLI ``flag`` naming its path (``gtzan-csv`` for
+    ``--gtzan-csv PATH``), ``what`` it is in words, whether it is a ``folder`` (else a file), and
+    ``run(size, progress, path)`` on it."""
+
+    flag: str
+    what: str
+    folder: bool
+    run: Callable[[RunSize, Progress | None, Path], Walkthrough]
+
+
+@dataclass(frozen=True)
 class WalkthroughSpec:
-    """A registered walkthrough: its ``name`` (the CLI's), ``title``, and ``run(size, progress)``."""
+    """A registered walkthrough: its ``name`` (the CLI's), ``title``, ``run(size, progress)`` on the demo data and,
+    when it can also run on real data, how (`RealData`)."""
 
     name: str
     title: str
     run: Callable[[RunSize, Progress | None], Walkthrough]
+    real_data: RealData | None = None
 
 
 def registry() -> dict[str, WalkthroughSpec]:
     """The walkthroughs by name (their modules import TensorFlow only when run)."""
-    from genre_core.walkthroughs import course_cnn, leakage
+    from genre_core.walkthroughs import course_cnn, ffn_summary, leakage, pretrained, time_freq
 
-    return {spec.name: spec for spec in (course_cnn.SPEC, leakage.SPEC)}
+    specs = (course_cnn.SPEC, time_freq.SPEC, ffn_summary.SPEC, leakage.SPEC, pretrained.SPEC)
+    return {spec.name: spec for spec in specs}
 
 
 def get_walkthrough(name: str) -> WalkthroughSpec:

@@ -8,15 +8,8 @@ from dataclasses import dataclass
 
 from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.synth import DEMO_GENRES
-from genre_core.walkthroughs.engine import (
-    Fact,
-    Progress,
-    RunSize,
-    StepFigure,
-    StepReport,
-    WalkthroughReport,
-    WalkthroughSpec,
-)
+from genre_core.walkthroughs.engine import Fact, Progress, RunSize, StepFigure, StepReport, WalkthroughReport
+from genre_core.walkthroughs.engine import WalkthroughSpec
 
 NAME = "leakage"
 TITLE = "Leakage: the same model under three splits"
