@@ -3,7 +3,7 @@
 - Grad-CAM: one window of a real GTZAN track through each shipped CNN (`cnn_gtzan_mini`: cnn_small on log-mel;
   `cnn_gtzan_transfer`: the pretrained VGG trunk), warm (traced once), median of 5 single maps.
 - Gallery: 12 windows (6 right and 6 wrong of a genre, as Browse shows them) of `cnn_gtzan_mini`, each with its
-  Grad-CAM map in one batch and its spectrogram figure with the map over it (`views.spectrogram_view`).
+  Grad-CAM map in one batch and its spectrogram figure with the map over it (`explanation_figures.spectrogram_view`).
 - SHAP on `ffn_gtzan_features` (57 summary features; its explainer as the SHAP page makes it, background of
   100 rows): a force plot of one row (values and HTML), and the values of 200 rows for the global views. The
   rows are standardised features drawn at random: the time does not depend on their values.
@@ -41,7 +41,7 @@ def _real_log_mel(bundle: object, windows: int) -> np.ndarray:
 def bench_gradcam() -> list[Result]:
     """Grad-CAM per map on both shipped CNNs, and the 12-card gallery on `cnn_gtzan_mini`."""
     from genre_core.bundles import load_bundle
-    from genre_core.explain import views
+    from genre_core.explain import explanation_figures
     from genre_core.explain.gradcam import grad_cam
 
     results = []
@@ -60,7 +60,7 @@ def bench_gradcam() -> list[Result]:
         def gallery(bundle=bundle, log_mel=log_mel, inputs=inputs) -> None:
             maps = grad_cam(bundle.model, inputs).heatmaps
             for window, heatmap in zip(log_mel, maps, strict=True):
-                views.spectrogram_view(window, bundle.feature_config, heatmap=heatmap, thumbnail=True)
+                explanation_figures.spectrogram_view(window, bundle.feature_config, heatmap=heatmap, thumbnail=True)
 
         gallery()
         results.append(repeated(f"gallery of {GALLERY_CARDS} cards, each with its Grad-CAM map and figure, "

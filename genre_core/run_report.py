@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from genre_core import model_figures
+from genre_core import model_figures, model_tables
 from genre_core.evaluation import MEAN_PROBABILITY
 from genre_core.report_document import Block, FigureBlock, ReportDocument, Section, TableBlock, TextBlock
 from genre_core.reports import BundleEvaluation
@@ -22,13 +22,13 @@ PER_CLASS_FRACTIONS = ("precision", "recall", "f1")
 
 
 def _headed(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with the human headers of `model_figures.COLUMN_HEADERS`."""
-    return table.rename(columns=model_figures.COLUMN_HEADERS)
+    """``table`` with the human headers of `model_tables.COLUMN_HEADERS`."""
+    return table.rename(columns=model_tables.COLUMN_HEADERS)
 
 
 def _fractions(table: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
     """The headers (after `_headed`) of ``columns`` present in ``table``."""
-    return tuple(model_figures.COLUMN_HEADERS.get(column, column) for column in columns if column in table.columns)
+    return tuple(model_tables.COLUMN_HEADERS.get(column, column) for column in columns if column in table.columns)
 
 
 def _summary(evaluation: BundleEvaluation) -> Section:
@@ -40,14 +40,14 @@ def _summary(evaluation: BundleEvaluation) -> Section:
     if evaluation.test is not None:
         lines.append(f"Test: accuracy {evaluation.test.accuracy:.1%} per segment, {evaluation.test.track_accuracy:.1%}"
                      f" per track (mean probability), macro F1 {evaluation.test.macro_f1:.3f}.")
-    metrics = model_figures.metrics_table(evaluation.report)
+    metrics = model_tables.metrics_table(evaluation.report)
     blocks: list[Block] = [
         TextBlock("\n\n".join(lines)),
         TableBlock("Scores per part of the split", _headed(metrics),
-                   _fractions(metrics, model_figures.FRACTION_COLUMNS)),
+                   _fractions(metrics, model_tables.FRACTION_COLUMNS)),
     ]
     if evaluation.baselines and "test" in evaluation.report.parts:
-        baselines = model_figures.baselines_table(evaluation.model,
+        baselines = model_tables.baselines_table(evaluation.model,
                                                   evaluation.report.parts["test"].segment_metrics, evaluation.baselines)
         blocks.append(TableBlock("Test scores against simple baselines (per segment)", _headed(baselines),
                                  _fractions(baselines, ("accuracy", "macro_f1"))))

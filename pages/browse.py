@@ -17,7 +17,7 @@ from genre_core import bundle_info, dataset_choice, features, stamps
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
-from genre_core.explain import views
+from genre_core.explain import explanation_figures, views
 from genre_core.explain.examples import ExampleRow
 from genre_core.markdown import md
 from pages import common, widgets
@@ -165,7 +165,7 @@ def _card(dataset: Dataset, item: ExampleRow, kind: str, colour_range: tuple[flo
     config = dataset.feature_config
     st.markdown(f"**{md(item.track_id)}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
     st.caption(f"true **{md(item.true_class)}** → predicted **{md(item.predicted_class)}** (p = {item.probability:.2f})")
-    figure = views.spectrogram_view(
+    figure = explanation_figures.spectrogram_view(
         dataset.features[LOG_MEL][item.row], config, zmin=colour_range[0], zmax=colour_range[1], thumbnail=True
     )
     widgets.show_figure(figure, key=f"browse.thumb.{kind}.{item.row}", filename=f"{item.track_id}_{item.segment_index}")
@@ -255,9 +255,9 @@ def _trust(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBund
     st.caption(f"{checks.segments} segments, Grad-CAM at layer {checks.layer}.")
     left, right = st.columns(2)
     with left:
-        widgets.show_figure(views.randomisation_figure(checks.randomisation), key="browse.randomisation")
+        widgets.show_figure(explanation_figures.randomisation_figure(checks.randomisation), key="browse.randomisation")
     with right:
-        widgets.show_figure(views.deletion_figure(checks.deletion), key="browse.deletion")
+        widgets.show_figure(explanation_figures.deletion_figure(checks.deletion), key="browse.deletion")
 
 
 def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBundle, dataset: Dataset, row: int,
@@ -303,16 +303,16 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
             icon=":material/visibility_off:",
         )
     title = f"Grad-CAM at {maps.layer} for '{names[maps.class_index]}'"
-    widgets.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.gradcam, opacity=opacity, title=title),
+    widgets.show_figure(explanation_figures.spectrogram_view(log_mel, config, heatmap=maps.gradcam, opacity=opacity, title=title),
                        key="browse.gradcam", filename=f"gradcam_{track}_{segment}")
     left, right = st.columns(2)
     with left:
-        widgets.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.gradcam_plus_plus, opacity=opacity,
+        widgets.show_figure(explanation_figures.spectrogram_view(log_mel, config, heatmap=maps.gradcam_plus_plus, opacity=opacity,
                                                   title="Grad-CAM++"), key="browse.gradcam_pp")
         st.caption("Grad-CAM++ weighs several separate regions of evidence more evenly, so a beat that repeats "
                    "shows up at every repetition instead of only the strongest one.")
     with right:
-        widgets.show_figure(views.spectrogram_view(log_mel, config, heatmap=maps.saliency, opacity=opacity,
+        widgets.show_figure(explanation_figures.spectrogram_view(log_mel, config, heatmap=maps.saliency, opacity=opacity,
                                                   title="Gradient saliency"), key="browse.saliency")
         st.caption("Saliency: how strongly each single cell would change the score if nudged. Sharp but noisy: "
                    "sensitivity, not evidence.")
@@ -323,8 +323,8 @@ def _detail(folder: str, stamp: str, data_key: tuple[Any, ...], bundle: ModelBun
         st.markdown("The map summed over time (which bands mattered) and over frequency (which moments mattered); "
                     "each profile sums to 1. Bass and kick drum live below ~200 Hz, voices and guitars around "
                     "200 Hz – 4 kHz, cymbals and hi-hats above.")
-        bands = views.band_profile_figure(gradcam.band_profile(maps.gradcam), features.mel_band_frequencies(config))
-        moments = views.time_profile_figure(gradcam.time_profile(maps.gradcam), features.frame_times(config))
+        bands = explanation_figures.band_profile_figure(gradcam.band_profile(maps.gradcam), features.mel_band_frequencies(config))
+        moments = explanation_figures.time_profile_figure(gradcam.time_profile(maps.gradcam), features.frame_times(config))
         left, right = st.columns(2)
         with left:
             widgets.show_figure(bands, key="browse.band_profile")
@@ -356,10 +356,10 @@ def _musicnn_evidence(bundle: ModelBundle, log_mel: np.ndarray, class_index: int
     evidence = views.musicnn_evidence(bundle, log_mel, class_index)
     left, right = st.columns(2)
     with left:
-        widgets.show_figure(views.branch_share_figure(evidence), key="browse.musicnn.branches")
+        widgets.show_figure(explanation_figures.branch_share_figure(evidence), key="browse.musicnn.branches")
     with right:
         times = features.frame_times(config) if config is not None else np.arange(evidence.time_map.shape[1])
-        widgets.show_figure(views.time_profile_figure(evidence.time_map[0] / max(evidence.time_map[0].sum(), 1e-12),
+        widgets.show_figure(explanation_figures.time_profile_figure(evidence.time_map[0] / max(evidence.time_map[0].sum(), 1e-12),
                                                      times), key="browse.musicnn.time")
     st.caption(f"Timbral branches together: {evidence.timbral_share()[0]:.0%} of the evidence. Shares are a "
                "first-order estimate (gradient × activation); a branch that argued against the class gets 0 %.")

@@ -15,7 +15,8 @@ import numpy as np
 import streamlit as st
 
 from genre_core import (
-    baselines, bundle_files, bundle_info, dataset_choice, lesson, model_figures, paths, reports, splits, stamps,
+    baselines, bundle_files, bundle_info, dataset_choice, lesson, model_figures, model_tables, paths, reports, splits,
+    stamps,
 )
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
@@ -117,7 +118,7 @@ def _show_scores(folder: str, bundle: ModelBundle, evaluation: reports.BundleEva
     report, scores = widgets.show_headline_scores(evaluation, model_name=bundle.name, n_classes=dataset.n_classes,
                                                  key=key, tag=tag)
     if "test" in report.parts and scores:
-        baseline_table = model_figures.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
+        baseline_table = model_tables.baselines_table(bundle.name, report.parts["test"].segment_metrics, scores)
         widgets.show_score_table(baseline_table, f"baselines_{tag}")
     score_panels.show_part_scores(folder, bundle, evaluation, dataset, split, split_key, key, tag)
     st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
@@ -183,7 +184,7 @@ def _show_protocol_comparison(loaded: dataset_choice.LoadedDataset) -> None:
                                           stamps.source_stamp(Path(split_dir)), _dataset=dataset)
         widgets.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
                            filename="protocol_comparison")
-        widgets.show_score_table(model_figures.protocol_table(comparison), "protocol_comparison")
+        widgets.show_score_table(model_tables.protocol_table(comparison), "protocol_comparison")
 
 
 # ================================================================================================= page ======

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import model_figures
+from genre_core import model_figures, model_tables
 from genre_core.bundle_info import BundleInfo
 from genre_core.dataset_choice import DatasetSpec, LoadedDataset
 from genre_core.errors import GenreLensError
@@ -119,13 +119,13 @@ HEADER_PADDING_PX = 40  #: px of a header cell besides its text (padding, sort a
 
 
 def show_score_table(table: pd.DataFrame, name: str) -> None:
-    """A table of `model_figures` with human headers (`model_figures.COLUMN_HEADERS`) wide enough to be read
+    """A table of `model_tables` with human headers (`model_tables.COLUMN_HEADERS`) wide enough to be read
     whole, fractions as percentages, and a button that downloads it as ``<name>.csv`` (short column names)."""
     config: dict[str, Any] = {}
     for column in table.columns:
-        header = model_figures.COLUMN_HEADERS.get(column, column)
+        header = model_tables.COLUMN_HEADERS.get(column, column)
         width = HEADER_CHARACTER_PX * len(header) + HEADER_PADDING_PX
-        if pd.api.types.is_float_dtype(table[column]) and column not in model_figures.COUNT_COLUMNS:
+        if pd.api.types.is_float_dtype(table[column]) and column not in model_tables.COUNT_COLUMNS:
             config[column] = st.column_config.NumberColumn(header, format="percent", width=width)
         else:
             config[column] = st.column_config.Column(header, width=width)
@@ -142,7 +142,7 @@ def show_headline_scores(evaluation: BundleEvaluation, *, model_name: str, n_cla
     for line in evaluation.warnings:
         st.warning(line, icon=":material/warning:")
     st.markdown("**Scores per part** (segment level unless the column says track)")
-    show_score_table(model_figures.metrics_table(report), f"metrics_{tag}")
+    show_score_table(model_tables.metrics_table(report), f"metrics_{tag}")
     if "test" in report.parts and scores:
         show_figure(
             model_figures.model_vs_baselines_figure(report.parts["test"].segment_metrics["accuracy"], scores,

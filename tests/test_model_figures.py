@@ -1,5 +1,5 @@
-"""Model figures and tables: curves per epoch, confusion heat maps, per-class bars, baselines, protocols,
-segment- versus track-level accuracy, all built from real evaluation and baseline outputs."""
+"""Model figures: curves per epoch, confusion heat maps, per-class bars, baselines, protocols, segment- versus
+track-level accuracy, all built from real evaluation and baseline outputs (the tables: test_model_tables)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,15 @@ import pytest
 from genre_core import baselines, evaluation
 from genre_core.errors import InputError
 from genre_core.model_figures import (
-    BASELINE_LABELS,
-    COLUMN_HEADERS,
-    baselines_table,
     confusion_figure,
     level_accuracies,
-    metrics_table,
     model_vs_baselines_figure,
     per_class_figure,
-    per_class_table,
     protocol_comparison_figure,
-    protocol_table,
     segment_vs_track_figure,
     training_curves_figure,
 )
+from genre_core.model_tables import BASELINE_LABELS
 
 CLASSES = ["blues", "jazz", "rock"]
 
@@ -110,9 +105,6 @@ def test_per_class_bars_hold_precision_recall_and_f1_of_every_class(report) -> N
         assert list(trace.x) == CLASSES
         np.testing.assert_allclose(trace.y, [per_class[name][metric] for name in CLASSES])
         assert list(trace.customdata) == [per_class[name]["support"] for name in CLASSES]
-    table = per_class_table(per_class)
-    assert list(table["class"]) == CLASSES and table["support"].sum() == 18
-    assert set(table.columns) <= set(COLUMN_HEADERS)
     with pytest.raises(InputError, match="support"):
         per_class_figure({"blues": {"precision": 1.0, "recall": 1.0, "f1": 1.0}})
 
@@ -129,10 +121,6 @@ def test_model_is_drawn_beside_each_baseline_with_the_chance_line(report) -> Non
     np.testing.assert_allclose(bars.y, expected)
     (line,) = figure.layout.shapes
     assert line.y0 == line.y1 == 0.5 and legend_entry.name == "chance 50.0%"
-    table = baselines_table("tiny FFN", {"accuracy": 0.9, "macro_f1": 0.8}, scores)
-    assert list(table["classifier"]) == list(bars.x)
-    assert set(table.columns) <= set(COLUMN_HEADERS)
-    assert table["macro_f1"].iloc[1] == scores["majority_macro_f1"]
     with pytest.raises(InputError, match="chance"):
         model_vs_baselines_figure(0.9, scores, chance=1.5)
 
@@ -152,9 +140,6 @@ def test_protocol_comparison_draws_given_and_random_folds_with_spread() -> None:
     spreads = [comparison["given"][f"{name}_accuracy"]["std"] for name in baselines.BASELINES]
     np.testing.assert_allclose(given.error_y.array, spreads)
     assert "3 folds" in figure.layout.title.text
-    table = protocol_table(comparison)
-    np.testing.assert_allclose(table["gap"], table["random_mean"] - table["given_mean"])
-    assert set(table.columns) <= set(COLUMN_HEADERS)
     with pytest.raises(InputError, match="random"):
         protocol_comparison_figure({"given": comparison["given"]})
 
@@ -169,15 +154,3 @@ def test_segment_and_track_accuracies_per_part(report) -> None:
         np.testing.assert_allclose(trace.y, [accuracies[part][level] for part in ("train", "val", "test")])
     assert accuracies["test"]["segment"] == report.parts["test"].segment_metrics["accuracy"]
     assert figure.data[0].customdata[0] == "18 segments" and figure.data[1].customdata[0] == "6 tracks"
-
-
-def test_metrics_table_has_one_row_per_part_with_segment_and_track_scores(report) -> None:
-    table = metrics_table(report)
-    assert list(table["part"]) == ["train", "val", "test"]
-    assert list(table["segments"]) == [18, 9, 9] and list(table["tracks"]) == [6, 3, 3]
-    test = report.parts["test"]
-    row = table.iloc[2]
-    assert row["macro_f1"] == test.segment_metrics["macro_f1"]
-    assert row["track_accuracy_majority_vote"] == test.track_metrics["majority_vote"]["accuracy"]
-    assert COLUMN_HEADERS["track_accuracy_majority_vote"] == "Track accuracy (majority vote)"
-    assert set(table.columns) <= set(COLUMN_HEADERS)  # every column has a human header

@@ -19,7 +19,7 @@ from helpers import (
     write_tone_genres,
 )
 
-from genre_core import audio_datasets, features
+from genre_core import audio_datasets
 from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -236,55 +236,6 @@ def test_concatenate_shap_results_joins_chunks_of_rows() -> None:
     assert joined.class_names == whole.class_names and joined.method == "deep"
     with pytest.raises(InputError, match="none to join"):
         views.concatenate_shap_results([])
-
-
-# --- figures -------------------------------------------------------------------------------------------
-def test_spectrogram_view_labels_axes_from_the_config_or_with_indices(dataset: Dataset) -> None:
-    log_mel = dataset.features[LOG_MEL][0]
-    heatmap = np.linspace(0.0, 1.0, log_mel.size, dtype=np.float32).reshape(log_mel.shape)
-
-    figure = views.spectrogram_view(log_mel, TINY_FEATURES, heatmap=heatmap, opacity=0.3, title="x")
-    assert len(figure.data) == 2 and figure.data[1].opacity == 0.3
-    assert figure.data[0].colorscale[0][1] == "rgb(0, 0, 0)"  # grey under the map
-    np.testing.assert_allclose(figure.data[0].x, features.frame_times(TINY_FEATURES))
-    assert figure.layout.yaxis.ticktext[-1] == f"{features.mel_band_frequencies(TINY_FEATURES)[-1]:.0f}"
-    assert "Hz" in figure.layout.yaxis.title.text
-
-    bare = views.spectrogram_view(log_mel, None, zmin=-80.0, zmax=0.0, thumbnail=True)
-    np.testing.assert_array_equal(bare.data[0].x, np.arange(22))
-    assert bare.data[0].zmin == -80.0 and bare.data[0].showscale is False
-    assert bare.data[0].colorscale[0][1] != "rgb(0, 0, 0)"
-    assert bare.layout.height == views.THUMBNAIL_HEIGHT and bare.layout.xaxis.title.text is None
-
-
-def test_profile_figures_plot_shares_against_hz_and_seconds() -> None:
-    band = views.band_profile_figure(np.array([0.5, 0.3, 0.2]), np.array([100.0, 400.0, 1600.0]))
-    assert band.layout.xaxis.type == "log" and "Hz" in band.layout.xaxis.title.text
-    assert list(band.layout.xaxis.tickvals) == [100, 200, 500, 1000]
-    np.testing.assert_allclose(band.data[0].y, [0.5, 0.3, 0.2])
-    time = views.time_profile_figure(np.array([0.25, 0.75]), np.array([0.0, 0.5]))
-    assert "(s)" in time.layout.xaxis.title.text
-    with pytest.raises(InputError, match="profile"):
-        views.time_profile_figure(np.array([0.25, 0.75]), np.array([0.0, 0.5, 1.0]))
-
-
-def test_trust_figures_show_each_step_and_both_deletion_orders() -> None:
-    steps = [
-        {"step": 0, "layer": None, "spearman": 1.0, "spearman_std": 0.0},
-        {"step": 1, "layer": "logits", "spearman": 0.4, "spearman_std": 0.1},
-    ]
-    randomisation = views.randomisation_figure(steps)
-    assert list(randomisation.data[0].x) == ["none (trained model)", "logits"]
-    assert list(randomisation.data[0].y) == [1.0, 0.4] and list(randomisation.data[0].error_y.array) == [0.0, 0.1]
-    with pytest.raises(InputError):
-        views.randomisation_figure([])
-
-    curve = {"fractions": np.array([0.0, 0.5, 1.0]), "map_order": np.array([0.9, 0.3, 0.2]),
-             "random_order": np.array([0.9, 0.7, 0.2]), "area_between": 0.2}
-    deletion = views.deletion_figure(curve)
-    assert [trace.name for trace in deletion.data] == ["random cells first", "highest Grad-CAM first"]
-    np.testing.assert_allclose(deletion.data[1].x, [0.0, 50.0, 100.0])
-    assert "+0.200" in deletion.layout.title.text
 
 
 @pytest.mark.slow

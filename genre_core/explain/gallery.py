@@ -18,7 +18,7 @@ import numpy as np
 from genre_core.config import LOG_MEL, SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
-from genre_core.explain import views
+from genre_core.explain import explanation_figures, views
 from genre_core.report_document import Block, FigureBlock, ReportDocument, Section, ShapForceBlock, TextBlock
 from genre_core.reports import BundleEvaluation
 from genre_core.run_report import evaluation_document
@@ -59,7 +59,7 @@ def gradcam_gallery(bundle: ModelBundle, dataset: Dataset, rows: np.ndarray, *, 
                                           class_index=dataset.class_names.index(item.predicted_class))
                 title = (f"{genre}, {kind}: {item.track_id} {item.start_seconds:.0f}–{item.end_seconds:.0f} s, "
                          f"predicted {item.predicted_class} ({item.probability:.0%})")
-                figure = views.spectrogram_view(log_mel[item.row], dataset.feature_config, heatmap=maps.gradcam,
+                figure = explanation_figures.spectrogram_view(log_mel[item.row], dataset.feature_config, heatmap=maps.gradcam,
                                                 title=title, zmin=zmin, zmax=max(zmax, zmin + 1e-3))
                 stem = f"{genre_index:02d}_{NOT_A_STEM_CHARACTER.sub('_', genre)}"  # unique even if names clash
                 blocks.append(FigureBlock(f"gradcam_{stem}_{kind}_{number}", figure,
