@@ -36,6 +36,7 @@ from pages import common
 if TYPE_CHECKING:
     import keras
 
+    from genre_core.evaluation import EvaluationReport
     from genre_core.explain.shap_values import ShapResult
 
 APP = str(REPO_ROOT / "app.py")
@@ -362,3 +363,18 @@ def handmade_walkthrough() -> StoredWalkthrough:
     line = go.Figure(go.Scatter(x=[1, 2, 3], y=[3.0, 2.0, 1.5]))
     return StoredWalkthrough(report, (StepFigure(0, "bars", "Bars", bars), StepFigure(1, "curve", "Curve", line),
                                       StepForcePlot(1, "Force plot of track 3", "<div id='force'>f</div>")))
+
+
+def noisy_evaluation(class_names: list[str]) -> EvaluationReport:
+    """Scores of noisy predictions (seed 0) of 3 classes on 12 tracks of 3 windows each (train: 6 tracks, val 3,
+    test 3), made by `genre_core.evaluation.evaluate_predictions`."""
+    from genre_core import evaluation
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(12) % 3, 3)
+    track_ids = np.repeat([f"t{index:02d}" for index in range(12)], 3)
+    probabilities = rng.dirichlet(np.ones(3), size=len(labels))
+    probabilities[np.arange(len(labels)), labels] += rng.uniform(0.0, 1.0, size=len(labels))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    parts = {"train": np.arange(18), "val": np.arange(18, 27), "test": np.arange(27, 36)}
+    return evaluation.evaluate_predictions(probabilities, labels, track_ids, class_names, parts)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import noisy_evaluation
+
 from genre_core import baselines, evaluation
 from genre_core.errors import InputError
 from genre_core.model_figures import (
@@ -24,15 +26,7 @@ CLASSES = ["blues", "jazz", "rock"]
 
 @pytest.fixture(scope="module")
 def report() -> evaluation.EvaluationReport:
-    """Scores of noisy predictions on 12 tracks of 3 windows each (train: 6 tracks, val 3, test 3)."""
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(12) % 3, 3)
-    track_ids = np.repeat([f"t{index:02d}" for index in range(12)], 3)
-    probabilities = rng.dirichlet(np.ones(3), size=len(labels))
-    probabilities[np.arange(len(labels)), labels] += rng.uniform(0.0, 1.0, size=len(labels))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    parts = {"train": np.arange(18), "val": np.arange(18, 27), "test": np.arange(27, 36)}
-    return evaluation.evaluate_predictions(probabilities, labels, track_ids, CLASSES, parts)
+    return noisy_evaluation(CLASSES)
 
 
 def test_training_curves_show_train_and_validation_per_epoch_in_two_panels() -> None:
