@@ -353,19 +353,27 @@ def segment_audio(samples: np.ndarray, config: FeatureConfig, name: str = "audio
     if samples.ndim != 1:
         raise InputError(name, f"expected mono samples of shape (samples,), got shape {samples.shape}")
     window = config.segment_samples
-    n_full, remainder = divmod(len(samples), window)
-    n_segments = n_full + int(remainder >= config.min_remainder * window)
-    if n_segments == 0:
-        needed = config.min_remainder * config.segment_seconds
-        raise InputError(
-            name,
-            f"too short: {len(samples) / config.sample_rate:.2f} s, "
-            f"need at least {needed:.2f} s for one {config.segment_seconds:.2f} s window",
-        )
+    n_segments = segment_count(len(samples), config, name)
     windows = np.zeros(n_segments * window, dtype=np.float32)
     covered = min(len(samples), len(windows))
     windows[:covered] = samples[:covered]
     return windows.reshape(n_segments, window)
+
+
+def segment_count(n_samples: int, config: FeatureConfig, name: str = "audio") -> int:
+    """How many windows `segment_audio` cuts from ``n_samples`` mono samples (the full windows, and a final
+    remainder of at least ``config.min_remainder`` of a window). Raises `InputError` (naming ``name``) when that
+    is none: the audio is too short for one window."""
+    n_full, remainder = divmod(n_samples, config.segment_samples)
+    n_segments = n_full + int(remainder >= config.min_remainder * config.segment_samples)
+    if n_segments == 0:
+        needed = config.min_remainder * config.segment_seconds
+        raise InputError(
+            name,
+            f"too short: {n_samples / config.sample_rate:.2f} s, "
+            f"need at least {needed:.2f} s for one {config.segment_seconds:.2f} s window",
+        )
+    return n_segments
 
 
 def segment_start_seconds(n_segments: int, config: FeatureConfig) -> np.ndarray:

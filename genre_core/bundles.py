@@ -8,6 +8,7 @@ versions). Nothing is pickled. Saving is atomic: a crash leaves either the old o
 from __future__ import annotations
 
 import json
+import math
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,8 +34,18 @@ if TYPE_CHECKING:
     from genre_core.train_config import TrainConfig
     from genre_core.training import TrainingResult
 
-#: Rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
+#: Most rows per model call in `ModelBundle.predict_proba` / `predict_logits`.
 PREDICT_BATCH_ROWS = 256
+#: Most input values (rows x values per row) per model call: a model's activations grow with its input, so large
+#: inputs go in fewer rows (14 musicnn log-mel windows of 96 x 187, 256 summary rows). Measured on the transfer
+#: CNN: 88 windows at once peaked ~900 MB above the process, 16 at a time ~160 MB, 8 ~105 MB, no slower.
+PREDICT_BATCH_VALUES = 2**18
+
+
+def predict_batch_rows(feature_shape: tuple[int, ...]) -> int:
+    """Rows per model call for rows of ``feature_shape``: `PREDICT_BATCH_VALUES` worth, between 1 and
+    `PREDICT_BATCH_ROWS`."""
+    return int(min(PREDICT_BATCH_ROWS, max(1, PREDICT_BATCH_VALUES // max(1, math.prod(feature_shape)))))
 
 
 def library_versions() -> dict[str, str]:
@@ -96,9 +107,9 @@ class ModelBundle:
         _require_finite(features_raw, "features", f"contain NaN or infinite values; model '{self.name}' cannot "
                         "score them (is the audio damaged or far beyond full scale?)")
         inputs = prepare_inputs(features_raw, self.feature_kind, self.standardizer)
+        rows = predict_batch_rows(self.feature_shape)
         outputs = [
-            np.asarray(model.predict_on_batch(inputs[start : start + PREDICT_BATCH_ROWS]))
-            for start in range(0, len(inputs), PREDICT_BATCH_ROWS)
+            np.asarray(model.predict_on_batch(inputs[start : start + rows])) for start in range(0, len(inputs), rows)
         ]
         if not outputs:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)

@@ -31,7 +31,9 @@ SUMMARY_N_MFCC = 20  #: MFCC coefficients summarised in the Kaggle table
 SUMMARY_N_MELS = 128  #: mel bands under the summary MFCCs and tempo (librosa default)
 MFCC_N_MELS = 128  #: mel bands under the MFCC matrix (librosa default)
 TOP_DB = 80.0  #: dB under the maximum where `power_to_db` floors a mel spectrogram (librosa default)
-BATCH_WINDOWS = 32  #: windows whose spectrograms `segment_features` computes together (~70 MB at the defaults)
+#: samples (all windows together) whose spectrograms `segment_features` computes at once: 32 windows of 3 s at
+#: 22050 Hz (~70 MB of spectra at the defaults), 3 of 30 s, so memory per batch does not grow with window length
+BATCH_SAMPLES = 32 * 66150
 HPSS_KERNEL = 31  #: length of both HPSS median filters (frames along time, bins along frequency), librosa default
 
 _SPECTRAL_STATISTICS = (
@@ -378,7 +380,7 @@ def segment_features(segments: np.ndarray, config: FeatureConfig, kinds: Sequenc
     `genre_core.config.FEATURE_KINDS`. Returns float32 arrays keyed by kind: ``summary`` (n, 57),
     ``log_mel`` (n, config.n_mels, config.frames_per_segment), ``mfcc`` (n, config.frames_per_segment,
     config.n_mfcc). Each value equals that of the window alone (`summary_vector`, `log_mel`, `mfcc`), exactly;
-    the spectrograms of up to `BATCH_WINDOWS` windows are computed together (one STFT call per framing).
+    the spectrograms of `batch_windows` windows at a time are computed together (one STFT call per framing).
     """
     unknown = sorted(set(kinds) - set(FEATURE_KINDS))
     if unknown:
@@ -386,11 +388,18 @@ def segment_features(segments: np.ndarray, config: FeatureConfig, kinds: Sequenc
     if segments.ndim != 2 or segments.size == 0:
         raise InputError("segments", f"expected windows of shape (n, samples), n >= 1, got shape {segments.shape}")
     kinds = tuple(dict.fromkeys(kinds))
-    batches = [_batch_features(segments[start : start + BATCH_WINDOWS], config, kinds)
-               for start in range(0, len(segments), BATCH_WINDOWS)]
+    size = batch_windows(segments.shape[1])
+    batches = [_batch_features(segments[start : start + size], config, kinds)
+               for start in range(0, len(segments), size)]
     if len(batches) == 1:
         return batches[0]
     return {kind: np.concatenate([batch[kind] for batch in batches]) for kind in kinds}
+
+
+def batch_windows(window_samples: int) -> int:
+    """Windows of ``window_samples`` samples each whose spectrograms are computed together: `BATCH_SAMPLES`
+    worth, at least one (32 windows of 3 s at 22050 Hz, 3 of 30 s)."""
+    return max(1, BATCH_SAMPLES // window_samples)
 
 
 def _batch_features(windows: np.ndarray, config: FeatureConfig, kinds: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -4,6 +4,12 @@ Per song: `audio.load_audio` → `audio.segment_audio` with the bundle's `Featur
 `features.segment_features` (the one place features are computed) → `ModelBundle.predict_proba`. The
 song's probabilities are the mean of its windows' (as `evaluation.track_level` does for datasets).
 
+A song goes through in blocks of `block_windows` windows (32 of 3 s, 3 of 30 s): each block is cut from the
+samples, featurised and handed to one model thread, which classifies it while the next block (or the next
+bundle's) is featurised. Only one block's windows and spectra exist at a time, so beyond the decoded samples
+(at most `audio.MAX_DECODE_SECONDS`) and the per-window features and probabilities a song's memory does not
+grow with its length; the results equal those of the whole song in one block.
+
 Several bundles on one file: the file is decoded once, at the highest sample rate any of them needs; the
 other rates are resampled from those samples (one resampling per distinct rate), and windows and features
 are computed once per distinct setting and shared.
@@ -27,7 +33,8 @@ import TensorFlow: it only calls the bundles it is given.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -204,7 +211,7 @@ def _label(source: AudioSource, name: str | None) -> str:
 
 
 class _Song:
-    """One decoded song, with its samples, windows and features cached per rate and setting."""
+    """One decoded song, with its samples cached per rate and its features per setting."""
 
     def __init__(self, source: AudioSource, label: str, sample_rates: set[int]) -> None:
         self.label = label
@@ -212,8 +219,7 @@ class _Song:
         decoded = audio.load_audio(source, self.top_rate, name=label)
         self.duration_seconds = len(decoded) / self.top_rate
         self._samples = {self.top_rate: decoded}
-        self._windows: dict[FeatureConfig, np.ndarray] = {}
-        self._features: dict[tuple[FeatureConfig, str, bool], np.ndarray] = {}
+        self._features: dict[tuple[FeatureConfig, str, bool], list[np.ndarray]] = {}
 
     def samples(self, sample_rate: int) -> np.ndarray:
         """(samples,) float32 mono at ``sample_rate``, resampled from the decoded samples once per rate."""
@@ -226,37 +232,52 @@ class _Song:
             self._samples[sample_rate] = np.ascontiguousarray(resampled, dtype=np.float32)
         return self._samples[sample_rate]
 
-    def windows(self, config: FeatureConfig) -> np.ndarray:
-        """(segments, config.segment_samples) float32, see `audio.segment_audio`."""
-        if config not in self._windows:
-            self._windows[config] = audio.segment_audio(self.samples(config.sample_rate), config, name=self.label)
-        return self._windows[config]
-
     def shorter_than_a_window(self, config: FeatureConfig) -> bool:
         """Whether the song is too short for even one window of ``config`` (see `audio.segment_audio`)."""
         return self.duration_seconds < config.min_remainder * config.segment_seconds
 
-    def feature_rows(self, config: FeatureConfig, kind: str, trim_padding: bool) -> np.ndarray:
-        """(segments, ...) float32 features of ``kind``; with ``trim_padding`` a padded final window is
-        featurised over the samples it really holds, and a song shorter than one window but at least
-        `MIN_STATISTICS_SECONDS` long is one window of the audio present. Raises `InputError` for a song too
-        short for that."""
+    def feature_blocks(self, config: FeatureConfig, kind: str, trim_padding: bool) -> Iterator[np.ndarray]:
+        """The song's (segments, ...) float32 features of ``kind``, block by block in window order: each block
+        holds at most `block_windows` windows, and only one block's windows and spectra exist at a time.
+
+        With ``trim_padding`` a padded final window is featurised over the samples it really holds, and a song
+        shorter than one window but at least `MIN_STATISTICS_SECONDS` long is one window of the audio present.
+        Raises `InputError` (naming the song) for a song too short for that, or for one window. Blocks computed
+        once are kept, so bundles with the same setting share them."""
         key = (config, kind, trim_padding)
-        if key not in self._features:
-            if trim_padding and self.shorter_than_a_window(config):
-                if self.duration_seconds < MIN_STATISTICS_SECONDS:
-                    raise InputError(self.label, f"too short: {self.duration_seconds:.2f} s, need at least "
-                                                 f"{MIN_STATISTICS_SECONDS:.2f} s of audio for its statistics")
-                config = dataclasses.replace(config, min_remainder=MIN_STATISTICS_SECONDS / config.segment_seconds)
-            windows = self.windows(config)
-            present = len(self.samples(config.sample_rate)) - (len(windows) - 1) * config.segment_samples
-            if trim_padding and present < config.segment_samples:
-                last = features.segment_features(windows[-1:, :present], config, [kind])[kind]
-                full = features.segment_features(windows[:-1], config, [kind])[kind] if len(windows) > 1 else last[:0]
-                self._features[key] = np.concatenate([full, last])
+        if key in self._features:
+            yield from self._features[key]
+            return
+        if trim_padding and self.shorter_than_a_window(config):
+            if self.duration_seconds < MIN_STATISTICS_SECONDS:
+                raise InputError(self.label, f"too short: {self.duration_seconds:.2f} s, need at least "
+                                             f"{MIN_STATISTICS_SECONDS:.2f} s of audio for its statistics")
+            config = dataclasses.replace(config, min_remainder=MIN_STATISTICS_SECONDS / config.segment_seconds)
+        samples = self.samples(config.sample_rate)
+        width = config.segment_samples
+        n_windows = audio.segment_count(len(samples), config, name=self.label)
+        present = len(samples) - (n_windows - 1) * width  # samples in the last window, before its padding
+        step = block_windows(config)
+        blocks: list[np.ndarray] = []
+        for first in range(0, n_windows, step):
+            last = min(first + step, n_windows)
+            windows = audio.segment_audio(samples[first * width : last * width], config, name=self.label)
+            if trim_padding and last == n_windows and present < width:
+                tail = features.segment_features(windows[-1:, :present], config, [kind])[kind]
+                head = features.segment_features(windows[:-1], config, [kind])[kind] if len(windows) > 1 else tail[:0]
+                block = np.concatenate([head, tail])
             else:
-                self._features[key] = features.segment_features(windows, config, [kind])[kind]
-        return self._features[key]
+                block = features.segment_features(windows, config, [kind])[kind]
+            blocks.append(block)
+            yield block
+        self._features[key] = blocks
+
+
+def block_windows(config: FeatureConfig) -> int:
+    """Windows of ``config`` whose features a song computes and classifies as one block
+    (`features.batch_windows`: 32 windows of 3 s at 22050 Hz, 3 windows of 30 s), so that the memory a song
+    needs beyond its samples and per-window results does not grow with its length."""
+    return features.batch_windows(config.segment_samples)
 
 
 def _short_song_note(song: _Song, config: FeatureConfig) -> str:
@@ -265,17 +286,40 @@ def _short_song_note(song: _Song, config: FeatureConfig) -> str:
             "so its verdict is less sure than on a whole clip.")
 
 
-def _predict_song(song: _Song, bundle: ModelBundle) -> ModelResult:
-    """The bundle's verdict on the song, or `Unclassified` when the song is too short for its windows."""
+@dataclass(frozen=True)
+class _Classifying:
+    """A bundle's verdict under way: its feature blocks, and the probabilities of each (a (block, K) float32
+    array each) being computed by the models' thread."""
+
+    bundle: ModelBundle
+    config: FeatureConfig
+    feature_blocks: list[np.ndarray]
+    probability_blocks: list[Future[np.ndarray]]
+    note: str | None
+
+
+def _start_song(song: _Song, bundle: ModelBundle, models: ThreadPoolExecutor) -> _Classifying | Unclassified:
+    """Compute the song's features for ``bundle`` block by block, handing each block to ``models`` to classify
+    while the next is computed; `Unclassified` when the song is too short for the bundle's windows."""
     config = analysis_config(bundle)
+    feature_blocks: list[np.ndarray] = []
+    probability_blocks: list[Future[np.ndarray]] = []
     try:
-        values = song.feature_rows(config, bundle.feature_kind, _trims_padding(bundle))
+        for block in song.feature_blocks(config, bundle.feature_kind, _trims_padding(bundle)):
+            feature_blocks.append(block)
+            probability_blocks.append(models.submit(bundle.predict_proba, block))
     except InputError as error:
         if error.source != song.label:
             raise
         return Unclassified(bundle.name, error.reason)
     note = _short_song_note(song, config) if _trims_padding(bundle) and song.shorter_than_a_window(config) else None
-    probabilities = bundle.predict_proba(values)
+    return _Classifying(bundle, config, feature_blocks, probability_blocks, note)
+
+
+def _finish_song(song: _Song, classifying: _Classifying) -> SongPrediction:
+    """The `SongPrediction` of a verdict under way, once its blocks are classified."""
+    bundle, config = classifying.bundle, classifying.config
+    probabilities = np.concatenate([block.result() for block in classifying.probability_blocks])
     n_segments = len(probabilities)
     track = track_level(probabilities, np.full(n_segments, song.label), np.zeros(n_segments, dtype=np.int64))
     return SongPrediction(
@@ -289,8 +333,8 @@ def _predict_song(song: _Song, bundle: ModelBundle) -> ModelResult:
         segment_probabilities=probabilities,
         track_probabilities=track.mean_probabilities[0],
         vote_index=int(track.vote_prediction[0]),
-        features=values,
-        note=note,
+        features=np.concatenate(classifying.feature_blocks),
+        note=classifying.note,
     )
 
 
@@ -302,8 +346,12 @@ def _as_list(bundles: ModelBundle | Sequence[ModelBundle]) -> list[ModelBundle]:
 
 
 def _predict_all(bundles: list[ModelBundle], source: AudioSource, label: str) -> list[ModelResult]:
+    """Every bundle's verdict on one song: the features of the next block (or the next bundle) are computed
+    while one thread runs the models on the blocks already done (TensorFlow and numpy release the GIL)."""
     song = _Song(source, label, {analysis_config(bundle).sample_rate for bundle in bundles})
-    return [_predict_song(song, bundle) for bundle in bundles]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrelens-verdict") as models:
+        started = [_start_song(song, bundle, models) for bundle in bundles]
+        return [result if isinstance(result, Unclassified) else _finish_song(song, result) for result in started]
 
 
 @overload

@@ -18,6 +18,7 @@ from genre_core.audio import (
     fit_width,
     load_audio,
     segment_audio,
+    segment_count,
     segment_start_seconds,
 )
 from genre_core.config import FeatureConfig
@@ -175,6 +176,7 @@ def test_window_count_pads_long_remainders_and_drops_short_ones(seconds: float, 
     samples = tone(220.0, seconds)
     windows = segment_audio(samples, GTZAN_CONFIG)
     assert windows.shape == (expected_windows, GTZAN_CONFIG.segment_samples)
+    assert segment_count(len(samples), GTZAN_CONFIG) == expected_windows
     assert windows.dtype == np.float32
     covered = min(len(samples), windows.size)
     np.testing.assert_array_equal(windows.reshape(-1)[:covered], samples[:covered])
@@ -193,6 +195,8 @@ def test_too_short_for_one_window_names_the_input(small_config: FeatureConfig) -
     samples = np.ones(small_config.segment_samples // 3, dtype=np.float32)
     with pytest.raises(InputError, match=r"^song\.wav: too short"):
         segment_audio(samples, small_config, name="song.wav")
+    with pytest.raises(InputError, match=r"^song\.wav: too short: 0\.67 s, need at least 1\.00 s"):
+        segment_count(len(samples), small_config, name="song.wav")
 
 
 def test_segment_rejects_multichannel_input(small_config: FeatureConfig) -> None:

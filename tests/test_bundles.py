@@ -303,3 +303,27 @@ def test_save_bundle_refuses_to_replace_a_folder_that_is_not_a_bundle(cnn_bundle
     with pytest.raises(InputError, match="not a model bundle folder"):
         bundles.save_bundle(cnn_bundle, tmp_path / "music")
     assert (tmp_path / "music" / "song.wav").read_text() == "x"
+
+
+def test_model_calls_hold_a_bounded_input_whatever_the_row_size() -> None:
+    assert bundles.predict_batch_rows((96, 187)) == 14  # musicnn log-mel windows
+    assert bundles.predict_batch_rows((57,)) == bundles.PREDICT_BATCH_ROWS  # summary rows: the row cap
+    assert bundles.predict_batch_rows((10 * bundles.PREDICT_BATCH_VALUES,)) == 1
+
+
+def test_small_model_calls_give_the_probabilities_of_one_call(
+    cnn_bundle: ModelBundle, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    features = dataset.features[LOG_MEL][:7]
+    at_once = cnn_bundle.predict_proba(features)
+    row_values = int(np.prod(cnn_bundle.feature_shape))
+    monkeypatch.setattr(bundles, "PREDICT_BATCH_VALUES", 3 * row_values)
+    calls: list[int] = []
+    original = keras.Model.predict_on_batch
+    monkeypatch.setattr(keras.Model, "predict_on_batch",
+                        lambda model, rows: calls.append(len(rows)) or original(model, rows))
+
+    in_threes = cnn_bundle.predict_proba(features)
+
+    assert calls == [3, 3, 1]
+    np.testing.assert_allclose(in_threes, at_once, atol=1e-6)

@@ -18,8 +18,10 @@ from scipy import ndimage
 from genre_core.audio import load_audio, segment_audio
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
+from genre_core import features
 from genre_core.features import (
     SUMMARY_NAMES,
+    batch_windows,
     compile_kernels,
     frame_times,
     hpss,
@@ -202,6 +204,31 @@ def test_windows_share_one_stft_call_per_framing_and_give_the_values_of_separate
         np.testing.assert_array_equal(stacked[kind], separate[kind])
     framings = {(2048, 512), (config.n_fft, config.hop_length)}  # the summary's and the config's
     assert Counter(stft_calls) == {framing: 1 for framing in framings}  # one call for the stack of windows
+
+
+def test_a_batch_holds_a_bounded_number_of_samples_whatever_the_window_length() -> None:
+    assert batch_windows(66150) == 32  # 3 s windows at 22050 Hz
+    assert batch_windows(661500) == 3  # 30 s windows
+    assert batch_windows(47744) == 44  # musicnn's 2.984 s at 16 kHz
+    assert batch_windows(10 * features.BATCH_SAMPLES) == 1
+
+
+def test_batches_of_few_windows_give_the_values_of_one_batch(
+    small_config: FeatureConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = segment_audio(noisy_tone(440.0, 9.0, small_config.sample_rate), small_config)
+    together = segment_features(windows, small_config, [LOG_MEL, MFCC])
+    monkeypatch.setattr(features, "BATCH_SAMPLES", 2 * small_config.segment_samples)
+    stft_calls: list[int] = []
+    original_stft = librosa.stft
+    monkeypatch.setattr(librosa, "stft", lambda samples, **settings: stft_calls.append(len(samples))
+                        or original_stft(samples, **settings))
+
+    in_twos = segment_features(windows, small_config, [LOG_MEL, MFCC])
+
+    assert len(windows) == 5 and stft_calls == [2, 2, 1]
+    for kind in (LOG_MEL, MFCC):
+        np.testing.assert_array_equal(in_twos[kind], together[kind])
 
 
 @pytest.mark.parametrize(

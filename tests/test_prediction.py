@@ -284,3 +284,59 @@ def test_shipped_bundles_on_a_real_gtzan_track(shipped, gtzan_mini, gtzan_csv, c
     row = table.loc[table["filename"].to_numpy(dtype=str) == "metal.00002.wav", list(features.SUMMARY_NAMES)]
     on_row = shipped[0].predict_proba(row.to_numpy(dtype=np.float32))[0]
     np.testing.assert_allclose(ffn.track_probabilities, on_row, atol=0.02)
+
+
+def test_a_song_is_featurised_and_classified_in_blocks_of_bounded_size(small_config, tmp_path, monkeypatch):
+    """With blocks of 2 windows, 13 s at 2 s windows (6 full, a 1 s remainder kept) goes through features and the
+    model 2 windows at a time, never as a whole: the memory beyond the samples does not grow with the song."""
+    path = write_tone(tmp_path / "song.wav", 13.0, 11025)
+    bundle = untrained_bundle(LOG_MEL, small_config)
+    whole = prediction.predict_file(bundle, path)
+    monkeypatch.setattr(features, "BATCH_SAMPLES", 2 * small_config.segment_samples)
+    cut: list[int] = []
+    featurised: list[int] = []
+    classified: list[int] = []
+    original_segment, original_features, original_predict = (
+        audio.segment_audio, features.segment_features, bundle.predict_proba)
+    monkeypatch.setattr(audio, "segment_audio", lambda samples, config, name="audio": cut.append(
+        len(window := original_segment(samples, config, name))) or window)
+    monkeypatch.setattr(features, "segment_features", lambda windows, config, kinds: featurised.append(
+        len(windows)) or original_features(windows, config, kinds))
+    monkeypatch.setattr(bundle, "predict_proba", lambda rows: classified.append(len(rows)) or original_predict(rows))
+
+    in_blocks = prediction.predict_file(bundle, path)
+
+    assert prediction.block_windows(small_config) == 2
+    assert cut == featurised == classified == [2, 2, 2, 1]
+    np.testing.assert_array_equal(in_blocks.features, whole.features)
+    np.testing.assert_allclose(in_blocks.segment_probabilities, whole.segment_probabilities, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_block_wise_verdicts_equal_whole_song_verdicts_on_real_music(shipped, gtzan_mini, tmp_path, monkeypatch):
+    """110 s of real GTZAN tracks (three whole, 20 s of a fourth) through the default pair: the transfer CNN's 37
+    windows in blocks of 5 and the whole-track FFN's 30 s windows one at a time (the last, 20 s, trimmed to the
+    audio present) give the features and probabilities of the whole song in one block."""
+    rate = 22050
+    tracks = [gtzan_mini / genre / f"{genre}.00002.wav" for genre in ("blues", "jazz", "metal", "pop")]
+    samples = np.concatenate([audio.load_audio(track, rate)[: 30 * rate] for track in tracks])[: 110 * rate]
+    path = tmp_path / "real.wav"
+    soundfile.write(path, samples, rate, subtype="FLOAT")
+    default_pair = [shipped[SHIPPED.index("cnn_gtzan_transfer")], shipped[SHIPPED.index("ffn_gtzan_features")]]
+    monkeypatch.setattr(features, "BATCH_SAMPLES", 10**9)
+    whole = prediction.predict_file(default_pair, path)
+    monkeypatch.setattr(features, "BATCH_SAMPLES", 5 * default_pair[0].feature_config.segment_samples)
+    featurised: list[int] = []
+    original = features.segment_features
+    monkeypatch.setattr(features, "segment_features", lambda windows, config, kinds: featurised.append(
+        len(windows)) or original(windows, config, kinds))
+
+    in_blocks = prediction.predict_file(default_pair, path)
+
+    assert featurised == [5] * 7 + [2] + [1, 1, 1, 1]  # CNN: 37 windows; FFN: 3 whole windows, 1 trimmed
+    assert [result.n_segments for result in in_blocks] == [37, 4]
+    for block_wise, whole_song in zip(in_blocks, whole, strict=True):
+        np.testing.assert_allclose(block_wise.features, whole_song.features, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(block_wise.segment_probabilities, whole_song.segment_probabilities, atol=1e-5)
+        assert block_wise.genre == whole_song.genre and block_wise.vote_genre == whole_song.vote_genre
+        np.testing.assert_array_equal(block_wise.segment_predictions, whole_song.segment_predictions)
