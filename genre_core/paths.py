@@ -20,6 +20,8 @@ ARTIST_SPLIT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "splits" / "sturm_a
 #: Environment variable: more folders (separated by the OS path separator) whose contents the app may read
 #: from paths that users type.
 ALLOWED_ROOTS_ENV = "GENRELENS_ALLOWED_ROOTS"
+#: Environment variable: tracks per genre of the generated demo (`audio_datasets.demo_size_from_environment`; tests use 1).
+DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"
 
 
 def allowed_roots() -> tuple[Path, ...]:

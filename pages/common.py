@@ -149,7 +149,8 @@ def init_state() -> None:
     state.setdefault(DATASET_READY_KEY, False)
     state.setdefault(UPLOAD_FOLDER_KEY, uuid.uuid4().hex)
     for role, key in BUNDLE_KEYS.items():
-        state.setdefault(key, bundle_info.default_bundle_folder(role))
+        if key not in state:  # not setdefault: finding the default reads the disk, and this runs often
+            state[key] = bundle_info.default_bundle_folder(role)
 
 
 def active_dataset_spec() -> DatasetSpec:

@@ -105,7 +105,7 @@ def _feature_settings(base: FeatureConfig) -> FeatureConfig:
 def _is_source_of_kind(location: str, kind: str) -> bool:
     """True when ``location`` exists and holds the kind of source ``kind`` names (checked without reading it)."""
     try:
-        return datasets.source_kind(location) == dataset_choice.EXPECTED_SOURCES.get(kind)
+        return datasets.source_kind(location) == dataset_choice.expected_source(kind)
     except InputError:
         return False
 
