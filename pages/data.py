@@ -160,8 +160,8 @@ def _play(path: Path, samples: np.ndarray, sample_rate: int) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _mel_filters_figure(sample_rate: int, n_fft: int, n_mels: int) -> go.Figure:
-    """`audio_figures.mel_filterbank_figure`, built once per setting (one trace per band: ~0.3 s to build) and
-    shared read-only: it depends on its arguments only."""
+    """`audio_figures.mel_filterbank_figure`, built once per setting (one trace per band: 0.43-0.46 s a build at
+    load ~10) and shared read-only: it depends on its arguments only."""
     return audio_figures.mel_filterbank_figure(sample_rate, n_fft, n_mels, title="Mel filter bank")
 
 
