@@ -95,6 +95,21 @@ def test_cli_runs_a_walkthrough_and_writes_its_report(course: course_cnn.CourseC
         engine.get_walkthrough("no-such")
 
 
+@pytest.mark.slow
+def test_a_damaged_kept_course_cnn_is_trained_again_and_replaced(course: course_cnn.CourseCnnResult,
+                                                                  quick_demo_workspace: Path) -> None:
+    folder = course_cnn.small_cnn_folder(engine.QUICK)
+    assert folder.is_relative_to(quick_demo_workspace / "data" / "walkthroughs")  # the workspace's, not the user's
+    assert course_cnn.small_cnn_folder(engine.FULL) != folder  # another recipe never reads it
+    (folder / "model.keras").write_bytes(b"not a model")
+    phases: list[str] = []
+    retrained = course_cnn.small_cnn(engine.QUICK, phases.append, "training")
+    assert phases == ["data", "training"] and not retrained.read_back
+    assert retrained.bundle.history == course.history  # seeded and deterministic: the same run again
+    again = course_cnn.small_cnn(engine.QUICK, phases.append, "training")
+    assert again.read_back and again.train_seconds == retrained.train_seconds  # replaced: read back next time
+
+
 def facts_of(report: engine.WalkthroughReport) -> dict[str, float | int | str]:
     """Every fact of the report by label (labels are unique within a walkthrough)."""
     facts = [fact for step in report.steps for fact in step.facts]

@@ -42,7 +42,7 @@ WINDOWS_PER_TRACK = 15  #: 2 s windows of 30 s tracks
 CAM_LAYER = "block3_pool"  #: the last pooling layer of cnn_small
 EXAMPLES = 6  #: right and wrong windows shown per genre
 FEATURES = FeatureConfig(segments_per_track=WINDOWS_PER_TRACK)
-TRAINING_FILE = "training.json"  #: beside a kept cnn_small bundle: ``{"train_seconds": s}`` of its training
+TRAIN_SECONDS = "train_seconds"  #: the metric of a kept cnn_small bundle holding its training's wall time (s)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ def small_cnn_folder(size: RunSize) -> Path:
 def small_cnn(size: RunSize, say: Progress, training_phase: str) -> SmallCnnRun:
     """The demo data of ``size`` (phase ``"data"``) and walkthrough 1's cnn_small on its track split (phase
     ``training_phase``): read back from `small_cnn_folder` when an earlier run kept it there, else trained now and
-    kept (a damaged kept copy is trained again and replaced)."""
+    kept (a damaged kept bundle is trained again and replaced; a folder there that is not a bundle is left alone and
+    the run not kept)."""
     from genre_core import bundles
     from genre_core.splits import grouped_split
     from genre_core.training import train_model
@@ -87,18 +88,22 @@ def small_cnn(size: RunSize, say: Progress, training_phase: str) -> SmallCnnRun:
     dataset = demo_dataset(size, FEATURES, DEMO_GENRES, (LOG_MEL,))
     split = grouped_split(dataset, seed=SEED)
     folder = small_cnn_folder(size)
-    if (folder / TRAINING_FILE).is_file():
+    if (folder / bundles.METADATA_FILE).is_file():
         try:
             bundle = bundles.load_bundle(folder)
-            seconds = float(json.loads((folder / TRAINING_FILE).read_text(encoding="utf-8"))["train_seconds"])
+            seconds = float(bundle.metrics[TRAIN_SECONDS])
             say(f"{training_phase}: read back (trained before with this recipe, data and seed)")
             return SmallCnnRun(dataset, split, bundle, seconds, read_back=True)
-        except (InputError, ValueError, KeyError, TypeError):
+        except (InputError, KeyError, TypeError, ValueError):
             pass  # damaged: trained again below, and replaced
     say(training_phase)
     trained = train_model(dataset, split, small_config(size))
-    bundle = bundles.bundle_from_training(trained, dataset, name="course_cnn")
-    bundles.save_bundle(bundle, folder, extra_files={TRAINING_FILE: json.dumps({"train_seconds": trained.train_seconds})})
+    bundle = bundles.bundle_from_training(trained, dataset, name="course_cnn",
+                                          metrics={TRAIN_SECONDS: trained.train_seconds})
+    try:
+        bundles.save_bundle(bundle, folder)
+    except InputError:
+        pass  # something else than a bundle sits there: it is left as it is, and this run is not kept
     return SmallCnnRun(dataset, split, bundle, trained.train_seconds, read_back=False)
 
 
