@@ -1,5 +1,6 @@
 """The walkthroughs package run headless on a small synthetic demo (quick size), as in CI, one run per walkthrough
-shared by its tests: every step present with its facts and questions, the facts equal to the result's numbers,
+shared by its tests, in the quick workspace the walkthrough job fixture shares (one demo, one feature cache; the
+course CNN kept there is read back by time-freq and the CLI, and a damaged copy trained again): every step present with its facts and questions, the facts equal to the result's numbers,
 every figure tied to a step; the course CNN's hand-counted parameters, Grad-CAM maps of the right and wrong
 windows; time against frequency filters on the same tracks; the FFN's sigmoid head and its settings chosen by a
 cross-validation that never saw the test tracks; from scratch against transfer on the same tracks; the leakage
