@@ -14,6 +14,7 @@ from genre_core.config import FEATURE_KINDS, SUMMARY, FeatureConfig
 from genre_core.dataset import Dataset, encode_labels, require_known
 from genre_core.errors import InputError
 from genre_core.extraction import ProgressCallback, extract_files
+from genre_core.paths import DEMO_TRACKS_ENV
 
 #: Folder names that may hold the genre folders one level down (Kaggle: ``Data/genres_original``).
 GENRE_CONTAINERS = ("genres", "genres_original")
@@ -124,7 +125,6 @@ def load_audio_folder(
     return dataset, result.errors
 
 
-DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"  #: environment: tracks per genre of the generated demo (tests use 1)
 GENERATING_PHASE = "Generating the demo's audio (first use only)"  #: `load_demo`'s first pass, when it runs
 EXTRACTING_PHASE = "Extracting features (then read from the cache)"  #: `load_demo`'s second pass
 

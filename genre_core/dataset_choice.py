@@ -10,12 +10,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genre_core import audio_datasets, datasets, paths, stamps, train_job
+from genre_core import paths, stamps
 from genre_core.config import FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
+from genre_core.paths import DEMO_TRACKS_ENV
+
+if TYPE_CHECKING:  # the readers (pandas, librosa, sklearn) load when a dataset is read, not with the app's sidebar
+    from genre_core import train_job
 
 DEMO, FOLDER, UPLOAD, CSV, NPY, MFCC_JSON = "demo", "folder", "upload", "csv", "npy", "json"
 #: Source kind -> how the Data page names it.
@@ -28,10 +32,6 @@ SOURCE_LABELS = {
     MFCC_JSON: "MFCC JSON",
 }
 AUDIO_SOURCES = (DEMO, FOLDER, UPLOAD)
-DEMO_TRACKS_ENV = audio_datasets.DEMO_TRACKS_ENV
-#: The source kind `datasets.load_dataset` must find for each kind the Data page offers (an upload may hold any).
-EXPECTED_SOURCES = {DEMO: datasets.DEMO_SOURCE, FOLDER: datasets.AUDIO_FOLDER, CSV: datasets.KAGGLE_CSV,
-                    NPY: datasets.NPY_FOLDERS, MFCC_JSON: datasets.MFCC_JSON}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,15 @@ def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
     return (spec.kind, spec.location, spec.genres, spec.config.fingerprint(), demo_size, stamps.source_stamp(spec.source_path()))
 
 
+def expected_source(kind: str) -> str | None:
+    """The source kind `datasets.source_kind` must find for the dataset kind ``kind`` the Data page offers;
+    None for an upload (a zip may hold any)."""
+    from genre_core import datasets
+
+    return {DEMO: datasets.DEMO_SOURCE, FOLDER: datasets.AUDIO_FOLDER, CSV: datasets.KAGGLE_CSV,
+            NPY: datasets.NPY_FOLDERS, MFCC_JSON: datasets.MFCC_JSON}.get(kind)
+
+
 def read_dataset(spec: DatasetSpec, progress: Callable[[int, int], None] | None = None,
                  phase: Callable[[str], None] | None = None) -> LoadedDataset:
     """Read or extract the dataset of ``spec`` with `datasets.load_dataset` (no caching here;
@@ -86,10 +95,12 @@ def read_dataset(spec: DatasetSpec, progress: Callable[[int, int], None] | None 
     total)`` and ``phase(label)`` report as in `datasets.load_dataset`. `InputError` for an unknown kind, or
     when the location is another kind of source than the one chosen (a folder of songs given as a feature
     table would start an extraction)."""
+    from genre_core import audio_datasets, datasets
+
     if spec.kind not in SOURCE_LABELS:
         raise InputError("dataset source", f"unknown kind '{spec.kind}'")
     location = "demo" if spec.kind == DEMO else spec.location
-    found, expected = datasets.source_kind(location), EXPECTED_SOURCES.get(spec.kind)
+    found, expected = datasets.source_kind(location), expected_source(spec.kind)
     if expected is not None and found != expected:
         raise InputError(spec.location, f"is {found}, not {expected}: choose that source kind, or another path")
     dataset, skipped = datasets.load_dataset(
@@ -102,6 +113,8 @@ def read_dataset(spec: DatasetSpec, progress: Callable[[int, int], None] | None 
 def job_source(spec: DatasetSpec) -> train_job.DatasetSource:
     """Where a job's worker process finds the dataset of ``spec``: the same files, settings and feature cache
     (so it loads what the page shows, from the cache)."""
+    from genre_core import audio_datasets, train_job
+
     demo = spec.kind == DEMO
     return train_job.DatasetSource(
         location="demo" if demo else spec.location, feature_config=spec.config, genres=spec.genres,

@@ -14,12 +14,16 @@ WORKSPACE_MODELS_DIR = DATA_DIR / "models"
 PRETRAINED_DIR = PROJECT_ROOT / "assets" / "models"
 #: Pretrained networks converted from other projects (the musicnn taggers), with their licences.
 PRETRAINED_NETWORKS_DIR = PROJECT_ROOT / "assets" / "pretrained"
+#: The real data sets beside the checkout (GTZAN may not be redistributed, so none of it is in the repository).
+SHARED_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 #: The published artist-filtered GTZAN split (Sturm; Foleis & Tavares 2020) beside the checkout: its artist lists
 #: group a GTZAN dataset's sweep folds by artist, and its folds are the Train page's artist-filtered splits.
-ARTIST_SPLIT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "splits" / "sturm_artist_filtered_3fold"
+ARTIST_SPLIT_DIR = SHARED_DATA_DIR / "splits" / "sturm_artist_filtered_3fold"
 #: Environment variable: more folders (separated by the OS path separator) whose contents the app may read
 #: from paths that users type.
 ALLOWED_ROOTS_ENV = "GENRELENS_ALLOWED_ROOTS"
+#: Environment variable: tracks per genre of the generated demo (`audio_datasets.demo_size_from_environment`; tests use 1).
+DEMO_TRACKS_ENV = "GENRELENS_DEMO_TRACKS"
 
 
 def allowed_roots() -> tuple[Path, ...]:

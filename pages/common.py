@@ -34,13 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from genre_core import archives, atomic, bundle_files, bundle_info, jobs, paths, uploads
+from genre_core import archives, atomic, audio, bundle_files, bundle_info, jobs, paths, uploads
 from genre_core.bundle_info import CNN, FFN, BundleInfo
 from genre_core.dataset_choice import DEMO, DatasetSpec, LoadedDataset, dataset_key, read_dataset
 from genre_core.markdown import md
 from pages.widgets import errors_shown, run_with_progress
 
 if TYPE_CHECKING:
+    import numpy as np
     from streamlit.delta_generator import DeltaGenerator
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
@@ -149,7 +150,8 @@ def init_state() -> None:
     state.setdefault(DATASET_READY_KEY, False)
     state.setdefault(UPLOAD_FOLDER_KEY, uuid.uuid4().hex)
     for role, key in BUNDLE_KEYS.items():
-        state.setdefault(key, bundle_info.default_bundle_folder(role))
+        if key not in state:  # not setdefault: finding the default reads the disk, and this runs often
+            state[key] = bundle_info.default_bundle_folder(role)
 
 
 def active_dataset_spec() -> DatasetSpec:
@@ -277,6 +279,18 @@ def require_active_bundle(role: str) -> tuple[str, ModelBundle]:
         return folder, load_bundle(folder)
     st.stop()
 
+
+
+# ============================================================================================== audio ======
+@st.cache_data(show_spinner=False, max_entries=8)
+def _decoded_track(path: str, modified_ns: int, sample_rate: int) -> np.ndarray:
+    return audio.load_audio(path, sample_rate)
+
+
+def track_samples(path: str | Path, sample_rate: int) -> np.ndarray:
+    """`audio.load_audio` of a dataset's track: (samples,) float32 at ``sample_rate`` Hz, decoded once per
+    modification time of the file and rate (the Data page redraws a track's figures on every script run)."""
+    return _decoded_track(str(path), Path(path).stat().st_mtime_ns, sample_rate)
 
 
 # ============================================================================================ uploads ======

@@ -1,4 +1,5 @@
-"""Walkthroughs: the course exercises as guided pages. Choose one and its size, start it as a background job
+"""Walkthroughs: the course exercises as guided pages. Choose one, its size and, for one that can run on real data
+(`engine.RealData`), the path of that data (checked before the job is queued), start it as a background job
 (`genre_core.walkthroughs.job`, kind ``"walkthrough"``), follow its phases, then go through its steps: each with its
 short explanation, the facts and figures this run measured, and the questions to answer, with a box for each
 answer; download the answers (Markdown, with the facts) and the whole run as one HTML report.
@@ -11,6 +12,7 @@ step per screen.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import streamlit as st
 
@@ -55,18 +57,34 @@ def _own_runs() -> list[jobs.JobRecord]:
 def _run_label(record: jobs.JobRecord, titles: dict[str, str]) -> str:
     started = datetime.datetime.fromtimestamp(record.created).strftime("%d %b %H:%M")
     name = record.config.get("name", "?")
-    return f"{titles.get(name, name)} · {record.config.get('size', '?')} · {started} · {STATUS_WORDS[record.status]}"
+    real = record.config.get("real_data")
+    data = "demo" if real is None else Path(real).name
+    return (f"{titles.get(name, name)} · {record.config.get('size', '?')} · {data} · {started} · "
+            f"{STATUS_WORDS[record.status]}")
+
+
+def _real_data_input(name: str, real: engine.RealData) -> str:
+    """The path of the real data to run walkthrough ``name`` on ("" for the demo), pre-filled with the shared copy
+    beside the checkout where it exists."""
+    default = real.shared_default()
+    return st.text_input(f"Real data: {real.what}", value="" if default is None else str(default),
+                         key=f"walkthroughs.data.{name}", placeholder="empty: the built-in demo data",
+                         help="A path on the server (under the folders it may read). Leave it empty to run on the "
+                              "synthetic demo data.")
 
 
 def _start_form(known: dict[str, engine.WalkthroughSpec]) -> None:
-    """Walkthrough and size; Start queues the job and shows it."""
+    """Walkthrough, size and, for a walkthrough that can run on real data, its path; Start checks the path (one
+    error naming it, nothing queued) and queues the job and shows it."""
     name = st.selectbox("Walkthrough", list(known), format_func=lambda key: known[key].title, key="walkthroughs.name")
     size = st.radio("Size", list(engine.SIZES), format_func=SIZE_WORDS.get, key="walkthroughs.size",
                     help="Both sizes run every step; only the full size gives numbers worth discussing.")
+    real = known[name].real_data
+    data = "" if real is None else _real_data_input(name, real)
     if st.button("Start the walkthrough", type="primary", icon=":material/play_arrow:", key="walkthroughs.start"):
         with widgets.errors_shown():
             record = common.job_manager().submit(KIND, common.user_id(),
-                                                 WalkthroughJobSpec.in_workspace(name, size).to_dict())
+                                                 WalkthroughJobSpec.in_workspace(name, size, data).to_dict())
             st.session_state[SHOWN_KEY] = record.id
             st.rerun()
 
@@ -192,7 +210,8 @@ def _page() -> None:
     known = engine.registry()
     runs = _own_runs()
     if not presenter.is_on() or not runs:  # in front of a class: the run's steps only
-        st.markdown("The course exercises, step by step on the built-in demo data: each step says what it shows, "
+        st.markdown("The course exercises, step by step on the built-in demo data (some also on real GTZAN data: "
+                    "give its path): each step says what it shows, "
                     "gives the numbers and figures this run measured, and asks questions to answer. A walkthrough runs "
                     "in the background: leave the page or reload it, and the run is still here (keep this page's URL).")
         with st.expander("Start a walkthrough", expanded=not runs):

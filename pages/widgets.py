@@ -10,18 +10,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from genre_core import model_figures, model_tables
 from genre_core.bundle_info import BundleInfo
 from genre_core.dataset_choice import DatasetSpec, LoadedDataset
 from genre_core.errors import GenreLensError
-from genre_core.evaluation import EvaluationReport
 from genre_core.markdown import md
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas, plotly and the score modules (sklearn) load when a page first shows scores
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from genre_core.evaluation import EvaluationReport
     from genre_core.reports import BundleEvaluation
 
 T = TypeVar("T")
@@ -121,6 +121,10 @@ HEADER_PADDING_PX = 40  #: px of a header cell besides its text (padding, sort a
 def show_score_table(table: pd.DataFrame, name: str) -> None:
     """A table of `model_tables` with human headers (`model_tables.COLUMN_HEADERS`) wide enough to be read
     whole, fractions as percentages, and a button that downloads it as ``<name>.csv`` (short column names)."""
+    import pandas as pd
+
+    from genre_core import model_tables
+
     config: dict[str, Any] = {}
     for column in table.columns:
         header = model_tables.COLUMN_HEADERS.get(column, column)
@@ -138,6 +142,8 @@ def show_headline_scores(evaluation: BundleEvaluation, *, model_name: str, n_cla
     """The warnings of a `genre_core.reports.evaluate_bundle` result, its scores per part (table + CSV) and
     the test accuracy against the baselines; returns the report and the baseline scores for more views.
     ``key`` prefixes widget keys, ``tag`` names downloaded files."""
+    from genre_core import model_figures, model_tables
+
     report, scores = evaluation.report, evaluation.baselines or {}
     for line in evaluation.warnings:
         st.warning(line, icon=":material/warning:")

@@ -178,15 +178,30 @@ def musicnn_wheel() -> Path:
 
 
 @pytest.fixture(scope="session")
-def walkthrough_job(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def quick_demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root of one workspace the quick walkthrough runs share (the job's and test_walkthroughs'): its
+    4-tracks-per-genre demo, cached features and kept course CNN are made once, by whichever test needs them first."""
+    return tmp_path_factory.mktemp("quick_demo")
+
+
+@pytest.fixture(scope="module")
+def quick_demo_workspace(quick_demo_root: Path) -> Iterator[Path]:
+    """`quick_demo_root` as the requesting module's workspace (`isolate_workspace`); its root."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_workspace(monkeypatch, quick_demo_root)
+        yield quick_demo_root
+
+
+@pytest.fixture(scope="session")
+def walkthrough_job(quick_demo_root: Path) -> Path:
     """One quick run of the leakage walkthrough as a background job (its own worker process) on a 4-tracks-per-genre
-    demo in a temporary workspace: the finished job's folder (shared by the job, report and page tests)."""
+    demo in the shared quick workspace: the finished job's folder (shared by the job, report and page tests)."""
     import time
 
     from genre_core import jobs
     from genre_core.walkthroughs.job import KIND, WalkthroughJobSpec
 
-    root = tmp_path_factory.mktemp("walkthrough_job")
+    root = quick_demo_root
     data = root / "data"
     spec = WalkthroughJobSpec("leakage", "quick", str(data), str(data / "demo"), str(data / "cache"))
     manager = jobs.JobManager(jobs.JobStore(root / "jobs"))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO_ROOT, tone, zip_bytes
@@ -136,14 +137,52 @@ def test_sidebar_offers_bundles_per_role_with_classes_and_test_accuracy(
     assert any(r"my\_cnn (workspace)" in item.value for item in chosen.main.markdown)  # the Start page agrees
 
 
+def test_a_bundle_saved_or_changed_while_the_app_runs_is_listed_at_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sidebar reads each bundle.json once per modification (a cache), yet never shows a stale list."""
+    workspace_models = tmp_path / "models"
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.setattr(paths, "WORKSPACE_MODELS_DIR", workspace_models)
+    app = start_app()
+    assert app.selectbox(key="sidebar.FFN_bundle").options == ["none"]
+    folder = write_bundle_metadata(workspace_models / "fresh_ffn", "summary", ["jazz", "pop"], {})
+    app.run()
+    assert app.selectbox(key="sidebar.FFN_bundle").options == ["none", "fresh_ffn (workspace)"]
+    app.selectbox(key="sidebar.FFN_bundle").set_value(folder).run()
+    assert "summary model, 2 classes (jazz, pop), not evaluated" in [c.value for c in app.sidebar.caption]
+    metadata_file = Path(folder) / bundle_files.METADATA_FILE
+    metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    metadata["metrics"] = {"parts": {"test": {"segment_metrics": {"accuracy": 0.9}}}}
+    metadata_file.write_text(json.dumps(metadata), encoding="utf-8")
+    os.utime(metadata_file, ns=(time.time_ns(), metadata_file.stat().st_mtime_ns + 1_000_000))  # coarse clocks
+    app.run()
+    assert "summary model, 2 classes (jazz, pop), test accuracy 90.0%" in [c.value for c in app.sidebar.caption]
+
+
+def test_a_track_is_decoded_once_and_again_when_its_file_changes(tmp_path: Path) -> None:
+    track = tmp_path / "song.wav"
+    track.write_bytes(wav_bytes(tone(440.0, 1.0, 16000, amplitude=0.5), 16000))
+    first = common.track_samples(track, 16000)
+    assert first.shape == (16000,) and np.abs(first).max() == pytest.approx(0.5, abs=0.01)
+    assert np.array_equal(common.track_samples(track, 16000), first)
+    assert common.track_samples(track, 8000).shape == (8000,)  # another rate is another entry
+    modified = track.stat().st_mtime_ns
+    track.write_bytes(wav_bytes(tone(440.0, 2.0, 16000, amplitude=0.25), 16000))
+    os.utime(track, ns=(time.time_ns(), modified + 1_000_000))  # a new modification time even on coarse clocks
+    second = common.track_samples(track, 16000)
+    assert second.shape == (32000,) and np.abs(second).max() == pytest.approx(0.25, abs=0.01)
+
+
 @pytest.mark.slow
-def test_app_shows_its_first_page_without_importing_tensorflow(tmp_path: Path) -> None:
+def test_app_shows_its_first_page_without_importing_tensorflow_sklearn_librosa_or_pandas(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
         f"app = AppTest.from_file({APP!r}, default_timeout=120).run()\n"
         "assert not app.exception, [item.value for item in app.exception]\n"
-        "print(sorted(name for name in ('tensorflow', 'keras', 'shap') if name in sys.modules))\n"
+        "print(sorted(name for name in ('tensorflow', 'keras', 'shap', 'sklearn', 'librosa', 'pandas')\n"
+        "             if name in sys.modules))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
@@ -186,6 +225,7 @@ def test_the_server_is_safe_by_default() -> None:
     assert config["server"]["address"] == "127.0.0.1" and config["server"]["enableXsrfProtection"] is True
     assert config["client"]["showErrorDetails"] == "none" and config["server"]["maxUploadSize"] <= 2048
     assert "--server.address 127.0.0.1" in (REPO_ROOT / "Makefile").read_text()
+    assert config["runner"]["postScriptGC"] is False  # a forced full collection cost most of a page switch
     assert streamlit_config.get_option("client.showErrorDetails") == "none"  # what this checkout's server reads
 
 

@@ -1,7 +1,8 @@
 """The Walkthroughs page driven with AppTest: a finished run (the session's quick leakage job, copied into this
 module's workspace as the user's) reads back from its job folder with every step's explanation, facts, figure and
 answer boxes (answers kept with the run: a reload finds them), and its downloads; in presenter mode one step per
-screen, answers kept across steps; Start queues a job of this user whose progress and Cancel are shown."""
+screen, answers kept across steps; Start queues a job of this user whose progress and Cancel are shown, on the real
+data path given (pre-filled with the shared copy), and a bad path is one error naming it with nothing queued."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ from streamlit.testing.v1 import AppTest
 
 from genre_core import jobs, paths
 from genre_core.dataset_choice import DatasetSpec
-from genre_core.walkthroughs import stored
+from genre_core.markdown import md
+from genre_core.walkthroughs import ffn_summary, stored
 from genre_core.walkthroughs.job import KIND, PHASE_EVENT, WalkthroughJobSpec
 from pages import common, presenter
 
 PAGE = "pages/walkthroughs.py"
 USER = "0123456789abcdef0123456789abcdef"  #: the browser's ``?user=`` id
 ANSWER_BOX = "presenter.answer.walkthroughs.{job}.{step}.{question}.box"
+DATA_BOX = "walkthroughs.data.{name}"  #: the real data path of a walkthrough that can run on it
 
 
 @pytest.fixture(scope="module")
@@ -92,23 +95,53 @@ def test_presenter_mode_shows_one_step_per_screen_and_keeps_the_answers(finished
 
 
 @pytest.mark.slow
-def test_start_queues_a_job_of_this_user_with_its_progress_and_cancel(finished) -> None:
+def test_start_queues_a_job_of_this_user_on_the_real_data_given_with_its_progress_and_cancel(finished,
+                                                                                              gtzan_csv: Path) -> None:
     at = _open()
-    at.selectbox(key="walkthroughs.name").set_value("course-cnn")
+    at.selectbox(key="walkthroughs.name").set_value("ffn-summary").run()
     at.radio(key="walkthroughs.size").set_value("quick")
+    box = at.text_input(key=DATA_BOX.format(name="ffn-summary"))
+    default = paths.SHARED_DATA_DIR / ffn_summary.FEATURE_TABLE  # pre-filled with the shared copy where it exists
+    assert box.value == (str(default) if default.is_file() else "")
+    box.input(str(gtzan_csv))
     at.button(key="walkthroughs.start").click().run()
     store = common.job_manager().store
     newest = store.list(owner=USER, kind=KIND)[-1]
     try:
-        assert newest.config["name"] == "course-cnn" and newest.config["size"] == "quick"
+        assert newest.config["name"] == "ffn-summary" and newest.config["size"] == "quick"
+        assert newest.config["real_data"] == str(gtzan_csv.resolve())  # checked, then carried to the worker
         assert newest.config["data_dir"] == str(paths.DATA_DIR)  # the worker reads this workspace's demo
         assert at.selectbox(key="walkthroughs.shown").value == newest.id
+        assert f"· {ffn_summary.FEATURE_TABLE} ·" in at.selectbox(key="walkthroughs.shown").format_func(newest.id)
         assert f"walkthroughs.cancel.{newest.id}" in [button.key for button in at.button]
         at.button(key=f"walkthroughs.cancel.{newest.id}").click().run()
     finally:
         common.job_manager().cancel(newest.id)
     assert store.get(newest.id).status == jobs.CANCELLED
     assert "This run was cancelled" in messages(at.info)
+
+
+@pytest.mark.slow
+def test_a_bad_real_data_path_is_one_error_naming_it_and_queues_nothing(finished, tmp_path: Path) -> None:
+    at = _open()
+    at.selectbox(key="walkthroughs.name").set_value("pretrained").run()
+    assert at.text_input(key=DATA_BOX.format(name="pretrained")).label.startswith("Real data: a GTZAN-style audio")
+    at.selectbox(key="walkthroughs.name").set_value("ffn-summary").run()
+    store = common.job_manager().store
+    before = [record.id for record in store.list(owner=USER, kind=KIND)]
+    cases = {
+        str(tmp_path / "none.csv"): "no such file or folder",
+        str(tmp_path): "is a folder, expected the Kaggle GTZAN feature table",
+        "/etc/hostname": "this data path is outside the folders the server may read",
+    }
+    for path, reason in cases.items():
+        at.text_input(key=DATA_BOX.format(name="ffn-summary")).input(path).run()
+        at.button(key="walkthroughs.start").click().run()
+        assert not at.exception, [item.value for item in at.exception]
+        assert len(at.error) == 1 and at.error[0].value.startswith(md(f"{path}: {reason}")), at.error[0].value
+    assert [record.id for record in store.list(owner=USER, kind=KIND)] == before  # refused before queuing
+    at.selectbox(key="walkthroughs.name").set_value("leakage").run()  # the demo only: no path to give
+    assert DATA_BOX.format(name="leakage") not in [box.key for box in at.text_input]
 
 
 @pytest.mark.slow

@@ -23,7 +23,8 @@ def test_a_quick_job_stores_the_walkthrough_with_its_phases(walkthrough_job: Pat
     assert record.kind == KIND and record.status == jobs.DONE
     run = stored.read_walkthrough(walkthrough_job)
     result = json.loads((walkthrough_job / jobs.RESULT_FILE).read_text())
-    assert result == {"name": "leakage", "size": "quick", "steps": len(run.report.steps), "figures": len(run.figures)}
+    assert result == {"name": "leakage", "size": "quick", "data": "demo", "steps": len(run.report.steps),
+                      "figures": len(run.figures)}
     events = jobs.read_events(walkthrough_job)
     # the demo has no artists: the artist-filtered split never runs, so it has no phase
     assert [phase.name for phase in phases(events, record.finished)] == ["data", "leaky", "grouped", SAVING_PHASE]
@@ -38,6 +39,12 @@ def test_a_quick_job_stores_the_walkthrough_with_its_phases(walkthrough_job: Pat
     per_window = bars.figure.data[0]
     for protocol, value in zip(per_window.x, per_window.y, strict=True):
         assert facts[f"{leakage.PROTOCOL_WORDS[protocol]}: test accuracy per window"] == pytest.approx(value)
+    words = leakage.PROTOCOL_WORDS
+    assert "no artists" in facts[words["artist-filtered"]]  # the split the demo lacks is named, not hidden
+    for protocol in ("leaky", "grouped"):
+        assert 0 <= facts[f"{words[protocol]}: test accuracy per window"] <= 1
+    # the leaky split deals windows out one by one: its test part touches more tracks than the track split's
+    assert facts[f"{words['leaky']}: test tracks"] > facts[f"{words['grouped']}: test tracks"]
 
 
 def test_phases_time_each_phase_until_the_next_and_the_last_until_the_end() -> None:
@@ -98,3 +105,11 @@ def test_a_bad_config_is_one_readable_error(tmp_path: Path) -> None:
         WalkthroughJobSpec.in_workspace("leakage", "huge")
     with pytest.raises(InputError, match="walkthrough job.*unknown setting"):
         WalkthroughJobSpec.from_dict({**WalkthroughJobSpec.in_workspace("leakage", "quick").to_dict(), "extra": 1})
+    with pytest.raises(InputError, match=r"real data '/x': walkthrough leakage runs on the demo data only"):
+        WalkthroughJobSpec.in_workspace("leakage", "quick", "/x")
+    with pytest.raises(InputError, match=f"^{tmp_path}: is a folder, expected the Kaggle GTZAN feature table"):
+        WalkthroughJobSpec.in_workspace("ffn-summary", "quick", str(tmp_path))
+    table = tmp_path / "features.csv"
+    table.write_text("filename,label\n")  # checked for kind only here; the worker reads it
+    assert WalkthroughJobSpec.in_workspace("ffn-summary", "quick", f" {table} ").real_data == str(table.resolve())
+    assert WalkthroughJobSpec.from_dict(WalkthroughJobSpec.in_workspace("leakage", "quick").to_dict()).real_data is None

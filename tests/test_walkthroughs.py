@@ -1,9 +1,11 @@
 """The walkthroughs package run headless on a small synthetic demo (quick size), as in CI, one run per walkthrough
-shared by its tests: every step present with its facts and questions, the facts equal to the result's numbers,
+shared by its tests, in the quick workspace the walkthrough job fixture shares (one demo, one feature cache; the
+course CNN kept there is read back by time-freq and the CLI, and a damaged copy trained again): every step present with its facts and questions, the facts equal to the result's numbers,
 every figure tied to a step; the course CNN's hand-counted parameters, Grad-CAM maps of the right and wrong
 windows; time against frequency filters on the same tracks; the FFN's sigmoid head and its settings chosen by a
 cross-validation that never saw the test tracks; from scratch against transfer on the same tracks; the leakage
-comparison; and the CLI verb writing the JSON report, with one-line errors for bad real-data paths."""
+comparison (in test_walkthrough_job, from the job's run); and the CLI verb writing the JSON
+report, with one-line errors for bad real-data paths."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ SMALL_PARAMETERS = 132_382  #: cnn_small on walkthrough 1's 2 s log-mel windows,
 
 
 @pytest.fixture(scope="module")
-def course(workspace: Path) -> Iterator[course_cnn.CourseCnnResult]:
+def course(quick_demo_workspace: Path) -> Iterator[course_cnn.CourseCnnResult]:
     phases: list[str] = []
     yield course_cnn.run(engine.QUICK, phases.append)
     assert phases == ["data", "training", "evaluation", "Grad-CAM"]
@@ -70,23 +72,20 @@ def test_course_cnn_shows_right_and_wrong_test_windows_with_their_maps(course: c
 
 
 @pytest.mark.slow
-def test_cli_runs_the_leakage_walkthrough_and_writes_its_report(workspace: Path, tmp_path: Path, capsys) -> None:
-    """One quick run of walkthrough 4 through the CLI: the splits compared, the one the demo lacks named."""
-    assert cli.main(["walkthrough", "leakage", "--size", "quick", "--out", str(tmp_path / "report")]) == 0
+def test_cli_runs_a_walkthrough_and_writes_its_report(course: course_cnn.CourseCnnResult, tmp_path: Path,
+                                                        capsys) -> None:
+    """The CLI on the course CNN the `course` run kept in the workspace: read back, not trained again; its steps
+    printed and its report written as JSON and as one offline HTML file with its figures."""
+    assert cli.main(["walkthrough", "course-cnn", "--size", "quick", "--out", str(tmp_path / "report")]) == 0
     out = capsys.readouterr().out
-    assert "1. The same model, three ways to split" in out and "? Which number would you report" in out
+    assert "[course-cnn] training: read back" in out
+    assert "1. The data" in out and "? Why must the windows of one track stay in one part?" in out
     written = json.loads((tmp_path / "report" / engine.REPORT_FILE).read_text())
     page = (tmp_path / "report" / HTML_FILE).read_text()  # the same run as one offline HTML report, figures included
-    assert "HTML report written to" in out and "1. The same model, three ways to split" in page
-    assert 'id="figure-test_accuracy"' in page
-    assert written["name"] == "leakage" and written["size"]["name"] == "quick" and len(written["steps"]) == 2
-    facts = {fact["label"]: fact["value"] for fact in written["steps"][0]["facts"]}
-    words = leakage.PROTOCOL_WORDS
-    assert "no artists" in facts[words["artist-filtered"]]
-    for protocol in ("leaky", "grouped"):
-        assert 0 <= facts[f"{words[protocol]}: test accuracy per window"] <= 1
-    # the leaky split deals windows out one by one: its test part touches more tracks than the track split's
-    assert facts[f"{words['leaky']}: test tracks"] > facts[f"{words['grouped']}: test tracks"]
+    assert "HTML report written to" in out and "1. The data" in page
+    assert 'id="figure-curves"' in page and 'id="figure-confusion_test"' in page
+    assert written["name"] == "course-cnn" and written["size"]["name"] == "quick" and len(written["steps"]) == 6
+    assert written == json.loads(json.dumps(course.report.to_dict()))  # the kept model gives the same run
     (tmp_path / "file").write_text("x")
     assert cli.main(["walkthrough", "leakage", "--size", "quick", "--out", str(tmp_path / "file")]) == 1
     assert "is a file, not a folder" in capsys.readouterr().err
@@ -95,6 +94,21 @@ def test_cli_runs_the_leakage_walkthrough_and_writes_its_report(workspace: Path,
     assert usage.value.code == 2
     with pytest.raises(InputError, match="unknown; known: course-cnn, time-freq, ffn-summary, leakage, pretrained"):
         engine.get_walkthrough("no-such")
+
+
+@pytest.mark.slow
+def test_a_damaged_kept_course_cnn_is_trained_again_and_replaced(course: course_cnn.CourseCnnResult,
+                                                                  quick_demo_workspace: Path) -> None:
+    folder = course_cnn.small_cnn_folder(engine.QUICK)
+    assert folder.is_relative_to(quick_demo_workspace / "data" / "walkthroughs")  # the workspace's, not the user's
+    assert course_cnn.small_cnn_folder(engine.FULL) != folder  # another recipe never reads it
+    (folder / "model.keras").write_bytes(b"not a model")
+    phases: list[str] = []
+    retrained = course_cnn.small_cnn(engine.QUICK, phases.append, "training")
+    assert phases == ["data", "training"] and not retrained.read_back
+    assert retrained.bundle.history == course.history  # seeded and deterministic: the same run again
+    again = course_cnn.small_cnn(engine.QUICK, phases.append, "training")
+    assert again.read_back and again.train_seconds == retrained.train_seconds  # replaced: read back next time
 
 
 def facts_of(report: engine.WalkthroughReport) -> dict[str, float | int | str]:
@@ -118,8 +132,12 @@ def check_shape(result: engine.Walkthrough, name: str, steps: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def time_freq_run(workspace: Path) -> time_freq.TimeFreqResult:
-    return time_freq.run(engine.QUICK)
+def time_freq_run(course: course_cnn.CourseCnnResult) -> time_freq.TimeFreqResult:
+    """Run after `course`, whose cnn_small it reads back from the workspace (only cnn_timefreq trains)."""
+    phases: list[str] = []
+    result = time_freq.run(engine.QUICK, phases.append)
+    assert phases == ["data", "cnn_small: read back (trained before with this recipe, data and seed)", "cnn_timefreq"]
+    return result
 
 
 @pytest.mark.slow
@@ -151,7 +169,7 @@ def test_time_freq_compares_both_cnns_on_the_same_tracks_and_counts_their_parame
 
 
 @pytest.fixture(scope="module")
-def ffn_run(workspace: Path) -> ffn_summary.FfnSummaryResult:
+def ffn_run(quick_demo_workspace: Path) -> ffn_summary.FfnSummaryResult:
     phases: list[str] = []
     result = ffn_summary.run(engine.QUICK, phases.append)
     assert phases[0] == "data" and phases[-3:] == ["metal vs rock", "every genre", "SHAP"]
@@ -165,8 +183,8 @@ def test_ffn_summary_chooses_its_setting_by_cross_validation_inside_the_training
     check_shape(ffn_run, "ffn-summary", 5)
     search, binary = ffn_run.search, ffn_run.binary
     grid = ffn_summary.QUICK_GRID
-    labels = {f"batch_size={batch}, hidden=[{first}, 128, 32]" for batch in grid.batch_sizes
-              for first in grid.first_layers}
+    assert grid.batch_sizes == (32,) and search.spec.base_config["batch_size"] == 32  # held fixed: one axis
+    labels = {f"hidden=[{first}, 128, 32]" for first in grid.first_layers}
     assert {point.label for point in search.points} == labels and ffn_run.best.label in labels
     assert search.complete and search.runs_done == len(labels) * grid.folds
     # the search's data is the training part only: its tracks are the binary task's train and validation tracks
@@ -194,7 +212,7 @@ def test_ffn_summary_chooses_its_setting_by_cross_validation_inside_the_training
 
 
 @pytest.fixture(scope="module")
-def pretrained_run(workspace: Path) -> pretrained.PretrainedResult:
+def pretrained_run(quick_demo_workspace: Path) -> pretrained.PretrainedResult:
     return pretrained.run(engine.QUICK)
 
 

@@ -31,8 +31,8 @@ def add_walkthrough_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _real_data(args: argparse.Namespace, spec: engine.WalkthroughSpec) -> Path | None:
-    """The real data path given for ``spec`` (None: the demo); GenreLensError for a flag of another walkthrough
-    or a path that is missing or of the wrong kind (checked before any work)."""
+    """The real data path given for ``spec`` (None: the demo); GenreLensError for a flag of another walkthrough,
+    InputError for a path that is missing or of the wrong kind (`engine.RealData.check`; before any work)."""
     for other in engine.registry().values():
         flag = None if other.real_data is None else other.real_data.flag
         path = None if flag is None else getattr(args, flag.replace("-", "_"))
@@ -44,13 +44,7 @@ def _real_data(args: argparse.Namespace, spec: engine.WalkthroughSpec) -> Path |
     path = getattr(args, flag.replace("-", "_"))
     if path is None:
         return None
-    if not path.exists():
-        raise GenreLensError(f"--{flag} {shown(path)}: no such file or folder")
-    wants_folder = spec.real_data.folder
-    if path.is_dir() != wants_folder:
-        raise GenreLensError(f"--{flag} {shown(path)}: is a {'folder' if path.is_dir() else 'file'}, expected "
-                             f"{spec.real_data.what}")
-    return path
+    return spec.real_data.check(path, f"--{flag} {shown(path)}")
 
 
 def run_walkthrough(args: argparse.Namespace) -> int:

@@ -1,16 +1,25 @@
 """Walkthrough 1, the course CNN: ``cnn_small`` on log-mel windows of 4 demo genres (classical, disco, metal,
 rock; 15 windows per track), plain mini-batch SGD, batch 32, 20 epochs, seed 42 with op determinism. Parameter
 count by hand, curves, test accuracy, train and test confusion, right and wrong windows per genre with Grad-CAM
-at the last pooling layer, and whether Grad-CAM can be trusted on spectrograms (randomisation and deletion)."""
+at the last pooling layer, and whether Grad-CAM can be trusted on spectrograms (randomisation and deletion).
+
+Its trained ``cnn_small`` is kept in the workspace (`small_cnn`): walkthrough 2 compares the very same run with
+``cnn_timefreq``, and a rerun at the same size reads it back instead of training again (the recipe is seeded and
+deterministic, so a new training would give the same weights)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from genre_core import paths
 from genre_core.config import LOG_MEL, FeatureConfig
+from genre_core.errors import InputError
 from genre_core.evaluation import EvaluationReport
 from genre_core.explain.examples import ExampleRow
 from genre_core.synth import DEMO_GENRES
@@ -19,6 +28,10 @@ from genre_core.walkthroughs.engine import WalkthroughSpec
 
 if TYPE_CHECKING:
     from genre_core.anatomy import LayerCount
+    from genre_core.bundles import ModelBundle
+    from genre_core.dataset import Dataset
+    from genre_core.splits import Split
+    from genre_core.train_config import TrainConfig
 
 NAME = "course-cnn"
 TITLE = "A CNN on log-mel spectrograms of 4 genres"
@@ -29,6 +42,69 @@ WINDOWS_PER_TRACK = 15  #: 2 s windows of 30 s tracks
 CAM_LAYER = "block3_pool"  #: the last pooling layer of cnn_small
 EXAMPLES = 6  #: right and wrong windows shown per genre
 FEATURES = FeatureConfig(segments_per_track=WINDOWS_PER_TRACK)
+TRAIN_SECONDS = "train_seconds"  #: the metric of a kept cnn_small bundle holding its training's wall time (s)
+
+
+@dataclass(frozen=True)
+class SmallCnnRun:
+    """Walkthrough 1's ``cnn_small`` trained at one size: the demo ``dataset`` (log-mel windows), its track
+    ``split`` (seed `SEED`), the trained ``bundle`` (its history inside), the training's wall time in s, and whether
+    it was ``read_back`` from the workspace (trained by an earlier run with the same recipe and data)."""
+
+    dataset: Dataset
+    split: Split
+    bundle: ModelBundle
+    train_seconds: float
+    read_back: bool
+
+
+def small_config(size: RunSize) -> TrainConfig:
+    """The course recipe at ``size``: cnn_small, plain SGD (momentum 0), `LEARNING_RATE`, `BATCH_SIZE`, `SEED`."""
+    from genre_core.train_config import TrainConfig
+
+    return TrainConfig(preset="cnn_small", optimizer="sgd", learning_rate=LEARNING_RATE, momentum=0.0,
+                       batch_size=BATCH_SIZE, epochs=size.epochs, seed=SEED)
+
+
+def small_cnn_folder(size: RunSize) -> Path:
+    """Where the workspace keeps the cnn_small of ``size``: a folder named by a hash of the recipe and the data
+    (`small_config`, `FEATURES`, the demo genres and size), so another recipe or data never reads it."""
+    key = json.dumps({"config": small_config(size).to_dict(), "features": FEATURES.to_dict(),
+                      "genres": list(DEMO_GENRES), "tracks_per_genre": size.tracks_per_genre}, sort_keys=True)
+    return paths.DATA_DIR / "walkthroughs" / NAME / f"cnn_small-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def small_cnn(size: RunSize, say: Progress, training_phase: str) -> SmallCnnRun:
+    """The demo data of ``size`` (phase ``"data"``) and walkthrough 1's cnn_small on its track split (phase
+    ``training_phase``): read back from `small_cnn_folder` when an earlier run kept it there, else trained now and
+    kept (a damaged kept bundle is trained again and replaced; a folder there that is not a bundle is left alone and
+    the run not kept)."""
+    from genre_core import bundles
+    from genre_core.splits import grouped_split
+    from genre_core.training import train_model
+    from genre_core.walkthroughs.demo_data import demo_dataset
+
+    say("data")
+    dataset = demo_dataset(size, FEATURES, DEMO_GENRES, (LOG_MEL,))
+    split = grouped_split(dataset, seed=SEED)
+    folder = small_cnn_folder(size)
+    if (folder / bundles.METADATA_FILE).is_file():
+        try:
+            bundle = bundles.load_bundle(folder)
+            seconds = float(bundle.metrics[TRAIN_SECONDS])
+            say(f"{training_phase}: read back (trained before with this recipe, data and seed)")
+            return SmallCnnRun(dataset, split, bundle, seconds, read_back=True)
+        except (InputError, KeyError, TypeError, ValueError):
+            pass  # damaged: trained again below, and replaced
+    say(training_phase)
+    trained = train_model(dataset, split, small_config(size))
+    bundle = bundles.bundle_from_training(trained, dataset, name="course_cnn",
+                                          metrics={TRAIN_SECONDS: trained.train_seconds})
+    try:
+        bundles.save_bundle(bundle, folder)
+    except InputError:
+        pass  # something else than a bundle sits there: it is left as it is, and this run is not kept
+    return SmallCnnRun(dataset, split, bundle, trained.train_seconds, read_back=False)
 
 
 @dataclass(frozen=True)
@@ -93,22 +169,12 @@ def _examples(bundle, dataset, test_rows: np.ndarray) -> tuple[GenreExamples, ..
 
 def run(size: RunSize, progress: Progress | None = None) -> CourseCnnResult:
     """Run the recipe at ``size`` on the demo data (see the module docstring)."""
-    from genre_core import anatomy, bundles, reports
+    from genre_core import anatomy, reports
     from genre_core.explain import views
-    from genre_core.splits import grouped_split
-    from genre_core.train_config import TrainConfig
-    from genre_core.training import train_model
-    from genre_core.walkthroughs.demo_data import demo_dataset
 
     say = progress or (lambda phase: None)
-    say("data")
-    dataset = demo_dataset(size, FEATURES, DEMO_GENRES, (LOG_MEL,))
-    split = grouped_split(dataset, seed=SEED)
-    say("training")
-    config = TrainConfig(preset="cnn_small", optimizer="sgd", learning_rate=LEARNING_RATE, momentum=0.0,
-                         batch_size=BATCH_SIZE, epochs=size.epochs, seed=SEED)
-    trained = train_model(dataset, split, config)
-    bundle = bundles.bundle_from_training(trained, dataset, name="course_cnn")
+    small = small_cnn(size, say, "training")
+    bundle, dataset, split = small.bundle, small.dataset, small.split
     say("evaluation")
     evaluation = reports.evaluate_bundle(bundle, dataset, split, with_baselines=False, seed=SEED)
     counts = tuple(anatomy.layer_counts(bundle.model))
@@ -117,11 +183,11 @@ def run(size: RunSize, progress: Progress | None = None) -> CourseCnnResult:
     sample = views.sample_rows(split.test, 8, seed=SEED)
     checks = views.trust_checks(bundle, dataset.features[LOG_MEL][sample], layer=CAM_LAYER, seed=SEED)
     spearman = float(checks.randomisation[1]["spearman"]) if len(checks.randomisation) > 1 else float("nan")
-    result_parts = dict(layer_counts=counts, history=trained.history, evaluation=evaluation.report,
+    result_parts = dict(layer_counts=counts, history=bundle.history, evaluation=evaluation.report,
                         examples=examples, randomised_spearman=spearman,
                         deletion_area=float(checks.deletion["area_between"]))
     return CourseCnnResult(**result_parts, report=_report(size, dataset.n_tracks, len(split.train), **result_parts),
-                           figures=_figures(trained.history, evaluation.report))
+                           figures=_figures(bundle.history, evaluation.report))
 
 
 def _report(size: RunSize, tracks: int, train_rows: int, *, layer_counts: tuple[LayerCount, ...],

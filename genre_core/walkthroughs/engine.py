@@ -123,13 +123,31 @@ class Walkthrough(Protocol):
 @dataclass(frozen=True)
 class RealData:
     """Real data a walkthrough can run on instead of the demo: the CLI ``flag`` naming its path (``gtzan-csv`` for
-    ``--gtzan-csv PATH``), ``what`` it is in words, whether it is a ``folder`` (else a file), and
-    ``run(size, progress, path)`` on it."""
+    ``--gtzan-csv PATH``), ``what`` it is in words, whether it is a ``folder`` (else a file), ``run(size, progress,
+    path)`` on it, and its ``shared`` location relative to the real data beside the checkout (`paths.SHARED_DATA_DIR`),
+    the page's default where it exists."""
 
     flag: str
     what: str
     folder: bool
     run: Callable[[RunSize, Progress | None, Path], Walkthrough]
+    shared: str
+
+    def check(self, path: Path, source: str) -> Path:
+        """``path`` when it exists and is of the right kind (a folder or a file, `folder`); else `InputError` naming
+        ``source`` (the input as the user gave it) and the reason. Checked before any work."""
+        if not path.exists():
+            raise InputError(source, "no such file or folder")
+        if path.is_dir() != self.folder:
+            raise InputError(source, f"is a {'folder' if path.is_dir() else 'file'}, expected {self.what}")
+        return path
+
+    def shared_default(self) -> Path | None:
+        """The `shared` location when it exists (of the right kind), else None."""
+        from genre_core import paths
+
+        path = paths.SHARED_DATA_DIR / self.shared
+        return path if path.exists() and path.is_dir() == self.folder else None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ OUTER_FOLD = 1  #: the artist-filtered fold whose evaluate list is the test part
 
 @dataclass(frozen=True)
 class SearchGrid:
-    """The settings the search tries (every combination) and its folds of grouped cross-validation."""
+    """The settings the search tries (every combination) and its folds of grouped cross-validation; a setting with
+    one value is held fixed (not an axis of the search)."""
 
     batch_sizes: tuple[int, ...]
     first_layers: tuple[int, ...]  #: units of the first Dense layer; `REST_LAYERS` follow
@@ -50,7 +51,7 @@ class SearchGrid:
 
 
 FULL_GRID = SearchGrid((32, 64, 128, 256), (64, 128, 256), folds=5)
-QUICK_GRID = SearchGrid((32, 256), (64, 256), folds=2)  #: every step, a token search
+QUICK_GRID = SearchGrid((32,), (64, 256), folds=2)  #: every step, a token search: one axis of 2 points
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,12 @@ def _search(source: DatasetSource, training_tracks: tuple[str, ...], grid: Searc
     from genre_core.sweep_spec import VAL_FRACTION, SweepSpec, make_axis
     from genre_core.train_config import TrainConfig
 
-    base = TrainConfig(preset=PRESET, epochs=epochs, early_stopping_patience=PATIENCE, seed=SEED,
-                       output="sigmoid").to_dict()
-    axes = (make_axis("batch_size", grid.batch_sizes, PRESET),
-            make_axis("hidden", tuple([first, *REST_LAYERS] for first in grid.first_layers), PRESET))
+    values = {"batch_size": grid.batch_sizes, "hidden": tuple([first, *REST_LAYERS] for first in grid.first_layers)}
+    fixed = {name: choices[0] for name, choices in values.items() if len(choices) == 1}
+    base = TrainConfig(preset=PRESET, epochs=epochs, early_stopping_patience=PATIENCE, seed=SEED, output="sigmoid",
+                       batch_size=fixed.get("batch_size", TrainConfig.batch_size),
+                       hyper={"hidden": fixed["hidden"]} if "hidden" in fixed else {}).to_dict()
+    axes = tuple(make_axis(name, choices, PRESET) for name, choices in values.items() if len(choices) > 1)
     artists = str(paths.ARTIST_SPLIT_DIR) if paths.ARTIST_SPLIT_DIR.is_dir() else None
     spec = SweepSpec(dataclasses.replace(source, tracks=training_tracks), base, axes, folds=grid.folds, seed=SEED,
                      val_fraction=VAL_FRACTION, dataset_title=f"{NAME}: training part", artists_dir=artists)
@@ -235,5 +238,6 @@ def run(size: RunSize, progress: Progress | None = None) -> FfnSummaryResult:
     return run_on(size, progress, None)
 
 
-REAL_DATA = RealData("gtzan-csv", f"the Kaggle GTZAN feature table ({FEATURE_TABLE})", False, run_on)
+REAL_DATA = RealData("gtzan-csv", f"the Kaggle GTZAN feature table ({FEATURE_TABLE})", False, run_on,
+                     shared=FEATURE_TABLE)
 SPEC = WalkthroughSpec(NAME, TITLE, run, REAL_DATA)

@@ -1,6 +1,7 @@
 """Walkthroughs as background jobs: the job kind ``"walkthrough"`` (`genre_core.jobs.RUNNERS`).
 
-A worker runs one registered walkthrough (`engine.registry`) at one size on the demo data, emits an event
+A worker runs one registered walkthrough (`engine.registry`) at one size on the demo data (or on the real data its
+config names, for a walkthrough that has `engine.RealData`), emits an event
 ``{"type": "phase", "phase": name}`` as each of its phases starts, and stores the run in its job folder
 (`stored.write_walkthrough`: the report and every figure), where the page reads it back after a reload. Cancel ends
 the worker (`jobs.JobManager.cancel`); the manager's caps per server and per user apply as to every job.
@@ -31,24 +32,33 @@ SAVING_PHASE = "saving the results"  #: the last phase of every walkthrough job
 @dataclass(frozen=True)
 class WalkthroughJobSpec:
     """The config of a ``"walkthrough"`` job: the walkthrough's ``name`` (`engine.registry`), the run ``size``
-    (a key of `engine.SIZES`) and the workspace: ``data_dir`` (small demos are generated there), ``demo_dir`` (the
-    full demo) and ``cache_dir`` (extracted features)."""
+    (a key of `engine.SIZES`), the workspace: ``data_dir`` (small demos are generated there), ``demo_dir`` (the
+    full demo) and ``cache_dir`` (extracted features), and ``real_data``: the path of the real data it runs on
+    (its spec's `engine.RealData`), or None for the demo data."""
 
     name: str
     size: str
     data_dir: str
     demo_dir: str
     cache_dir: str
+    real_data: str | None = None
 
     def __post_init__(self) -> None:
-        engine.get_walkthrough(self.name)  # InputError naming the walkthrough when it is unknown
+        spec = engine.get_walkthrough(self.name)  # InputError naming the walkthrough when it is unknown
         if self.size not in engine.SIZES:
             raise InputError(f"walkthrough size '{self.size}'", f"unknown; known: {', '.join(engine.SIZES)}")
+        if self.real_data is not None and spec.real_data is None:
+            raise InputError(f"real data '{self.real_data}'", f"walkthrough {self.name} runs on the demo data only")
 
     @classmethod
-    def in_workspace(cls, name: str, size: str) -> WalkthroughJobSpec:
-        """A run of ``name`` at ``size`` in this process's workspace (`paths`)."""
-        return cls(name, size, str(paths.DATA_DIR), str(paths.DEMO_DIR), str(paths.CACHE_DIR))
+    def in_workspace(cls, name: str, size: str, real_data: str = "") -> WalkthroughJobSpec:
+        """A run of ``name`` at ``size`` in this process's workspace (`paths`), on the demo data or, when
+        ``real_data`` (a path a user typed) is not empty, on that: confined to `paths.allowed_roots` and checked by
+        the walkthrough's `engine.RealData.check` (InputError naming the path: outside, missing, of the wrong kind)."""
+        text = real_data.strip()
+        real = engine.get_walkthrough(name).real_data
+        path = str(real.check(paths.confine(text, "data path"), text)) if text and real is not None else text or None
+        return cls(name, size, str(paths.DATA_DIR), str(paths.DEMO_DIR), str(paths.CACHE_DIR), path)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -64,10 +74,16 @@ def run_job(config: dict[str, Any], context: JobContext) -> dict[str, Any]:
     # this worker process serves this one job: its workspace is the submitting server's
     paths.DATA_DIR, paths.DEMO_DIR, paths.CACHE_DIR = Path(job.data_dir), Path(job.demo_dir), Path(job.cache_dir)
     walkthrough = engine.get_walkthrough(job.name)
-    result = walkthrough.run(engine.SIZES[job.size], lambda phase: context.emit({"type": PHASE_EVENT, "phase": phase}))
+    size = engine.SIZES[job.size]
+    say = lambda phase: context.emit({"type": PHASE_EVENT, "phase": phase})  # noqa: E731
+    if job.real_data is None or walkthrough.real_data is None:
+        result = walkthrough.run(size, say)
+    else:
+        result = walkthrough.real_data.run(size, say, Path(job.real_data))
     context.emit({"type": PHASE_EVENT, "phase": SAVING_PHASE})
     stored.write_walkthrough(result, context.folder)
-    return {"name": job.name, "size": job.size, "steps": len(result.report.steps), "figures": len(result.figures)}
+    return {"name": job.name, "size": job.size, "data": job.real_data or "demo", "steps": len(result.report.steps),
+            "figures": len(result.figures)}
 
 
 @dataclass(frozen=True)

@@ -166,5 +166,6 @@ def _report(size: RunSize, on_real: bool, data: str, lesson: LessonResult,
     return WalkthroughReport(NAME, TITLE, recipe, size, steps)
 
 
-REAL_DATA = RealData("gtzan-audio", "a GTZAN-style audio folder (e.g. gtzan_mini/genres)", True, run_on)
+REAL_DATA = RealData("gtzan-audio", "a GTZAN-style audio folder (e.g. gtzan_mini/genres)", True, run_on,
+                     shared="gtzan_mini/genres")
 SPEC = WalkthroughSpec(NAME, TITLE, run, REAL_DATA)

@@ -5,6 +5,7 @@ seed 42 with op determinism): parameter counts, curves, test accuracy and confus
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,25 +61,22 @@ class TimeFreqResult:
 
 
 def run(size: RunSize, progress: Progress | None = None) -> TimeFreqResult:
-    """Train both `PRESETS` with one recipe on one split of the demo data at ``size`` and score them."""
+    """Score walkthrough 1's cnn_small (`course_cnn.small_cnn`: read back when a course-cnn run of this size kept
+    it, else trained and kept) and train ``cnn_timefreq`` with the same recipe on the same split at ``size``."""
     from genre_core import anatomy
-    from genre_core.reports import train_and_score_fold
-    from genre_core.splits import grouped_split
-    from genre_core.train_config import TrainConfig
-    from genre_core.walkthroughs.demo_data import demo_dataset
+    from genre_core.reports import evaluate_bundle, train_and_score_fold
 
     say = progress or (lambda phase: None)
-    say("data")
-    dataset = demo_dataset(size, FEATURES, DEMO_GENRES, (LOG_MEL,))
-    split = grouped_split(dataset, seed=SEED)
-    runs = []
-    for preset in PRESETS:
-        say(preset)
-        config = TrainConfig(preset=preset, optimizer="sgd", learning_rate=LEARNING_RATE, momentum=0.0,
-                             batch_size=BATCH_SIZE, epochs=size.epochs, seed=SEED)
-        trained, scored = train_and_score_fold(dataset, split, config, name=preset, with_baselines=False)
-        runs.append(ModelRun(preset, tuple(anatomy.layer_counts(trained.model)), trained.history, scored.report,
-                             scored.test, trained.train_seconds))
+    small = course_cnn.small_cnn(size, say, PRESETS[0])
+    dataset, split = small.dataset, small.split
+    scored_small = evaluate_bundle(small.bundle, dataset, split, with_baselines=False, seed=SEED)
+    runs = [ModelRun(PRESETS[0], tuple(anatomy.layer_counts(small.bundle.model)), small.bundle.history,
+                     scored_small.report, scored_small.test, small.train_seconds)]
+    say(PRESETS[1])
+    config = dataclasses.replace(course_cnn.small_config(size), preset=PRESETS[1])
+    trained, scored = train_and_score_fold(dataset, split, config, name=PRESETS[1], with_baselines=False)
+    runs.append(ModelRun(PRESETS[1], tuple(anatomy.layer_counts(trained.model)), trained.history, scored.report,
+                         scored.test, trained.train_seconds))
     test_tracks = tuple(sorted(set(dataset.track_ids[split.test].tolist())))
     train_tracks = tuple(sorted(set(dataset.track_ids[split.train].tolist())))
     runs_tuple = tuple(runs)
