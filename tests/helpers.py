@@ -378,3 +378,26 @@ def noisy_evaluation(class_names: list[str]) -> EvaluationReport:
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     parts = {"train": np.arange(18), "val": np.arange(18, 27), "test": np.arange(27, 36)}
     return evaluation.evaluate_predictions(probabilities, labels, track_ids, class_names, parts)
+
+
+def two_class_baseline_scores() -> dict[str, float]:
+    """`genre_core.baselines.baseline_scores` of two shifted Gaussian classes (seed 1; 20 rows each side)."""
+    from genre_core import baselines
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 4)) + np.repeat(np.arange(2), 20)[:, None]
+    y = np.repeat(np.arange(2), 20)
+    return baselines.baseline_scores(x[::2], y[::2], x[1::2], y[1::2])
+
+
+def three_fold_protocol_comparison() -> dict:
+    """`genre_core.baselines.compare_protocols` of 3 shifted Gaussian classes on 36 one-row tracks (seed 2) over 3
+    given folds."""
+    from genre_core import baselines
+
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 12)
+    features = rng.normal(size=(36, 5)) + labels[:, None]
+    track_ids = np.array([f"t{index}" for index in range(36)])
+    folds = [(np.flatnonzero(np.arange(36) % 3 != k), np.flatnonzero(np.arange(36) % 3 == k)) for k in range(3)]
+    return baselines.compare_protocols(features, labels, track_ids, folds)

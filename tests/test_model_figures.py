@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import noisy_evaluation
+from helpers import noisy_evaluation, three_fold_protocol_comparison, two_class_baseline_scores
 
 from genre_core import baselines, evaluation
 from genre_core.errors import InputError
@@ -104,10 +104,7 @@ def test_per_class_bars_hold_precision_recall_and_f1_of_every_class(report) -> N
 
 
 def test_model_is_drawn_beside_each_baseline_with_the_chance_line(report) -> None:
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(40, 4)) + np.repeat(np.arange(2), 20)[:, None]
-    y = np.repeat(np.arange(2), 20)
-    scores = baselines.baseline_scores(x[::2], y[::2], x[1::2], y[1::2])
+    scores = two_class_baseline_scores()
     figure = model_vs_baselines_figure(0.9, scores, chance=0.5, model_name="tiny FFN")
     bars, legend_entry = figure.data
     assert list(bars.x) == ["tiny FFN", *BASELINE_LABELS.values()]
@@ -120,12 +117,7 @@ def test_model_is_drawn_beside_each_baseline_with_the_chance_line(report) -> Non
 
 
 def test_protocol_comparison_draws_given_and_random_folds_with_spread() -> None:
-    rng = np.random.default_rng(2)
-    labels = np.repeat(np.arange(3), 12)
-    features = rng.normal(size=(36, 5)) + labels[:, None]
-    track_ids = np.array([f"t{index}" for index in range(36)])
-    folds = [(np.flatnonzero(np.arange(36) % 3 != k), np.flatnonzero(np.arange(36) % 3 == k)) for k in range(3)]
-    comparison = baselines.compare_protocols(features, labels, track_ids, folds)
+    comparison = three_fold_protocol_comparison()
     figure = protocol_comparison_figure(comparison)
     given, random = figure.data
     assert given.name == "artist-filtered folds" and random.name == "random track folds"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import noisy_evaluation
+from helpers import noisy_evaluation, three_fold_protocol_comparison, two_class_baseline_scores
 
 from genre_core import baselines, evaluation
 from genre_core.model_tables import (
@@ -35,10 +35,7 @@ def test_per_class_table_has_one_row_per_class_with_its_support(report) -> None:
 
 
 def test_baselines_table_puts_the_model_first_then_each_baseline() -> None:
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(40, 4)) + np.repeat(np.arange(2), 20)[:, None]
-    y = np.repeat(np.arange(2), 20)
-    scores = baselines.baseline_scores(x[::2], y[::2], x[1::2], y[1::2])
+    scores = two_class_baseline_scores()
     table = baselines_table("tiny FFN", {"accuracy": 0.9, "macro_f1": 0.8}, scores)
     assert list(table["classifier"]) == ["tiny FFN", *BASELINE_LABELS.values()]
     np.testing.assert_allclose(table["accuracy"], [0.9] + [scores[f"{name}_accuracy"] for name in baselines.BASELINES])
@@ -47,12 +44,7 @@ def test_baselines_table_puts_the_model_first_then_each_baseline() -> None:
 
 
 def test_protocol_table_gives_each_baselines_spread_and_the_gap() -> None:
-    rng = np.random.default_rng(2)
-    labels = np.repeat(np.arange(3), 12)
-    features = rng.normal(size=(36, 5)) + labels[:, None]
-    track_ids = np.array([f"t{index}" for index in range(36)])
-    folds = [(np.flatnonzero(np.arange(36) % 3 != k), np.flatnonzero(np.arange(36) % 3 == k)) for k in range(3)]
-    comparison = baselines.compare_protocols(features, labels, track_ids, folds)
+    comparison = three_fold_protocol_comparison()
     table = protocol_table(comparison)
     assert list(table["baseline"]) == list(BASELINE_LABELS.values())
     np.testing.assert_allclose(table["given_std"],
