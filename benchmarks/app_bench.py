@@ -3,9 +3,11 @@
 A workspace (``GENRELENS_DATA``) in a temporary folder is prepared as ``make run`` does (``python -m genre_core
 demo``: the full demo and its feature cache, not timed here). Then, `RUNS` times: ``streamlit run app.py`` is
 started, and the clock runs from the start of the process until a browser tab shows Start here with the script
-run ended (the app root's script state, the status widget gone). In the last run every page is visited once
-(caches warm), then every page again by its sidebar link: the time from the click until its title is there and
-the run has ended is one page switch.
+run ended (the app root's script state, the status widget gone); the part of it until the server answers its
+health check is reported too, so the rest (the first script run and the browser drawing it) is known. In the
+last run every page is visited once (caches warm), then every page `SWITCH_ROUNDS` more times by its sidebar
+link: the time from the click until its title is there and the run has ended is one page switch, reported over
+all pages and per page (so a miss is located).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.class_load import CHROMIUM, CHROMIUM_ARGS, IDLE_APP, ROOT, free_port
@@ -23,11 +26,12 @@ from benchmarks.measure import RUNS, Result, summarise
 
 FIRST_PAGE_GOAL_S = 3.0
 SWITCH_GOAL_S = 0.5
+SWITCH_ROUNDS = 3  #: timed visits of every page after the warming one
 TIMEOUT_MS = 120_000
 #: (sidebar link text, page title) of every page, in the sidebar's order
 PAGES = (("Start here", "GenreLens"), ("Data", "Data"), ("Train", "Train"), ("Evaluate", "Evaluate"),
-         ("Experiments", "Experiments"), ("Browse & Grad-CAM", "Browse & Grad-CAM"), ("SHAP", "SHAP"),
-         ("Your song", "Your song"))
+         ("Experiments", "Experiments"), ("Walkthroughs", "Walkthroughs"), ("Browse & Grad-CAM", "Browse & Grad-CAM"),
+         ("SHAP", "SHAP"), ("Your song", "Your song"))
 
 
 def _wait_idle(page) -> None:
@@ -44,15 +48,26 @@ def _open(page, link: str, title: str) -> float:
     return time.perf_counter() - started
 
 
-def _first_page(browser, environment: dict[str, str], log: Path, switches: list[float] | None) -> float:
-    """Start a server; seconds from its start until Start here is interactive in a new tab. With ``switches``,
-    then time a switch to every page after one warming visit of each."""
+@dataclass(frozen=True)
+class FirstPage:
+    """One server start: seconds from ``streamlit run`` until its health check answers (``server_up``) and until
+    Start here is interactive in a new tab (``interactive``)."""
+
+    server_up: float
+    interactive: float
+
+
+def _first_page(browser, environment: dict[str, str], log: Path,
+                switches: dict[str, list[float]] | None = None, root: Path = ROOT) -> FirstPage:
+    """Start a server on the checkout ``root``; time its start to Start here interactive in a new tab. With
+    ``switches`` (sidebar link -> seconds), then visit every page once to warm it and time `SWITCH_ROUNDS`
+    switches to each."""
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
                "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     started = time.perf_counter()
     with log.open("w") as output:
-        server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=root, env=environment, stdout=output, stderr=subprocess.STDOUT)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         url = f"http://127.0.0.1:{port}"
@@ -64,15 +79,19 @@ def _first_page(browser, environment: dict[str, str], log: Path, switches: list[
                     break
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
+        server_up = time.perf_counter() - started
         page = context.new_page()
         page.goto(url)
         page.locator("h1", has_text="GenreLens").first.wait_for(timeout=TIMEOUT_MS)
         _wait_idle(page)
-        first = time.perf_counter() - started
+        first = FirstPage(server_up, time.perf_counter() - started)
         if switches is not None:
-            for link, title in (*PAGES[1:], PAGES[0]):  # warm every page's caches
+            tour = (*PAGES[1:], PAGES[0])
+            for link, title in tour:  # warm every page's caches
                 _open(page, link, title)
-            switches += [_open(page, link, title) for link, title in (*PAGES[1:], PAGES[0])]
+            for _ in range(SWITCH_ROUNDS):
+                for link, title in tour:
+                    switches.setdefault(link, []).append(_open(page, link, title))
         return first
     finally:
         context.close()
@@ -89,8 +108,8 @@ def bench_app(workspace: Path) -> list[Result]:
     environment = {**os.environ, "GENRELENS_DATA": str(workspace / "app-data")}
     subprocess.run([sys.executable, "-m", "genre_core", "demo"], cwd=ROOT, env=environment, check=True,
                    capture_output=True)
-    firsts: list[float] = []
-    switches: list[float] = []
+    firsts: list[FirstPage] = []
+    switches: dict[str, list[float]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -99,9 +118,16 @@ def bench_app(workspace: Path) -> list[Result]:
                                           switches if run == RUNS - 1 else None))
         finally:
             browser.close()
+    meets_switch = lambda value: value <= SWITCH_GOAL_S  # noqa: E731
     return [
         summarise("the app: `streamlit run app.py` started -> Start here interactive in the browser (demo prepared)",
-                  firsts, "s", f"<= {FIRST_PAGE_GOAL_S:g} s", lambda value: value <= FIRST_PAGE_GOAL_S),
-        summarise(f"the app: page switch with warm caches (each of the {len(PAGES)} pages once), click -> page idle",
-                  switches, "s", f"<= {SWITCH_GOAL_S:g} s", lambda value: value <= SWITCH_GOAL_S),
+                  [first.interactive for first in firsts], "s", f"<= {FIRST_PAGE_GOAL_S:g} s",
+                  lambda value: value <= FIRST_PAGE_GOAL_S),
+        summarise("the app, of that: `streamlit run app.py` started -> the server answers its health check",
+                  [first.server_up for first in firsts], "s"),
+        summarise(f"the app: page switch with warm caches ({len(PAGES)} pages x {SWITCH_ROUNDS}), click -> page idle",
+                  [seconds for page in switches.values() for seconds in page], "s", f"<= {SWITCH_GOAL_S:g} s",
+                  meets_switch),
+        *(summarise(f"the app: switch to {link}, warm", seconds, "s", f"<= {SWITCH_GOAL_S:g} s", meets_switch)
+          for link, seconds in switches.items()),
     ]
