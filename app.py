@@ -15,7 +15,7 @@ import streamlit as st
 from genre_core import bundle_info
 from genre_core.markdown import md
 
-from pages import common, presenter, widgets
+from pages import common, heap, presenter, widgets
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
@@ -75,7 +75,10 @@ def main() -> None:
     presenter.sidebar_toggle()
     presenter.apply()
     with common.app_shell():
-        page.run()
+        try:
+            page.run()
+        finally:  # before Streamlit's after-run Keras clean-up and its full garbage collection (pages/heap.py)
+            heap.settle()
 
 
 if __name__ == "__main__":

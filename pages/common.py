@@ -38,6 +38,7 @@ from genre_core import archives, atomic, audio, bundle_files, bundle_info, jobs,
 from genre_core.bundle_info import CNN, FFN, BundleInfo
 from genre_core.dataset_choice import DEMO, DatasetSpec, LoadedDataset, dataset_key, read_dataset
 from genre_core.markdown import md
+from pages import heap
 from pages.widgets import errors_shown, run_with_progress
 
 if TYPE_CHECKING:
@@ -251,7 +252,9 @@ def active_bundle_info(role: str) -> BundleInfo | None:
 def _cached_bundle(folder: str, metadata_mtime_ns: int) -> ModelBundle:
     from genre_core import bundles  # imports TensorFlow: only when a page needs a model
 
-    return bundles.load_bundle(folder)
+    bundle = bundles.load_bundle(folder)
+    heap.settle_soon()
+    return bundle
 
 
 def load_bundle(folder: str | Path) -> ModelBundle:

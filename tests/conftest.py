@@ -3,6 +3,7 @@ tone "genres" and a stand-in for the synthetic demo; and the signal helpers `ton
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import zipfile
@@ -31,6 +32,14 @@ def allow_test_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop(paths.ALLOWED_ROOTS_ENV)
     else:
         os.environ[paths.ALLOWED_ROOTS_ENV] = before
+
+
+@pytest.fixture(scope="module", autouse=True)
+def unfreeze_objects() -> Iterator[None]:
+    """After each module, give the objects app.py froze (pages/heap.py) back to the garbage collector, so that the
+    test run's dropped models are freed."""
+    yield
+    gc.unfreeze()
 
 
 def required(path: Path, what: str) -> Path:
