@@ -8,11 +8,18 @@ health check is reported too, so the rest (the first script run and the browser 
 last run every page is visited once (caches warm), then every page `SWITCH_ROUNDS` more times by its sidebar
 link: the time from the click until its title is there and the run has ended is one page switch, reported over
 all pages and per page (so a miss is located).
+
+``python -m benchmarks.app_bench --against OTHER_CHECKOUT`` measures an A/B instead: servers of this checkout and of
+``OTHER_CHECKOUT`` (e.g. ``git archive`` of the commit before a change) started alternately on one prepared workspace,
+each timed to its first page and through its page switches; it prints the medians of both and their ratio per page.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import tempfile
 import subprocess
 import sys
 import time
@@ -99,15 +106,51 @@ def _first_page(browser, environment: dict[str, str], log: Path,
         server.wait(timeout=30)
 
 
+def _prepared_workspace(workspace: Path) -> dict[str, str]:
+    """The environment of a server whose workspace (``GENRELENS_DATA``) in ``workspace`` holds the prepared demo."""
+    environment = {**os.environ, "GENRELENS_DATA": str(workspace / "app-data")}
+    subprocess.run([sys.executable, "-m", "genre_core", "demo"], cwd=ROOT, env=environment, check=True,
+                   capture_output=True)
+    return environment
+
+
+def compare(other: Path, runs: int, workspace: Path | None = None) -> None:
+    """Print the A/B of this checkout against ``other``: ``runs`` servers of each, alternately (see the module
+    docstring); per page the median switch of each side and new / old. ``workspace``: a folder to prepare (or
+    reuse) the demo in, else a temporary one."""
+    from playwright.sync_api import sync_playwright
+
+    sides = {"old": other.resolve(), "new": ROOT}
+    firsts: dict[str, list[float]] = {side: [] for side in sides}
+    switches: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+    with tempfile.TemporaryDirectory() as temporary, sync_playwright() as playwright:
+        folder = workspace or Path(temporary)
+        environment = _prepared_workspace(folder)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for run in range(runs):
+            for side, root in sides.items():
+                first = _first_page(browser, environment, folder / "streamlit.log", switches[side], root)
+                firsts[side].append(first.interactive)
+                print(f"run {run + 1} {side}: first page {first.interactive:.2f} s, load {os.getloadavg()[0]:.1f}",
+                      flush=True)
+        browser.close()
+    rows = [("first page", firsts["old"], firsts["new"])]
+    rows += [(f"switch to {link}", switches["old"][link], switches["new"][link]) for link, _ in (*PAGES[1:], PAGES[0])]
+    rows.append(("every switch", [value for page in switches["old"].values() for value in page],
+                 [value for page in switches["new"].values() for value in page]))
+    print(f"{'':28} {'old s':>7} {'new s':>7} {'new/old':>8}")
+    for name, old, new in rows:
+        old_median, new_median = statistics.median(old), statistics.median(new)
+        print(f"{name:28} {old_median:7.2f} {new_median:7.2f} {new_median / old_median:8.2f}")
+
+
 def bench_app(workspace: Path) -> list[Result]:
     """Server start to the first page (`RUNS` servers) and page switches with warm caches (every page once)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).is_file():
         return [Result(f"the app in a browser: {CHROMIUM} is missing", 0.0, "-", "Chromium", False)]
-    environment = {**os.environ, "GENRELENS_DATA": str(workspace / "app-data")}
-    subprocess.run([sys.executable, "-m", "genre_core", "demo"], cwd=ROOT, env=environment, check=True,
-                   capture_output=True)
+    environment = _prepared_workspace(workspace)
     firsts: list[FirstPage] = []
     switches: dict[str, list[float]] = {}
     with sync_playwright() as playwright:
@@ -131,3 +174,13 @@ def bench_app(workspace: Path) -> list[Result]:
         *(summarise(f"the app: switch to {link}, warm", seconds, "s", f"<= {SWITCH_GOAL_S:g} s", meets_switch)
           for link, seconds in switches.items()),
     ]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.app_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--against", type=Path, required=True, metavar="OTHER_CHECKOUT",
+                        help="the checkout to compare with (its app.py is started the same way)")
+    parser.add_argument("--runs", type=int, default=3, help="servers of each side (default 3)")
+    parser.add_argument("--workspace", type=Path, help="prepare (or reuse) the demo here (default: a temporary folder)")
+    arguments = parser.parse_args()
+    compare(arguments.against, arguments.runs, arguments.workspace)

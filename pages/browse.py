@@ -165,9 +165,8 @@ def _card(dataset: Dataset, item: ExampleRow, kind: str, colour_range: tuple[flo
     config = dataset.feature_config
     st.markdown(f"**{md(item.track_id)}** · {_where(item.start_seconds, item.end_seconds, item.segment_index, config)}")
     st.caption(f"true **{md(item.true_class)}** → predicted **{md(item.predicted_class)}** (p = {item.probability:.2f})")
-    figure = explanation_figures.spectrogram_view(
-        dataset.features[LOG_MEL][item.row], config, zmin=colour_range[0], zmax=colour_range[1], thumbnail=True
-    )
+    figure = widgets.cached_figure(explanation_figures.spectrogram_view, dataset.features[LOG_MEL][item.row], config,
+                                   zmin=colour_range[0], zmax=colour_range[1], thumbnail=True)
     widgets.show_figure(figure, key=f"browse.thumb.{kind}.{item.row}", filename=f"{item.track_id}_{item.segment_index}")
     _player(dataset, item.track_id, item.start_seconds, item.end_seconds)
     st.button(

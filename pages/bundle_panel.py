@@ -76,7 +76,8 @@ def _show_bundle(folder: str, dataset: Dataset, key: str, *, can_activate: bool 
         st.error("This model was trained on the leaky segment split: its stored scores are inflated.",
                  icon=":material/warning:")
     if bundle.history.get("loss"):
-        widgets.show_figure(model_figures.training_curves_figure(bundle.history, title="Training curves"),
+        widgets.show_figure(widgets.cached_figure(model_figures.training_curves_figure, bundle.history,
+                                                  title="Training curves"),
                            key=f"{key}.curves", filename=f"training_curves_{bundle.name}")
     with st.expander("Training settings"):
         st.json(bundle.train_config.to_dict())

@@ -123,7 +123,8 @@ def _show_scores(folder: str, bundle: ModelBundle, evaluation: reports.BundleEva
     score_panels.show_part_scores(folder, bundle, evaluation, dataset, split, split_key, key, tag)
     st.caption("A track is scored once: by the mean of its windows' probabilities, or by the genre most of its "
                "windows vote for. Averaging over a whole song usually corrects single-window mistakes.")
-    widgets.show_figure(model_figures.segment_vs_track_figure(report, title="Per segment and per track"),
+    widgets.show_figure(widgets.cached_figure(model_figures.segment_vs_track_figure, report,
+                                              title="Per segment and per track"),
                        key=f"{key}.levels", filename=f"segment_vs_track_{tag}")
     score_panels.report_downloads(evaluation, bundle, dataset, split, tag)
 
@@ -245,13 +246,14 @@ def _show_lesson() -> None:
         "200 000 songs (musicnn's VGG, Million Song Dataset) and only learns the genre names. Measured once when "
         f"GenreLens was built (2 CPU cores): transfer is **{result.gain_points:+.0f} points** of track accuracy."
     )
-    widgets.show_figure(model_figures.lesson_figure(result), key="evaluate.lesson", filename="lesson_scratch_vs_transfer")
+    widgets.show_figure(widgets.cached_figure(model_figures.lesson_figure, result), key="evaluate.lesson",
+                        filename="lesson_scratch_vs_transfer")
     for column, side, label in zip(st.columns(2), (result.scratch, result.transfer), ("from scratch", "transfer")):
         with column:
             widgets.show_figure(
-                model_figures.confusion_figure(np.asarray(side.confusion), result.class_names, normalised=False,
-                                               title=f"{side.preset} ({label}): test tracks of all folds",
-                                               unit="tracks"),
+                widgets.cached_figure(model_figures.confusion_figure, np.asarray(side.confusion), result.class_names,
+                                      normalised=False, title=f"{side.preset} ({label}): test tracks of all folds",
+                                      unit="tracks"),
                 key=f"evaluate.lesson.{side.preset}", filename=f"lesson_confusion_{side.preset}",
             )
     st.caption("A small dataset, so each fold's score moves by whole tracks: the dots show each fold. In these 70 "

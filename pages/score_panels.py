@@ -119,8 +119,8 @@ def show_part_scores(folder: str, bundle: ModelBundle, evaluation: BundleEvaluat
     view = score_views.confusion_view(scored, level)
     size = f"{scored.rows} segments" if level == score_views.SEGMENT else f"{scored.tracks} tracks"
     chart_key = f"{key}.confusion"
-    figure = score_views.selectable_confusion_figure(
-        view, report.class_names, normalised=normalised,
+    figure = widgets.cached_figure(
+        score_views.selectable_confusion_figure, view, report.class_names, normalised=normalised,
         title=f"Confusion matrix {score_views.CONFUSION_LEVELS[level]}, {part} ({size})")
     st.plotly_chart(figure, key=chart_key, selection_mode="points",
                     on_select=functools.partial(_cell_clicked, chart_key, key, tuple(report.class_names)),
@@ -129,8 +129,9 @@ def show_part_scores(folder: str, bundle: ModelBundle, evaluation: BundleEvaluat
     _show_cell_examples(folder, bundle, dataset, split, split_key, part, level, key)
     metrics = scored.segment_metrics if level == score_views.SEGMENT else scored.track_metrics[level]
     level_name = score_views.CONFUSION_LEVELS[level]
-    widgets.show_figure(model_figures.per_class_figure(metrics["per_class"], title=f"Per-class scores {level_name}, "
-                                                      f"{part}"), key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
+    widgets.show_figure(widgets.cached_figure(model_figures.per_class_figure, metrics["per_class"],
+                                              title=f"Per-class scores {level_name}, {part}"),
+                        key=f"{key}.per_class", filename=f"per_class_{tag}_{part}")
     st.caption("Precision: of the songs called this genre, the share that are. Recall: of the songs of this genre, "
                "the share found. F1 balances the two. The macro average weighs every genre alike, the weighted "
                "average by its number of examples.")

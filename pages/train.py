@@ -131,7 +131,8 @@ def _show_outcome(record: jobs.JobRecord) -> None:
                 f"reproduces the shipped model **{shipped}**: the same scores on every part of the same split. "
                 "Change the seed or a setting to train a different one.", icon=":material/replay:")
     if metadata["history"].get("loss"):
-        widgets.show_figure(model_figures.training_curves_figure(metadata["history"], title="Training curves"),
+        widgets.show_figure(widgets.cached_figure(model_figures.training_curves_figure, metadata["history"],
+                                                  title="Training curves"),
                            key="train.final_curves", filename=f"training_curves_{spec.name}")
     evaluation = reports.BundleEvaluation.from_dict(metadata["metrics"])
     widgets.show_headline_scores(evaluation, model_name=spec.train_config["preset"],

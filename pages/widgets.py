@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import streamlit as st
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pandas, plotly and the score modules (sklearn) load when a 
     from genre_core.reports import BundleEvaluation
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def describe_dataset(spec: DatasetSpec, loaded: LoadedDataset | None) -> str:
@@ -151,12 +152,26 @@ def show_headline_scores(evaluation: BundleEvaluation, *, model_name: str, n_cla
     show_score_table(model_tables.metrics_table(report), f"metrics_{tag}")
     if "test" in report.parts and scores:
         show_figure(
-            model_figures.model_vs_baselines_figure(report.parts["test"].segment_metrics["accuracy"], scores,
-                                                    chance=1 / n_classes, model_name=model_name,
-                                                    title="Test accuracy per segment, against baselines"),
+            cached_figure(model_figures.model_vs_baselines_figure, report.parts["test"].segment_metrics["accuracy"],
+                          scores, chance=1 / n_classes, model_name=model_name,
+                          title="Test accuracy per segment, against baselines"),
             key=f"{key}.baselines", filename=f"baselines_{tag}",
         )
     return report, scores
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _shared_figure(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], _build: Callable[..., go.Figure]
+                   ) -> go.Figure:
+    return _build(*args, **kwargs)
+
+
+def cached_figure(build: Callable[P, go.Figure], *args: P.args, **kwargs: P.kwargs) -> go.Figure:
+    """``build(*args, **kwargs)``, made once per function and arguments (hashed by Streamlit: numbers, text, arrays,
+    dicts, dataclasses) and shared read-only between script runs and users: a page redraws its figures on every run,
+    and building one costs 10-100 ms. ``build`` must be a pure figure function (its result depends on its
+    arguments only); never change the figure returned."""
+    return _shared_figure(f"{build.__module__}.{build.__qualname__}", args, kwargs, _build=build)
 
 
 def show_figure(figure: go.Figure, key: str, filename: str | None = None) -> None:

@@ -3,15 +3,19 @@ its Grad-CAM views and trust checks, and the messages for a missing or unfitting
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from helpers import (
     TONE_CNN,
     TONE_CONFIG,
     active_bundle,
     charts,
     open_page,
+    plotly_array,
     share_dataset,
     train_saved_bundle,
     write_tone_genres,
@@ -95,6 +99,30 @@ def test_browse_opens_on_the_genre_with_the_most_wrong_answers(tone_app) -> None
     assert app.selectbox(key="browse.genre").value == most
     assert card_keys(app) >= {f"browse.pick.wrong.{item.row}" for item in expected_examples(dataset, bundle_folder,
                                                                                              most)["wrong"]}
+
+
+def thumbnails(app: AppTest) -> dict[int, np.ndarray]:
+    """The log-mel values each card's thumbnail draws, by dataset row."""
+    return {int(key.rsplit(".", 1)[1]): plotly_array(figure["data"][0]["z"])
+            for key, figure in charts(app).items() if key.startswith("browse.thumb.")}
+
+
+@pytest.mark.slow
+def test_card_thumbnails_are_drawn_again_when_the_tracks_change(tone_app, tmp_path: Path) -> None:
+    _, _, bundle_folder = tone_app
+    root = Path(shutil.copytree(tone_app[0].location, tmp_path / "tones"))
+    spec = dataset_choice.DatasetSpec(kind=dataset_choice.FOLDER, location=str(root), config=TONE_CONFIG)
+    seen = []
+    for _ in range(2):
+        dataset, _ = audio_datasets.load_audio_folder(root, TONE_CONFIG, kinds=[LOG_MEL], cache_dir=None)
+        share_dataset(spec, dataset)
+        shown = thumbnails(browse(spec, bundle_folder))
+        assert shown and all(np.allclose(z, dataset.features[LOG_MEL][row]) for row, z in shown.items())
+        seen.append(shown)
+        for track in root.glob("*/*.wav"):  # the same tracks 6 dB quieter: new values under the same rows
+            samples, rate = sf.read(track)
+            sf.write(track, samples / 2, rate)
+    assert any(not np.allclose(seen[0][row], seen[1][row]) for row in seen[0].keys() & seen[1].keys())
 
 
 @pytest.mark.slow
