@@ -66,6 +66,7 @@ def _sidebar() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="GenreLens", page_icon="🎵", layout="wide")
+    common.start_run()
     common.init_state()
     common.recover_workspace()
     common.keep_upload_alive()

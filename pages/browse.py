@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import bundle_info, dataset_choice, features, stamps
+from genre_core import bundle_info, features, stamps
 from genre_core.config import LOG_MEL, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -374,7 +374,7 @@ if LOG_MEL not in dataset.features:
     st.stop()
 bundle_folder, cnn = _cnn_bundle(dataset)
 bundle_stamp = stamps.source_stamp(Path(bundle_folder))
-data_key = dataset_choice.dataset_key(common.active_dataset_spec())
+data_key = common.active_dataset_key()
 
 controls = st.columns([2, 2, 2, 1])
 part = controls[0].selectbox("Rows", list(views.PART_LABELS), format_func=views.PART_LABELS.get, key=common.BROWSE_PART_KEY,

@@ -57,6 +57,8 @@ BROWSE_GENRE_KEY = "browse.genre"  #: the genre whose segments Browse shows
 BROWSE_PART_KEY = "browse.part"  #: the part of the split Browse shows
 BROWSE_SELECTED_KEY = "browse.selected"  #: {"row": dataset row, "track_id": its track} of Browse's chosen segment
 SIDEBAR_DATASET_KEY = "genrelens.sidebar_dataset"  #: this run's sidebar slot of the dataset line (app.py fills it)
+RUN_KEY = "genrelens.run"  #: a new id at each script run of the app (`start_run`), for what is computed once a run
+DATASET_KEY_MEMO_KEY = "genrelens.dataset_key_memo"  #: (run id, spec, its `dataset_key`) of `active_dataset_key`
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
 
 
@@ -94,7 +96,7 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     Raises `InputError` (or another `GenreLensError`) for an unusable source; show it with `user_error`.
     """
     shared = _shared_datasets()
-    found = shared.get(dataset_key(spec))
+    found = shared.get(active_dataset_key() if spec == active_dataset_spec() else dataset_key(spec))
     if found is not None:
         return found
     slot = st.session_state.get(SIDEBAR_DATASET_KEY)
@@ -103,6 +105,7 @@ def load_dataset(spec: DatasetSpec) -> LoadedDataset:
     loaded = run_with_progress(f"Loading {md(spec.title)}",
                                lambda progress: read_dataset(spec, progress, phase=progress.phase))
     shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
+    st.session_state.pop(DATASET_KEY_MEMO_KEY, None)  # so its stamp is taken again
     return loaded
 
 
@@ -167,6 +170,24 @@ def set_active_dataset(spec: DatasetSpec) -> None:
     st.session_state[DATASET_READY_KEY] = True
 
 
+def start_run() -> None:
+    """app.py calls this first in each script run: what `active_dataset_key` computed in the last run is not used."""
+    st.session_state[RUN_KEY] = uuid.uuid4().hex
+
+
+def active_dataset_key() -> tuple[Any, ...]:
+    """`dataset_key` of this session's dataset, computed once per script run of the app (it stats every file of
+    the source: 5 ms for the demo's 100 tracks, ~50 ms for GTZAN's 1000, and a run needs it 4-6 times). A fragment's
+    rerun (Train's and Walkthroughs' progress) uses the key of the app's last run."""
+    spec, run = active_dataset_spec(), st.session_state.get(RUN_KEY)
+    memo = st.session_state.get(DATASET_KEY_MEMO_KEY)
+    if run is not None and memo is not None and memo[0] == run and memo[1] == spec:
+        return memo[2]
+    key = dataset_key(spec)
+    st.session_state[DATASET_KEY_MEMO_KEY] = (run, spec, key)
+    return key
+
+
 def active_dataset() -> LoadedDataset | None:
     """This session's dataset, loading it again (with progress) if the shared store dropped it;
     None until the session has loaded one on the Data page."""
@@ -181,7 +202,7 @@ def peek_active_dataset() -> LoadedDataset | None:
     init_state()
     if not st.session_state[DATASET_READY_KEY]:
         return None
-    return _shared_datasets().get(dataset_key(active_dataset_spec()))
+    return _shared_datasets().get(active_dataset_key())
 
 
 def active_or_default_dataset() -> LoadedDataset | None:

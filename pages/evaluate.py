@@ -149,7 +149,7 @@ def _evaluate_bundle(folder: str, loaded: dataset_choice.LoadedDataset, choice: 
     metadata = Path(folder) / bundle_files.METADATA_FILE
     with st.spinner(f"Scoring {bundle.name} and the baselines on every part of the split…"):
         evaluation = _evaluation(str(Path(folder).resolve()), metadata.stat().st_mtime_ns,
-                                 dataset_choice.dataset_key(common.active_dataset_spec()), split_key,
+                                 common.active_dataset_key(), split_key,
                                  _bundle=bundle, _dataset=dataset, _split=split)
     _show_scores(folder, bundle, evaluation, dataset, split, split_key, key)
 
@@ -181,7 +181,7 @@ def _show_protocol_comparison(loaded: dataset_choice.LoadedDataset) -> None:
         return
     with widgets.errors_shown(), st.spinner("Fitting the baselines on 3 artist-filtered and 3 random folds…"):
         paths.confine(split_dir, "split folder")
-        comparison = _protocol_comparison(dataset_choice.dataset_key(common.active_dataset_spec()), split_dir,
+        comparison = _protocol_comparison(common.active_dataset_key(), split_dir,
                                           stamps.source_stamp(Path(split_dir)), _dataset=dataset)
         widgets.show_figure(model_figures.protocol_comparison_figure(comparison), key="evaluate.protocols",
                            filename="protocol_comparison")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genre_core import bundle_info, dataset_choice, model_figures, score_views, stamps
+from genre_core import bundle_info, model_figures, score_views, stamps
 from genre_core.config import LOG_MEL
 from genre_core.dataset import Dataset
 from genre_core.explain import views
@@ -73,7 +73,7 @@ def _show_cell_examples(folder: str, bundle: ModelBundle, dataset: Dataset, spli
         return
     rows = np.asarray(getattr(split, part), dtype=np.int64)
     probabilities = _part_probabilities(folder, stamps.source_stamp(Path(folder)),
-                                        dataset_choice.dataset_key(common.active_dataset_spec()), split_key, part,
+                                        common.active_dataset_key(), split_key, part,
                                         _bundle=bundle, _dataset=dataset, _rows=rows)
     examples = score_views.cell_examples(dataset, rows, probabilities, level, names.index(true_name),
                                          names.index(predicted_name))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from genre_core import audio, bundle_info, dataset_choice, prediction, stamps
+from genre_core import audio, bundle_info, prediction, stamps
 from genre_core.config import SUMMARY
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
@@ -244,7 +244,7 @@ st.markdown(INTRO)
 bundle_folder, ffn = _summary_bundle()
 bundle_stamp = stamps.source_stamp(Path(bundle_folder))
 active, dataset_note = _fitting_dataset(ffn)
-data_key = dataset_choice.dataset_key(common.active_dataset_spec()) if active is not None else None
+data_key = common.active_dataset_key() if active is not None else None
 
 with widgets.errors_shown():
     feature_explainer, background_note = _explainer(bundle_folder, bundle_stamp, data_key, ffn, active)

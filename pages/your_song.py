@@ -244,7 +244,7 @@ def _shap_dataset(bundle: ModelBundle) -> tuple[Dataset | None, tuple[Any, ...] 
         check_compatible(bundle, loaded.dataset)
     except InputError:
         return None, None
-    return loaded.dataset, dataset_choice.dataset_key(common.active_dataset_spec())
+    return loaded.dataset, common.active_dataset_key()
 
 
 def _shap_section(index: int, digest: str, model: _Model, prediction: SongPrediction) -> None:

@@ -160,6 +160,26 @@ def test_a_bundle_saved_or_changed_while_the_app_runs_is_listed_at_the_next_run(
     assert "summary model, 2 classes (jazz, pop), test accuracy 90.0%" in [c.value for c in app.sidebar.caption]
 
 
+def test_the_dataset_key_is_taken_once_per_run_and_again_at_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    track = tmp_path / "blues" / "blues.00000.wav"
+    track.parent.mkdir()
+    track.write_bytes(wav_bytes(tone(220.0, 1.0, 8000), 8000))
+    taken: list[dataset_choice.DatasetSpec] = []
+    key_of = common.dataset_key
+    monkeypatch.setattr(common, "dataset_key", lambda spec: taken.append(spec) or key_of(spec))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.session_state[common.DATASET_SPEC_KEY] = dataset_choice.DatasetSpec(dataset_choice.FOLDER, str(tmp_path))
+    app.session_state[common.DATASET_READY_KEY] = True
+    app.run()  # the sidebar, the badges and "Loaded now" each look the dataset up
+    assert not app.exception and len(taken) == 1
+    first = app.session_state[common.DATASET_KEY_MEMO_KEY][2]
+    os.utime(track, ns=(track.stat().st_atime_ns, track.stat().st_mtime_ns + 10**9))
+    app.run()
+    assert len(taken) == 2 and app.session_state[common.DATASET_KEY_MEMO_KEY][2] != first
+
+
 def test_a_track_is_decoded_once_and_again_when_its_file_changes(tmp_path: Path) -> None:
     track = tmp_path / "song.wav"
     track.write_bytes(wav_bytes(tone(440.0, 1.0, 16000, amplitude=0.5), 16000))
