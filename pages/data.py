@@ -158,11 +158,23 @@ def _play(path: Path, samples: np.ndarray, sample_rate: int) -> None:
         st.audio(samples, sample_rate=sample_rate)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _mel_filters_figure(sample_rate: int, n_fft: int, n_mels: int) -> go.Figure:
-    """`audio_figures.mel_filterbank_figure`, built once per setting (one trace per band: 0.43-0.46 s a build at
-    load ~10) and shared read-only: it depends on its arguments only."""
-    return audio_figures.mel_filterbank_figure(sample_rate, n_fft, n_mels, title="Mel filter bank")
+#: What `_whole_track_figure` draws: kind -> (figure function of (samples, rate, title=...), title).
+WHOLE_TRACK_FIGURES = {"waveform": (audio_figures.waveform_figure, "Waveform"),
+                       "spectrum": (audio_figures.spectrum_figure, "Spectrum of the whole track")}
+
+
+def _whole_track_figure(kind: str, path: str, modified_ns: int, sample_rate: int) -> go.Figure:
+    """The ``kind`` figure (`WHOLE_TRACK_FIGURES`) of the track at ``path`` at ``sample_rate`` Hz, for
+    `widgets.cached_figure`: keyed on the file and its modification time (ns), not its 661k samples (Streamlit
+    hashes arrays that large on a sample of them only). The spectrum takes ~0.27 s to build at load ~7."""
+    figure, title = WHOLE_TRACK_FIGURES[kind]
+    return figure(common.track_samples(path, sample_rate), sample_rate, title=title)
+
+
+def _musicnn_input_figure(window: np.ndarray, start_seconds: float) -> go.Figure:
+    """The musicnn networks' log-mel input of ``window`` (samples at their 16 kHz) drawn from ``start_seconds``."""
+    return audio_figures.log_mel_figure(features.log_mel(window, musicnn.FEATURES), musicnn.FEATURES,
+                                        start_seconds=start_seconds, title="The pretrained networks' input (musicnn)")
 
 
 def _explore_track(dataset: Dataset) -> None:
@@ -173,16 +185,17 @@ def _explore_track(dataset: Dataset) -> None:
                          key="data.track")
     path = Path(dataset.audio_paths[track])
     samples = common.track_samples(path, config.sample_rate)
-    rate = config.sample_rate
+    rate, modified_ns = config.sample_rate, path.stat().st_mtime_ns
     left, right = st.columns(2)
     with left:
         _play(path, samples, rate)
-        widgets.show_figure(audio_figures.waveform_figure(samples, rate, title="Waveform"), "waveform", f"{track}-waveform")
+        widgets.show_figure(widgets.cached_figure(_whole_track_figure, "waveform", str(path), modified_ns, rate),
+                            "waveform", f"{track}-waveform")
         st.caption("The signal itself: air pressure over time. Loud passages are tall; when zoomed out each stroke "
                    "spans the lowest to the highest sample of a few milliseconds, so drum hits show as spikes.")
     with right:
-        widgets.show_figure(audio_figures.spectrum_figure(samples, rate, title="Spectrum of the whole track"),
-                           "spectrum", f"{track}-spectrum")
+        widgets.show_figure(widgets.cached_figure(_whole_track_figure, "spectrum", str(path), modified_ns, rate),
+                            "spectrum", f"{track}-spectrum")
         st.caption("How strongly each frequency occurs over the whole track (FFT). The log axis gives every octave "
                    "the same width, as we hear it: bass on the left, cymbals and hiss on the right.")
     rows = np.flatnonzero(dataset.track_ids == track)
@@ -200,26 +213,27 @@ def _explore_track(dataset: Dataset) -> None:
     left, right = st.columns(2)
     with left:
         widgets.show_figure(
-            audio_figures.stft_figure(window, rate, config.n_fft, config.hop_length, start_seconds=start,
-                                      title="STFT spectrogram"), "stft", f"{track}-w{segment}-stft")
+            widgets.cached_figure(audio_figures.stft_figure, window, rate, config.n_fft, config.hop_length,
+                                  start_seconds=start, title="STFT spectrogram"), "stft", f"{track}-w{segment}-stft")
         st.caption(f"The spectrum frame by frame ({frame_ms:.0f} ms frames every {hop_ms:.0f} ms): time runs to the "
                    "right, pitch upwards, brightness is loudness in dB. Notes are horizontal lines, drums vertical.")
     with right:
-        widgets.show_figure(_mel_filters_figure(rate, config.n_fft, config.n_mels), "mel-filters", "mel-filters")
+        widgets.show_figure(widgets.cached_figure(audio_figures.mel_filterbank_figure, rate, config.n_fft,
+                                                  config.n_mels, title="Mel filter bank"), "mel-filters", "mel-filters")
         st.caption(f"The {config.n_mels} triangular filters that pool STFT bins into mel bands: narrow at low "
                    "frequencies and wide at high ones, like the ear's finer pitch resolution for low sounds.")
     left, right = st.columns(2)
     with left:
         if LOG_MEL in dataset.features:
-            widgets.show_figure(audio_figures.log_mel_figure(dataset.features[LOG_MEL][row], config,
-                                                            start_seconds=start, title="Log-mel spectrogram"),
+            widgets.show_figure(widgets.cached_figure(audio_figures.log_mel_figure, dataset.features[LOG_MEL][row], config,
+                                                      start_seconds=start, title="Log-mel spectrogram"),
                                "log-mel", f"{track}-w{segment}-log-mel")
             st.caption(f"The STFT pooled by those filters, in dB: this {config.n_mels} × "
                        f"{config.frames_per_segment} image is exactly what the CNN classifies for this window.")
     with right:
         if MFCC in dataset.features:
-            widgets.show_figure(audio_figures.mfcc_figure(dataset.features[MFCC][row], config, start_seconds=start,
-                                                         title="MFCCs"), "mfcc", f"{track}-w{segment}-mfcc")
+            widgets.show_figure(widgets.cached_figure(audio_figures.mfcc_figure, dataset.features[MFCC][row], config,
+                                                      start_seconds=start, title="MFCCs"), "mfcc", f"{track}-w{segment}-mfcc")
             st.caption("A compact description of each log-mel frame's shape: coefficient 0 is loudness, the next few "
                        "the broad spectral envelope (timbre). The FFN's summary features are averages of such rows.")
     _musicnn_input(path, track, start)
@@ -235,10 +249,8 @@ def _musicnn_input(path: Path, track: str, start_seconds: float) -> None:
         return
     left, right = st.columns(2)
     with left:
-        widgets.show_figure(
-            audio_figures.log_mel_figure(features.log_mel(window, config), config, start_seconds=start_seconds,
-                                         title="The pretrained networks' input (musicnn)"),
-            "musicnn-input", f"{track}-musicnn-input")
+        widgets.show_figure(widgets.cached_figure(_musicnn_input_figure, window, start_seconds), "musicnn-input",
+                            f"{track}-musicnn-input")
     with right:
         st.markdown("**Beside the usual log-mel: what the pretrained networks hear**")
         st.caption(

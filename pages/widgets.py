@@ -171,7 +171,8 @@ def cached_figure(build: Callable[P, go.Figure], *args: P.args, **kwargs: P.kwar
     dicts, dataclasses) and shared read-only between script runs and users: a page redraws its figures on every run,
     and building one costs 10-100 ms. ``build`` must be a pure figure function (its result depends on its
     arguments only); never change the figure returned."""
-    return _shared_figure(f"{build.__module__}.{build.__qualname__}", args, kwargs, _build=build)
+    where = getattr(getattr(build, "__code__", None), "co_filename", build.__module__)  # pages all run as __main__
+    return _shared_figure(f"{where}:{build.__qualname__}", args, kwargs, _build=build)
 
 
 def show_figure(figure: go.Figure, key: str, filename: str | None = None) -> None:

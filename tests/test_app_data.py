@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 from conftest import REPO_ROOT, tone, zip_bytes
-from helpers import APP, plotly_array, wav_bytes
+from helpers import APP, charts, plotly_array, wav_bytes
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
@@ -192,6 +193,30 @@ def test_a_track_is_decoded_once_and_again_when_its_file_changes(tmp_path: Path)
     os.utime(track, ns=(time.time_ns(), modified + 1_000_000))  # a new modification time even on coarse clocks
     second = common.track_samples(track, 16000)
     assert second.shape == (32000,) and np.abs(second).max() == pytest.approx(0.25, abs=0.01)
+
+
+@pytest.mark.slow
+def test_the_track_figures_are_drawn_again_when_the_track_file_changes() -> None:
+    app = click_load(start_app(dataset_choice.DatasetSpec(config=CHEAP), DATA_PAGE))
+
+    def peak() -> float:
+        """The highest sample the waveform draws."""
+        return max(float(np.nanmax(plotly_array(trace["y"]))) for trace in charts(app)["waveform"]["data"])
+
+    before = peak()
+    track = next((paths.DEMO_DIR / "classical").glob("*.wav"))
+    original = track.read_bytes()
+    try:
+        samples, rate = sf.read(track)
+        sf.write(track, samples / 4, rate, subtype="FLOAT")  # 12 dB quieter
+        os.utime(track, ns=(time.time_ns(), track.stat().st_mtime_ns + 10**9))
+        app.run(timeout=TIMEOUT)
+        assert not app.exception
+        after = peak()
+    finally:
+        track.write_bytes(original)
+        os.utime(track, ns=(time.time_ns(), time.time_ns()))
+    assert after == pytest.approx(before / 4, rel=0.02)
 
 
 @pytest.mark.slow
