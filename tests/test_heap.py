@@ -49,6 +49,8 @@ def test_objects_alive_at_a_settle_are_frozen_and_later_ones_are_not(fresh_heap:
 
 
 def test_an_import_a_model_load_or_time_freezes_again(fresh_heap: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    collections: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *generation: collections.append(1) or 0)  # a full one costs ~1 s here
     start = time.monotonic()
     assert heap.settle(now=start)
     monkeypatch.setitem(sys.modules, "genrelens_new_library", types.ModuleType("genrelens_new_library"))
@@ -58,6 +60,7 @@ def test_an_import_a_model_load_or_time_freezes_again(fresh_heap: None, monkeypa
     assert heap.settle(now=start + 3) is True
     assert heap.settle(now=start + 3 + heap.REFREEZE_S - 1) is False
     assert heap.settle(now=start + 3 + heap.REFREEZE_S) is True
+    assert len(collections) == 4  # each freeze first collects what the last one froze
 
 
 def test_garbage_among_frozen_objects_is_freed_at_the_next_freeze(fresh_heap: None) -> None:
