@@ -27,6 +27,8 @@ from pages import common, widgets
 common.ensure_app_shell()
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from genre_core.bundles import ModelBundle
 
 GLOBAL_ROWS = 200  #: most rows the global views explain
@@ -58,6 +60,19 @@ def _explainer(folder: str, stamp: str, data_key: tuple[Any, ...] | None, _bundl
 def _explain_row(folder: str, stamp: str, data_key: tuple[Any, ...] | None, standardised: np.ndarray,
                  _explainer: sv.FeatureExplainer) -> sv.ShapResult:
     return sv.explain_rows(_explainer, standardised[np.newaxis])
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _row_probabilities(folder: str, stamp: str, raw: np.ndarray, _bundle: ModelBundle) -> np.ndarray:
+    """(K,) probabilities of one raw summary row (57 values) under the bundle in ``folder``."""
+    return _bundle.predict_proba(np.asarray(raw, dtype=np.float32)[np.newaxis])[0]
+
+
+def _waterfall_figure(result: sv.ShapResult, class_index: int, raw: np.ndarray, title: str) -> go.Figure:
+    """`shap_figures.waterfall_figure` of the explained row for ``class_index``, titled ``title``."""
+    figure = sf.waterfall_figure(result, 0, class_index, raw)
+    figure.update_layout(title_text=title)
+    return figure
 
 
 @st.cache_data(show_spinner="Drawing the force plot…", max_entries=64)
@@ -153,7 +168,7 @@ def _local_views(folder: str, stamp: str, data_key: tuple[Any, ...] | None, bund
     """Force plot (interactive and PNG) and waterfall of one row (``label`` says what it is, ``truth`` its genre)."""
     standardised = bundle.standardizer.transform(np.asarray(raw, dtype=np.float32)[np.newaxis])[0]
     result = _explain_row(folder, stamp, data_key, standardised, explainer)
-    probabilities = bundle.predict_proba(np.asarray(raw, dtype=np.float32)[np.newaxis])[0]
+    probabilities = _row_probabilities(folder, stamp, np.asarray(raw), bundle)
     names = bundle.class_names
     predicted = int(np.argmax(probabilities))
     known = f" (true genre **{truth}**)" if truth is not None else ""
@@ -177,8 +192,8 @@ def _local_views(folder: str, stamp: str, data_key: tuple[Any, ...] | None, bund
     st.subheader("Waterfall")
     st.markdown("The same contributions, largest at the top, walked step by step from the base value to the output; "
                 "the smallest are gathered in one bar.")
-    waterfall = sf.waterfall_figure(result, 0, class_index, raw)
-    waterfall.update_layout(title_text=f"Why '{names[class_index]}': {label} ({result.method} SHAP)")
+    waterfall = widgets.cached_figure(_waterfall_figure, result, class_index, np.asarray(raw),
+                                      f"Why '{names[class_index]}': {label} ({result.method} SHAP)")
     widgets.show_figure(waterfall, key="shap.waterfall", filename=f"shap_waterfall_{names[class_index]}")
     st.caption(f"{result.method} SHAP, additivity error {sv.additivity_error(result):.1e} logit.")
 

@@ -80,6 +80,28 @@ def test_force_plot_and_waterfall_explain_the_chosen_segment(tone_ffn) -> None:
 
 
 @pytest.mark.slow
+def test_another_bundle_explains_and_scores_the_same_segment_afresh(tone_ffn) -> None:
+    from genre_core import bundles
+
+    spec, dataset, first = tone_ffn
+    second = train_saved_bundle(dataset, "ffn_mfcc", paths.WORKSPACE_MODELS_DIR / "tone-ffn-wide",
+                                {"hidden": [24], "dropout": 0.0}, epochs=1)
+    row = int(np.flatnonzero(dataset.track_ids == "high.00004")[0])
+    shown = []
+    for folder in (first, second):
+        app = shap_page(spec, folder)
+        assert not app.exception
+        bundle = bundles.load_bundle(folder)
+        logits = bundle.predict_logits(dataset.features[SUMMARY][[row]])[0]
+        probabilities = bundle.predict_proba(dataset.features[SUMMARY][[row]])[0]
+        predicted = int(np.argmax(logits))
+        assert waterfall_total(app)[0] == pytest.approx(float(logits[predicted]), abs=1e-3)
+        assert any(f"(p = {probabilities[predicted]:.2f})" in item.value for item in app.markdown)
+        shown.append(float(logits[predicted]))
+    assert shown[0] != pytest.approx(shown[1], abs=1e-3)
+
+
+@pytest.mark.slow
 def test_global_views_rank_features_over_the_chosen_rows(tone_ffn) -> None:
     spec, dataset, bundle_folder = tone_ffn
     app = shap_page(spec, bundle_folder)
