@@ -39,8 +39,9 @@ from genre_core.synth.styles import ALL_DEMO_GENRES, DEMO_GENRES
 
 #: Fewer tracks than this are made in one process when all cores are asked for (``n_jobs=-1``); above it one
 #: process per idle core. Measured on 2 cores (benchmarks/changes.md, "The demo's first use"): cold loky workers
-#: took ~4 s to start (load ~3) while a 30 s track takes ~0.33 s of one core, so 2 workers save at most ~0.17 s a
-#: track and pay from ~25 tracks; at load ~5, 2 workers made the 100-track demo in 76 s, one process in 62 s.
+#: took 3.8-5.3 s to start (load ~3) while a 30 s track takes ~0.45 s of one core, so 2 workers save at most
+#: ~0.23 s a track and pay from ~20-25 tracks; at load ~5, 2 workers made the 100-track demo in 76 s, one process
+#: in 62 s (hence one worker per idle core).
 SERIAL_BELOW_TRACKS = 25
 #: Bumped whenever the generator's output changes, so `ensure_demo_dataset` regenerates old folders.
 GENERATOR_VERSION = 1
