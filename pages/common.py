@@ -127,8 +127,8 @@ def load_dataset(spec: DatasetSpec, *, first_use: bool = False) -> LoadedDataset
     if found is not None and found.pending_kinds and not first_use:
         with st.spinner(f"Extracting the rest of the features ({', '.join(found.pending_kinds)})…"):
             shared.wait_for_completion(dataset_key(spec))
-        found = shared.get(dataset_key(spec))
-    if found is not None and not (found.pending_kinds and not first_use):
+        found = shared.get(dataset_key(spec))  # every kind now, or None when the background read failed
+    if found is not None and (first_use or not found.pending_kinds):
         return found
     slot = st.session_state.get(SIDEBAR_DATASET_KEY)
     if slot is not None:  # the sidebar, drawn before the page, says what is happening now
