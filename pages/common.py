@@ -57,6 +57,7 @@ BROWSE_PART_KEY = "browse.part"  #: the part of the split Browse shows
 BROWSE_SELECTED_KEY = "browse.selected"  #: {"row": dataset row, "track_id": its track} of Browse's chosen segment
 SIDEBAR_DATASET_KEY = "genrelens.sidebar_dataset"  #: this run's sidebar slot of the dataset line (app.py fills it)
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
+PENDING_POLL_SECONDS = 2.0  #: s between looks at a background first-use read (`pending_note`)
 
 
 # ======================================================================================= datasets ======
@@ -143,12 +144,27 @@ def load_dataset(spec: DatasetSpec, *, first_use: bool = False) -> LoadedDataset
 
 
 def pending_note(loaded: LoadedDataset) -> None:
-    """Say which features of ``loaded`` are still being extracted in the background, and how far along."""
+    """Say which features of ``loaded`` are still being extracted in the background, and how far along; the
+    whole page runs again by itself once they are there (so their presets appear without a click)."""
     if loaded.pending_kinds:
-        done, total = _shared_datasets().completion_progress.get(dataset_key(active_dataset_spec()), (0, 0))
-        st.info(f"First use of the demo: the {', '.join(loaded.pending_kinds)} features are being extracted in the "
-                f"background ({done} of {total or '…'} files), then their presets appear here. The others are ready.",
-                icon=":material/hourglass_top:")
+        _pending_progress(loaded.pending_kinds)
+
+
+@st.fragment(run_every=PENDING_POLL_SECONDS)
+def _pending_progress(pending_kinds: tuple[str, ...]) -> None:
+    shared = _shared_datasets()
+    key = dataset_key(active_dataset_spec())
+    current = shared.get(key)
+    if current is not None and not current.pending_kinds:
+        st.rerun(scope="app")
+    if current is None:  # the background read failed (or the entry was dropped): the next full read says why
+        st.warning(f"The {', '.join(pending_kinds)} features are not ready: the Data page reads them again and "
+                   "says what went wrong, if anything.", icon=":material/warning:")
+        return
+    done, total = shared.completion_progress.get(key, (0, 0))
+    st.info(f"First use of the demo: the {', '.join(pending_kinds)} features are being extracted in the "
+            f"background ({done} of {total or '…'} files), then their presets appear here by themselves. The "
+            "others are ready.", icon=":material/hourglass_top:")
 
 
 # ===================================================================================== app shell ======
