@@ -6,8 +6,8 @@ MFCC JSON datasets of the GTZAN tutorials. The one exception is a log-mel whose 
 zero padding and musicnn's ``log10(1 + 10000·mel)`` compression (`genre_core.musicnn.FEATURES`): that is
 exactly the input the pretrained musicnn networks were trained on (librosa 0.10's defaults). `segment_features` is the one entry point that extraction
 uses, so every feature of the project is computed here; the windows of a track share one STFT call and the
-kinds of a window its mel spectrogram. HPSS, the costliest step, runs librosa's algorithm with a faster median filter (`hpss`):
-the values are librosa's, exactly.
+kinds of a window its mel spectrogram. HPSS, the costliest step, runs librosa's algorithm with a faster median filter and both soft masks from one
+rescaling (`hpss`): the values are librosa's, exactly.
 """
 
 from __future__ import annotations
