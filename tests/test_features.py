@@ -295,12 +295,46 @@ def test_summary_values_read_with_their_units() -> None:
     assert {label for label in map(summary_label, SUMMARY_NAMES) if "_" in label} == set()
 
 
+def assert_librosas_values_to_float32_rounding(windows: np.ndarray, coefficients: np.ndarray,
+                                               spectrograms: np.ndarray, n_mfcc: int, sample_rate: int) -> None:
+    """Each window's MFCCs and log-mel against librosa's own calls (the STFT in float64): MFCCs within 1e-6 of the
+    window's largest coefficient (~8 float32 steps); log-mel within 1e-3 dB where it is within 80 dB of the
+    window's loudest value, within 0.05 dB under that, where the float32 FFT's rounding shows."""
+    for window, ours_mfcc, ours_mel in zip(windows, coefficients, spectrograms, strict=True):
+        expected = librosa.feature.mfcc(y=window, sr=sample_rate, n_mfcc=n_mfcc, pad_mode="reflect").T
+        np.testing.assert_allclose(ours_mfcc, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+        power = librosa.feature.melspectrogram(y=window, sr=sample_rate, pad_mode="reflect")
+        decibels = librosa.power_to_db(power, top_db=None)
+        strong = decibels >= decibels.max() - 80
+        np.testing.assert_allclose(ours_mel[strong], decibels[strong], rtol=0, atol=1e-3)
+        np.testing.assert_allclose(ours_mel, decibels, rtol=0, atol=0.05)
+
+
 def test_a_stack_of_windows_gives_librosas_mfcc_and_mel_values_to_float32_rounding() -> None:
     config = FeatureConfig(track_seconds=6.0, segments_per_track=3, n_mfcc=16)
     windows = segment_audio(noisy_tone(440.0, 6.0, config.sample_rate), config)
     stacked = segment_features(windows, config, [MFCC, LOG_MEL])
-    for window, coefficients, spectrogram in zip(windows, stacked[MFCC], stacked[LOG_MEL], strict=True):
-        expected = librosa.feature.mfcc(y=window, sr=config.sample_rate, n_mfcc=16, pad_mode="reflect").T
-        np.testing.assert_allclose(coefficients, expected, rtol=1e-5, atol=1e-4)
-        power = librosa.feature.melspectrogram(y=window, sr=config.sample_rate, pad_mode="reflect")
-        np.testing.assert_allclose(spectrogram, librosa.power_to_db(power, top_db=None), rtol=0, atol=1e-4)
+    assert_librosas_values_to_float32_rounding(windows, stacked[MFCC], stacked[LOG_MEL], 16, config.sample_rate)
+
+
+def test_real_tracks_give_librosas_and_the_tutorial_pipelines_values_to_float32_rounding(
+        gtzan_mini: Path, tmp_path: Path) -> None:
+    from benchmarks.reference_pipeline import reference_mfcc
+
+    config = FeatureConfig(segments_per_track=10, n_mfcc=16)
+    files = [(gtzan_mini / genre / f"{genre}.00001.wav", genre) for genre in ("blues", "classical", "hiphop")]
+    reference = reference_mfcc(files, tmp_path / "reference.json", n_mfcc=16, segments=10)
+    rows = 0
+    for path, _ in files:
+        windows = segment_audio(load_audio(path, config.sample_rate), config)
+        stacked = segment_features(windows, config, [MFCC, LOG_MEL])
+        assert_librosas_values_to_float32_rounding(windows[::3], stacked[MFCC][::3], stacked[LOG_MEL][::3], 16,
+                                                   config.sample_rate)
+        for track, segment, complete, values in zip(reference["track"], reference["segment"],
+                                                    reference["complete"], reference["mfcc"], strict=True):
+            if track == path.stem and complete:
+                expected = np.asarray(values, dtype=np.float32)
+                np.testing.assert_allclose(stacked[MFCC][segment], expected, rtol=0,
+                                           atol=1e-6 * np.abs(expected).max())
+                rows += 1
+    assert rows >= 27  # every complete window of the three tracks was compared
