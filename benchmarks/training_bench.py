@@ -2,7 +2,8 @@
 seconds per epoch of the classroom set-up.
 
 The data is the classroom's: the synthetic demo's 4 genres (`synth.DEMO_GENRES`, 25 tracks each), 15 windows per
-track, split by track (seed 42), generated and extracted first (not timed). Per preset both sides train the same
+track, split by track (seed 42), generated and extracted first (not timed; the demo folder is the run's own,
+so a whole `make bench` generates it once for every part that uses it). Per preset both sides train the same
 settings (plain SGD, learning rate 0.01, batch 32, `EPOCHS` epochs, validation on the val part every epoch) from a
 fresh model, alternating, `RUNS` times: the engine's whole call (standardiser, inputs, model, compile, callbacks,
 class weights, fit) against a plain ``build_model`` + ``compile`` + ``fit`` on inputs prepared before the clock
@@ -35,7 +36,7 @@ def bench_training(workspace: Path) -> list[Result]:
     from genre_core.train_config import TrainConfig
 
     dataset, _ = load_demo(FeatureConfig(segments_per_track=WINDOWS_PER_TRACK), genres=DEMO_GENRES,
-                           kinds=(LOG_MEL, SUMMARY), folder=workspace / "classroom-demo",
+                           kinds=(LOG_MEL, SUMMARY), folder=workspace / "demo",
                            cache_dir=workspace / "classroom-cache")
     split = grouped_split(dataset, seed=42)
     results = []

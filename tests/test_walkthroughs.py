@@ -46,6 +46,7 @@ def test_course_cnn_counts_its_parameters_as_the_hand_count(course: course_cnn.C
     model_step = report.steps[1]
     assert model_step.facts[0] == engine.Fact("parameters", hand)
     assert "plain SGD" in report.recipe and "seed 42" in report.recipe and report.size == engine.QUICK
+    assert "1 epoch," in report.recipe and "1 epochs" not in report.recipe  # the quick size says it in words
 
 
 @pytest.mark.slow

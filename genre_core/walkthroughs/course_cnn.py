@@ -213,7 +213,7 @@ def _report(size: RunSize, tracks: int, train_rows: int, *, layer_counts: tuple[
         ),
         StepReport(
             "Training", f"Plain mini-batch SGD (learning rate {LEARNING_RATE}, no momentum), batch {BATCH_SIZE}, "
-            f"{size.epochs} epochs, seed {SEED} with deterministic ops: two runs give identical weights.",
+            f"{size.epochs_text}, seed {SEED} with deterministic ops: two runs give identical weights.",
             ("Where do the training and validation curves part, and what does that tell you?",),
             tuple(Fact(f"final {key.replace('_', ' ')}", round(values[-1], 4)) for key, values in history.items()
                   if key in ("loss", "accuracy", "val_loss", "val_accuracy")),
@@ -241,7 +241,7 @@ def _report(size: RunSize, tracks: int, train_rows: int, *, layer_counts: tuple[
              Fact("deletion: area between random and map order", round(deletion_area, 4))),
         ),
     )
-    recipe = (f"cnn_small, plain SGD lr {LEARNING_RATE}, batch {BATCH_SIZE}, {size.epochs} epochs, seed {SEED}, "
+    recipe = (f"cnn_small, plain SGD lr {LEARNING_RATE}, batch {BATCH_SIZE}, {size.epochs_text}, seed {SEED}, "
               f"{len(DEMO_GENRES)} demo genres, {WINDOWS_PER_TRACK} windows per track")
     return WalkthroughReport(NAME, TITLE, recipe, size, steps)
 

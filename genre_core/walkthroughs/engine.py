@@ -36,6 +36,11 @@ class RunSize:
     epochs: int
     tracks_per_genre: int | None
 
+    @property
+    def epochs_text(self) -> str:
+        """The training length in words: "1 epoch", "20 epochs"."""
+        return f"{self.epochs} epoch" + ("" if self.epochs == 1 else "s")
+
 
 FULL = RunSize("full", epochs=20, tracks_per_genre=None)
 QUICK = RunSize("quick", epochs=1, tracks_per_genre=4)

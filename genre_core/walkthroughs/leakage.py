@@ -90,7 +90,7 @@ def _report(size: RunSize, scores: tuple[ProtocolScore, ...]) -> WalkthroughRepo
 
     steps = (
         StepReport(
-            "The same model, three ways to split", f"One recipe ({PRESET}, Adam, {size.epochs} epochs, seed {SEED}) "
+            "The same model, three ways to split", f"One recipe ({PRESET}, Adam, {size.epochs_text}, seed {SEED}) "
             "trained and tested under each split. Only the split changes.",
             ("Before looking: which split will give the highest test accuracy?",),
             tuple(fact for score in scores for fact in facts(score)),
@@ -105,7 +105,7 @@ def _report(size: RunSize, scores: tuple[ProtocolScore, ...]) -> WalkthroughRepo
             (),
         ),
     )
-    return WalkthroughReport(NAME, TITLE, f"{PRESET}, Adam, {size.epochs} epochs, seed {SEED}, demo genres", size,
+    return WalkthroughReport(NAME, TITLE, f"{PRESET}, Adam, {size.epochs_text}, seed {SEED}, demo genres", size,
                              steps)
 
 

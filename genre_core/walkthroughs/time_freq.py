@@ -131,7 +131,7 @@ def _report(size: RunSize, runs: tuple[ModelRun, ...], train_tracks: int, test_t
         ),
         StepReport(
             "Training", f"Plain mini-batch SGD (learning rate {LEARNING_RATE}, no momentum), batch {BATCH_SIZE}, "
-            f"{size.epochs} epochs, seed {SEED}, for both.",
+            f"{size.epochs_text}, seed {SEED}, for both.",
             ("Which model learns faster per epoch, and which overfits sooner?",),
             tuple(Fact(f"{run.preset}: {label}", round(run.history[key][-1], 4) if key in run.history else "none",
                        unit) for run in runs for key, label, unit in
@@ -147,7 +147,7 @@ def _report(size: RunSize, runs: tuple[ModelRun, ...], train_tracks: int, test_t
                   for level, value in (("per window", run.test.accuracy), ("per track", run.test.track_accuracy))),
         ),
     )
-    recipe = (f"cnn_small vs cnn_timefreq, plain SGD lr {LEARNING_RATE}, batch {BATCH_SIZE}, {size.epochs} epochs, "
+    recipe = (f"cnn_small vs cnn_timefreq, plain SGD lr {LEARNING_RATE}, batch {BATCH_SIZE}, {size.epochs_text}, "
               f"seed {SEED}, {len(DEMO_GENRES)} demo genres, {FEATURES.segments_per_track} windows per track, one "
               f"track split")
     return WalkthroughReport(NAME, TITLE, recipe, size, steps)
