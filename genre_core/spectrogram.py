@@ -1,15 +1,16 @@
-"""Frame-major power and mel spectrograms in float32: the fast path under the log-mel and MFCC features.
+"""Frame-major power and mel spectrograms in float32: the fast path under the log-mel (dB) and MFCC features.
 
 ``librosa.feature.melspectrogram`` frames a signal along the second-to-last axis (Fortran order), multiplies
-each frame by the window in float64 and runs the FFT in float64 before storing complex64; `features` then
-applied the filter bank bin-major. Here every step stays in float32 and frame-major (C order), which is what
-scipy's FFT and BLAS run fastest on: the signal ends are padded as librosa pads them (``np.pad``, ``n_fft // 2``
-each side), the frames are a strided view of the padded windows, the window product is the only copy, the FFT
-runs along the contiguous last axis (`scipy.fft.rfft`, float32 in and complex64 out), the power is
-``np.abs(spectrum) ** 2`` as in librosa, and the mel filter bank is applied as a few dense blocks of neighbouring
-filters over only the FFT bins they cover (`MelBank`: 7 % of the dense product's multiplications at the
-defaults). The values are librosa's to float32 rounding (tests/test_spectrogram.py: relative differences of the
-mel power ~1e-6 on real GTZAN tracks; MFCCs within 2e-4).
+each frame by the window and runs the FFT in float64 before storing complex64. Here every step stays in float32
+and frame-major (C order), which is what scipy's FFT and BLAS run fastest on: the signal ends are padded as
+librosa pads them (``np.pad``, ``n_fft // 2`` each side), the frames are a strided view of the padded windows,
+the window product is the only copy, the FFT runs along the contiguous last axis (`scipy.fft.rfft`, float32 in,
+complex64 out), the power is ``np.abs(spectrum) ** 2`` as in librosa, and the mel filter bank is applied as a few
+dense blocks of neighbouring filters over only the FFT bins they cover (`MelBank`: 7 % of the dense product's
+multiplications at the defaults). The values are librosa's to float32 rounding; on the 70 real GTZAN tracks
+(10 windows of 3 s each): MFCCs within 1.6e-4 (4e-7 of each window's largest coefficient), log-mel within 1.2e-4 dB
+where it is within 60 dB of the window's loudest value and 6e-4 dB within 80 dB; only values further down, near
+the float32 FFT's rounding (~140 dB under a frame's largest bin), differ more (at most 0.03 dB).
 """
 
 from __future__ import annotations
@@ -49,17 +50,16 @@ class MelBank:
     blocks: tuple[FilterBlock, ...]
 
     def apply(self, power: np.ndarray) -> np.ndarray:
-        """Mel power of a frame-major power spectrogram: (..., frames, n_bins) -> (..., frames, n_mels) float32,
-        each value ``sum(weight * power)`` over its filter's bins (BLAS; zero weights inside a block add 0).
-        Each window's frames are one product of their own: BLAS may sum in another order for another number of
-        rows, and a window's values must not depend on the windows computed with it."""
-        windows = power.reshape(-1, *power.shape[-2:])
-        mel = np.empty((*windows.shape[:-1], self.n_mels), dtype=np.float32)
-        for window_power, window_mel in zip(windows, mel, strict=True):
-            for block in self.blocks:
-                bins = slice(block.first_bin, block.first_bin + len(block.weights))
-                window_mel[:, block.first_filter : block.end_filter] = window_power[:, bins] @ block.weights
-        return mel.reshape(*power.shape[:-1], self.n_mels)
+        """Mel power of a frame-major power spectrogram: (frames, n_bins) or (windows, frames, n_bins) ->
+        (..., frames, n_mels) float32, each value ``sum(weight * power)`` over its filter's bins (BLAS; zero
+        weights inside a block add 0). Each window's frames are one product of their own (``matmul`` over the
+        stack): BLAS may sum in another order for another number of rows, and a window's values must not depend
+        on the windows computed with it."""
+        mel = np.empty((*power.shape[:-1], self.n_mels), dtype=np.float32)
+        for block in self.blocks:
+            bins = slice(block.first_bin, block.first_bin + len(block.weights))
+            np.matmul(power[..., bins], block.weights, out=mel[..., block.first_filter : block.end_filter])
+        return mel
 
 
 @functools.lru_cache(maxsize=16)
