@@ -27,7 +27,7 @@ from benchmarks.measure import Result
 from benchmarks.report import PartRun, save_part, saved_parts, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_FIRST_USE_GOAL_S = 60.0  #: the product starts in a minute: demo generation + cold extraction, 2 cores
+DEMO_FIRST_USE_GOAL_S = 30.0  #: issue 13: the demo's first use <= 30 s on 2 cores: generation + cold extraction
 USABLE_TRAIN_GOAL_S = 30.0  #: from the server's start (after make run's install) to a usable Train page, 2 cores
 DEMO_IN_THE_APP_GOAL_S = 30.0  #: the demo's first use in the browser without make's demo step
 SWEEP_GOAL_S = 600.0  #: a sweep of 20 small runs on the demo "finishes in minutes" on 2 cores
@@ -61,20 +61,28 @@ def bench_imports() -> list[Result]:
 
 
 def bench_demo_and_cache(workspace: Path) -> list[Result]:
+    """The default demo generated (`n_jobs=-1`: the workers `synth.SERIAL_BELOW_TRACKS` and the idle cores allow),
+    its first-use kinds extracted uncached (what the Train page waits for on a cold demo), then every kind cold and
+    from the cache (what `make run`'s demo step and the other pages do)."""
     from genre_core import synth
-    from genre_core.config import FeatureConfig
     from genre_core.audio_datasets import load_audio_folder
+    from genre_core.config import FeatureConfig
+    from genre_core.dataset_choice import FIRST_USE_KINDS
 
     generate = timed(lambda: synth.generate_demo_dataset(workspace / "demo"))
     config = FeatureConfig()
+    first_kinds = timed(lambda: load_audio_folder(workspace / "demo", config, kinds=FIRST_USE_KINDS, cache_dir=None))
     cold = timed(lambda: load_audio_folder(workspace / "demo", config, cache_dir=workspace / "cache"))
     warm = timed(lambda: load_audio_folder(workspace / "demo", config, cache_dir=workspace / "cache"), repeats=3)
-    first_use = generate + cold
+    kinds = " and ".join(FIRST_USE_KINDS)
     return [
         Result("generate the default demo (4 genres x 25 tracks x 30 s)", generate, "s", "-", True),
+        Result(f"extract the demo's first-use kinds ({kinds}), uncached", first_kinds, "s", "-", True),
         Result("extract the demo features, cold (all kinds)", cold, "s", "-", True),
-        Result("demo first use: generate + cold extraction", first_use, "s", f"< {DEMO_FIRST_USE_GOAL_S:g} s",
-               first_use < DEMO_FIRST_USE_GOAL_S),
+        Result(f"demo first use on the Train page: generate + {kinds}", generate + first_kinds, "s",
+               f"<= {DEMO_FIRST_USE_GOAL_S:g} s", generate + first_kinds <= DEMO_FIRST_USE_GOAL_S),
+        Result("demo step (make run): generate + cold extraction of all kinds", generate + cold, "s",
+               f"<= {DEMO_FIRST_USE_GOAL_S:g} s", generate + cold <= DEMO_FIRST_USE_GOAL_S),
         Result("load the same features from the cache", warm, "s", "< 1 s", warm < 1.0),
         Result("cache speed-up (cold / cached)", cold / warm, "x", "> 20x", cold / warm > 20),
     ]

@@ -13,7 +13,7 @@ from genre_core import audio, features, paths
 from genre_core.config import FEATURE_KINDS, SUMMARY, FeatureConfig
 from genre_core.dataset import Dataset, encode_labels, require_known
 from genre_core.errors import InputError
-from genre_core.extraction import ProgressCallback, extract_files
+from genre_core.extraction import ProgressCallback, cache_path, extract_files
 from genre_core.paths import DEMO_TRACKS_ENV
 
 #: Folder names that may hold the genre folders one level down (Kaggle: ``Data/genres_original``).
@@ -138,6 +138,23 @@ def demo_size_from_environment() -> dict[str, int]:
     if not text.isdigit() or int(text) < 1:
         raise InputError(DEMO_TRACKS_ENV, f"must be a positive whole number, got {text!r}")
     return {"tracks_per_genre": int(text)}
+
+
+def demo_features_cached(config: FeatureConfig = FeatureConfig(), *, genres: Sequence[str] | None = None,
+                         kinds: Sequence[str] = FEATURE_KINDS, cache_dir: Path | None = paths.CACHE_DIR,
+                         folder: Path | None = None, tracks_per_genre: int | None = None) -> bool:
+    """Whether `load_demo` with these arguments reads everything from the feature cache: the demo folder is
+    complete and current and the cache holds its features of ``kinds`` (nothing to generate or extract)."""
+    from genre_core import synth
+
+    folder = Path(folder or paths.DEMO_DIR)
+    size = {} if tracks_per_genre is None else {"tracks_per_genre": tracks_per_genre}
+    if cache_dir is None or not synth.demo_is_current(folder, **size):
+        return False
+    available = list_genre_files(folder)
+    chosen = sorted(available) if genres is None else sorted(set(genres))
+    files = [(path, genre) for genre in chosen for path in available.get(genre, [])]
+    return bool(files) and cache_path(cache_dir, files, config, tuple(dict.fromkeys(kinds))).is_dir()
 
 
 def load_demo(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genre_core import paths, stamps
-from genre_core.config import FeatureConfig
+from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, FeatureConfig
 from genre_core.dataset import Dataset
 from genre_core.errors import InputError
 from genre_core.paths import DEMO_TRACKS_ENV
@@ -32,6 +32,10 @@ SOURCE_LABELS = {
     MFCC_JSON: "MFCC JSON",
 }
 AUDIO_SOURCES = (DEMO, FOLDER, UPLOAD)
+#: What a first page that trains can offer at once on a cold demo (CNN presets on log-mel, FFN presets on MFCC):
+#: about 7 % of the demo's extraction time; the summary table (HPSS, tempo, chroma) is the other 93 % and
+#: follows in the background (`first_use_kinds`; measured in benchmarks/changes.md).
+FIRST_USE_KINDS = (LOG_MEL, MFCC)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class LoadedDataset:
 
     dataset: Dataset
     skipped: tuple[str, ...] = ()
+    pending_kinds: tuple[str, ...] = ()  #: feature kinds still being extracted (a first-use read: `first_use_kinds`)
 
 
 def dataset_key(spec: DatasetSpec) -> tuple[Any, ...]:
@@ -88,13 +93,29 @@ def expected_source(kind: str) -> str | None:
             NPY: datasets.NPY_FOLDERS, MFCC_JSON: datasets.MFCC_JSON}.get(kind)
 
 
+def first_use_kinds(spec: DatasetSpec) -> tuple[str, ...] | None:
+    """`FIRST_USE_KINDS` when ``spec`` is the demo and its features are not all cached yet (its first use: read
+    those kinds first, uncached, with `read_dataset`, and every kind through the cache afterwards, so the cache
+    holds what it always holds); None otherwise (one read does it all)."""
+    from genre_core import audio_datasets
+
+    if spec.kind != DEMO:
+        return None
+    cached = audio_datasets.demo_features_cached(
+        spec.config, genres=spec.genres, cache_dir=paths.CACHE_DIR, folder=paths.DEMO_DIR,
+        tracks_per_genre=audio_datasets.demo_size_from_environment().get("tracks_per_genre"))
+    return None if cached else FIRST_USE_KINDS
+
+
 def read_dataset(spec: DatasetSpec, progress: Callable[[int, int], None] | None = None,
-                 phase: Callable[[str], None] | None = None) -> LoadedDataset:
+                 phase: Callable[[str], None] | None = None, *,
+                 first_kinds: tuple[str, ...] | None = None) -> LoadedDataset:
     """Read or extract the dataset of ``spec`` with `datasets.load_dataset` (no caching here;
     `genre_core.extraction` caches extracted features on disk under `paths.CACHE_DIR`). ``progress(done,
-    total)`` and ``phase(label)`` report as in `datasets.load_dataset`. `InputError` for an unknown kind, or
-    when the location is another kind of source than the one chosen (a folder of songs given as a feature
-    table would start an extraction)."""
+    total)`` and ``phase(label)`` report as in `datasets.load_dataset`. With ``first_kinds`` (see
+    `first_use_kinds`) only those kinds are extracted, without the cache, and the result's ``pending_kinds``
+    names the others. `InputError` for an unknown kind, or when the location is another kind of source than the
+    one chosen (a folder of songs given as a feature table would start an extraction)."""
     from genre_core import audio_datasets, datasets
 
     if spec.kind not in SOURCE_LABELS:
@@ -104,10 +125,12 @@ def read_dataset(spec: DatasetSpec, progress: Callable[[int, int], None] | None 
     if expected is not None and found != expected:
         raise InputError(spec.location, f"is {found}, not {expected}: choose that source kind, or another path")
     dataset, skipped = datasets.load_dataset(
-        location, spec.config, genres=spec.genres, progress=progress, phase=phase, cache_dir=paths.CACHE_DIR,
+        location, spec.config, genres=spec.genres, progress=progress, phase=phase,
+        kinds=first_kinds or FEATURE_KINDS, cache_dir=None if first_kinds else paths.CACHE_DIR,
         demo_folder=paths.DEMO_DIR, demo_tracks=audio_datasets.demo_size_from_environment().get("tracks_per_genre"),
     )
-    return LoadedDataset(dataset, tuple(skipped))
+    pending = tuple(kind for kind in FEATURE_KINDS if first_kinds and kind not in first_kinds)
+    return LoadedDataset(dataset, tuple(skipped), pending)
 
 
 def job_source(spec: DatasetSpec) -> train_job.DatasetSource:

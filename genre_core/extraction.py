@@ -110,12 +110,12 @@ def idle_cores() -> int:
     return max(0, int(joblib.cpu_count() - os.getloadavg()[0]))
 
 
-def _worker_count(n_jobs: int, total: int, idle: int) -> int:
+def worker_count(n_jobs: int, total: int, idle: int, *, serial_below: int = SERIAL_BELOW_FILES) -> int:
     """Processes for ``total`` files: ``n_jobs`` as joblib counts them (under the active joblib backend), at most
-    one per file. -1 (all cores) means one process below `SERIAL_BELOW_FILES` files, else one per ``idle`` core
+    one per file. -1 (all cores) means one process below ``serial_below`` files, else one per ``idle`` core
     (at least one): on a busy machine worker processes only compete with the work already there (BENCHMARKS.md)."""
     if n_jobs == -1:
-        if total < SERIAL_BELOW_FILES:
+        if total < serial_below:
             return 1
         return max(1, min(joblib.effective_n_jobs(n_jobs), idle, total))
     return max(1, min(joblib.effective_n_jobs(n_jobs), total))
@@ -147,7 +147,7 @@ def _run_workers(
 ) -> Iterable[_FileOutcome]:
     """Yield one outcome per file, in order, calling ``progress(done, total)`` after each."""
     total = len(paths_to_extract)
-    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), _worker_count(n_jobs, total, idle_cores()))
+    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), worker_count(n_jobs, total, idle_cores()))
     with tqdm(total=total, desc="extracting features", unit="file", disable=not show_bar) as bar:
         for done, outcome in enumerate(outcomes, start=1):
             bar.update(1)

@@ -7,8 +7,9 @@ zero padding and musicnn's ``log10(1 + 10000·mel)`` compression (`genre_core.mu
 exactly the input the pretrained musicnn networks were trained on (librosa 0.10's defaults). `segment_features` is the one entry point that extraction
 uses, so every feature of the project is computed here; the windows of a track share one STFT call and the
 kinds of a window its mel spectrogram. The log-mel (in dB) and MFCC features take the fast frame-major path of
-`genre_core.spectrogram` (librosa's power spectrum exactly, the mel and dB steps to float32 rounding). HPSS, the costliest step, runs librosa's algorithm with a faster median filter (`hpss`):
-the values are librosa's, exactly.
+`genre_core.spectrogram` (float32 throughout: librosa's values to float32 rounding). HPSS, the costliest step, runs
+librosa's algorithm with a faster median filter and both soft masks from one rescaling (`hpss`): the values are
+librosa's, exactly.
 """
 
 from __future__ import annotations
@@ -195,8 +196,8 @@ class _Spectra:
         return self._once(("mel_decibels", n_fft, hop_length, n_mels), compute)
 
     def frame_power(self, n_fft: int, hop_length: int, pad_mode: str = PAD_MODE) -> np.ndarray:
-        """``|stft| ** 2`` frame-major (`genre_core.spectrogram.power_frames`: librosa's values, exactly, in C
-        order): (..., frames, 1 + n_fft // 2) float32."""
+        """``|stft| ** 2`` frame-major in C order (`genre_core.spectrogram.power_frames`, float32: librosa's values
+        to float32 rounding): (..., frames, 1 + n_fft // 2) float32."""
         return self._once(("frame_power", n_fft, hop_length, pad_mode),
                           lambda: spectrogram.power_frames(self.samples, n_fft, hop_length, pad_mode))
 
@@ -364,9 +365,25 @@ def hpss(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     magnitude, phase = librosa.magphase(spectrum)
     harmonic = median_filter_along(magnitude, HPSS_KERNEL, axis=-1)
     percussive = median_filter_along(magnitude, HPSS_KERNEL, axis=-2)
-    harmonic_mask = librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True)
-    percussive_mask = librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)
+    harmonic_mask, percussive_mask = soft_masks(harmonic, percussive)
     return (magnitude * harmonic_mask) * phase, (magnitude * percussive_mask) * phase
+
+
+def soft_masks(harmonic: np.ndarray, percussive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``librosa.util.softmask(harmonic, percussive, power=2, split_zeros=True)`` and the same with the two swapped,
+    value for value, from one rescaling: ``h² / (h² + p²)`` and ``p² / (p² + h²)`` after dividing both by their
+    maximum (the sum is the same float either way round), 0.5 each where both are below the float's smallest
+    normal number. ``harmonic``, ``percussive``: non-negative float arrays of one shape; returns two of it."""
+    scale = np.maximum(harmonic, percussive)
+    silent = scale < np.finfo(scale.dtype).tiny
+    scale[silent] = 1
+    harmonic_power = (harmonic / scale) ** 2.0
+    percussive_power = (percussive / scale) ** 2.0
+    total = harmonic_power + percussive_power
+    heard = ~silent
+    harmonic_mask = np.divide(harmonic_power, total, out=np.full_like(total, 0.5), where=heard)
+    percussive_mask = np.divide(percussive_power, total, out=np.full_like(total, 0.5), where=heard)
+    return harmonic_mask, percussive_mask
 
 
 def _beat_track_tempo(log_mel_power: np.ndarray, sample_rate: int) -> float:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from genre_core import audio, features
 from genre_core.config import SUMMARY, FeatureConfig
@@ -347,9 +348,14 @@ def _as_list(bundles: ModelBundle | Sequence[ModelBundle]) -> list[ModelBundle]:
 
 def _predict_all(bundles: list[ModelBundle], source: AudioSource, label: str) -> list[ModelResult]:
     """Every bundle's verdict on one song: the features of the next block (or the next bundle) are computed
-    while one thread runs the models on the blocks already done (TensorFlow and numpy release the GIL)."""
+    while one thread runs the models on the blocks already done (TensorFlow and numpy release the GIL).
+
+    BLAS runs on one thread meanwhile, as in extraction: the two threads already fill two cores, and BLAS
+    threads spinning against them and TensorFlow's made the small matrix products (the mel and chroma filter
+    banks) up to 10x slower; the values are the same."""
     song = _Song(source, label, {analysis_config(bundle).sample_rate for bundle in bundles})
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrelens-verdict") as models:
+    with (threadpool_limits(limits=1, user_api="blas"),
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrelens-verdict") as models):
         started = [_start_song(song, bundle, models) for bundle in bundles]
         return [result if isinstance(result, Unclassified) else _finish_song(song, result) for result in started]
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from genre_core import archives, atomic, audio, bundle_files, bundle_info, jobs, paths, uploads
+from genre_core import archives, atomic, audio, bundle_files, bundle_info, dataset_choice, jobs, paths, uploads
 from genre_core.bundle_info import CNN, FFN, BundleInfo
 from genre_core.dataset_choice import DEMO, DatasetSpec, LoadedDataset, dataset_key, read_dataset
 from genre_core.markdown import md
@@ -57,6 +57,7 @@ BROWSE_PART_KEY = "browse.part"  #: the part of the split Browse shows
 BROWSE_SELECTED_KEY = "browse.selected"  #: {"row": dataset row, "track_id": its track} of Browse's chosen segment
 SIDEBAR_DATASET_KEY = "genrelens.sidebar_dataset"  #: this run's sidebar slot of the dataset line (app.py fills it)
 MAX_SHARED_DATASETS = 3  #: loaded datasets kept in memory for all users (the oldest is dropped first)
+PENDING_POLL_SECONDS = 2.0  #: s between looks at a background first-use read (`pending_note`)
 
 
 # ======================================================================================= datasets ======
@@ -66,6 +67,9 @@ class _SharedDatasets:
 
     entries: dict[tuple[Any, ...], LoadedDataset] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Background reads of every kind after a first-use read (`complete_later`), and their (done, total) files.
+    completing: dict[tuple[Any, ...], threading.Thread] = field(default_factory=dict)
+    completion_progress: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
 
     def get(self, key: tuple[Any, ...]) -> LoadedDataset | None:
         with self.lock:
@@ -78,6 +82,29 @@ class _SharedDatasets:
             while len(self.entries) > MAX_SHARED_DATASETS:
                 self.entries.pop(next(iter(self.entries)))
 
+    def complete_later(self, key: tuple[Any, ...], spec: DatasetSpec) -> None:
+        """Read every kind of ``spec`` (through the feature cache) in a background thread and store it under
+        ``key``, replacing a first-use read; a failure leaves that entry, and the next full read shows it."""
+        def complete() -> None:
+            try:
+                self.put(key, read_dataset(spec, lambda done, total: self.completion_progress.update({key: (done, total)})))
+            except Exception:  # noqa: BLE001 - the page that needs every kind reads again and shows the error
+                with self.lock:
+                    if self.entries.get(key) is not None and self.entries[key].pending_kinds:
+                        self.entries.pop(key)
+
+        with self.lock:
+            if key in self.completing and self.completing[key].is_alive():
+                return
+            self.completing[key] = threading.Thread(target=complete, name="genrelens-complete-dataset", daemon=True)
+            self.completing[key].start()
+
+    def wait_for_completion(self, key: tuple[Any, ...]) -> None:
+        with self.lock:
+            thread = self.completing.get(key)
+        if thread is not None:
+            thread.join()
+
 
 @st.cache_resource(show_spinner=False)
 def _shared_datasets() -> _SharedDatasets:
@@ -86,23 +113,58 @@ def _shared_datasets() -> _SharedDatasets:
     return _SharedDatasets()
 
 
-def load_dataset(spec: DatasetSpec) -> LoadedDataset:
+def load_dataset(spec: DatasetSpec, *, first_use: bool = False) -> LoadedDataset:
     """The dataset of ``spec``: from the shared store, or read (`dataset_choice.read_dataset`) with a progress
     bar and stored.
 
-    Raises `InputError` (or another `GenreLensError`) for an unusable source; show it with `user_error`.
+    ``first_use`` (a page that can start with `dataset_choice.FIRST_USE_KINDS`): on the demo's first use only
+    those kinds are extracted before the page goes on; every kind follows in a background thread, through the
+    feature cache, and replaces the entry (its ``pending_kinds`` say what is still coming). Without it, a page
+    finding such an entry waits for the rest. Raises `InputError` (or another `GenreLensError`) for an unusable
+    source; show it with `user_error`.
     """
     shared = _shared_datasets()
     found = shared.get(dataset_key(spec))
-    if found is not None:
+    if found is not None and found.pending_kinds and not first_use:
+        with st.spinner(f"Extracting the rest of the features ({', '.join(found.pending_kinds)})…"):
+            shared.wait_for_completion(dataset_key(spec))
+        found = shared.get(dataset_key(spec))  # every kind now, or None when the background read failed
+    if found is not None and (first_use or not found.pending_kinds):
         return found
     slot = st.session_state.get(SIDEBAR_DATASET_KEY)
     if slot is not None:  # the sidebar, drawn before the page, says what is happening now
         slot.markdown(f"**{md(spec.title)}**: loading now (progress on the page)…")
-    loaded = run_with_progress(f"Loading {md(spec.title)}",
-                               lambda progress: read_dataset(spec, progress, phase=progress.phase))
+    first_kinds = dataset_choice.first_use_kinds(spec) if first_use else None
+    loaded = run_with_progress(f"Loading {md(spec.title)}", lambda progress: read_dataset(
+        spec, progress, phase=progress.phase, first_kinds=first_kinds))
     shared.put(dataset_key(spec), loaded)  # keyed after loading: the demo folder may have just been made
+    if loaded.pending_kinds:
+        shared.complete_later(dataset_key(spec), spec)
     return loaded
+
+
+def pending_note(loaded: LoadedDataset) -> None:
+    """Say which features of ``loaded`` are still being extracted in the background, and how far along; the
+    whole page runs again by itself once they are there (so their presets appear without a click)."""
+    if loaded.pending_kinds:
+        _pending_progress(loaded.pending_kinds)
+
+
+@st.fragment(run_every=PENDING_POLL_SECONDS)
+def _pending_progress(pending_kinds: tuple[str, ...]) -> None:
+    shared = _shared_datasets()
+    key = dataset_key(active_dataset_spec())
+    current = shared.get(key)
+    if current is not None and not current.pending_kinds:
+        st.rerun(scope="app")
+    if current is None:  # the background read failed (or the entry was dropped): the next full read says why
+        st.warning(f"The {', '.join(pending_kinds)} features are not ready: the Data page reads them again and "
+                   "says what went wrong, if anything.", icon=":material/warning:")
+        return
+    done, total = shared.completion_progress.get(key, (0, 0))
+    st.info(f"First use of the demo: the {', '.join(pending_kinds)} features are being extracted in the "
+            f"background ({done} of {total or '…'} files), then their presets appear here by themselves. The "
+            "others are ready.", icon=":material/hourglass_top:")
 
 
 # ===================================================================================== app shell ======
@@ -166,13 +228,13 @@ def set_active_dataset(spec: DatasetSpec) -> None:
     st.session_state[DATASET_READY_KEY] = True
 
 
-def active_dataset() -> LoadedDataset | None:
+def active_dataset(*, first_use: bool = False) -> LoadedDataset | None:
     """This session's dataset, loading it again (with progress) if the shared store dropped it;
-    None until the session has loaded one on the Data page."""
+    None until the session has loaded one on the Data page. ``first_use``: as in `load_dataset`."""
     init_state()
     if not st.session_state[DATASET_READY_KEY]:
         return None
-    return load_dataset(active_dataset_spec())
+    return load_dataset(active_dataset_spec(), first_use=first_use)
 
 
 def peek_active_dataset() -> LoadedDataset | None:
@@ -183,22 +245,23 @@ def peek_active_dataset() -> LoadedDataset | None:
     return _shared_datasets().get(dataset_key(active_dataset_spec()))
 
 
-def active_or_default_dataset() -> LoadedDataset | None:
+def active_or_default_dataset(*, first_use: bool = False) -> LoadedDataset | None:
     """This session's dataset; when the session has chosen none, the default built-in demo, generated and
-    extracted on first use with a progress bar (so every page shows something real on a fresh machine)."""
+    extracted on first use with a progress bar (so every page shows something real on a fresh machine).
+    ``first_use``: as in `load_dataset`."""
     init_state()
     if not st.session_state[DATASET_READY_KEY] and active_dataset_spec().kind == DEMO:
-        load_dataset(active_dataset_spec())
+        load_dataset(active_dataset_spec(), first_use=first_use)
         st.session_state[DATASET_READY_KEY] = True
         st.rerun()  # so the sidebar, drawn before the page, shows the loaded demo too
-    return active_dataset()
+    return active_dataset(first_use=first_use)
 
 
-def require_dataset() -> LoadedDataset:
+def require_dataset(*, first_use: bool = False) -> LoadedDataset:
     """For pages that need data: the active dataset (the demo by default), or a pointer to the Data page
-    and `st.stop()`."""
+    and `st.stop()`. ``first_use``: the page can start with `dataset_choice.FIRST_USE_KINDS` (`load_dataset`)."""
     with errors_shown():
-        loaded = active_or_default_dataset()
+        loaded = active_or_default_dataset(first_use=first_use)
         if loaded is not None:
             return loaded
         st.info("No dataset is loaded yet: choose and load one on the Data page.")

@@ -216,7 +216,8 @@ def _train_tab(loaded: dataset_choice.LoadedDataset) -> None:
 
 # ================================================================================================= page ======
 def _page() -> None:
-    loaded = common.require_dataset()
+    loaded = common.require_dataset(first_use=True)  # a cold demo: log-mel and MFCC first, the summary table after
+    common.pending_note(loaded)
     train_tab, load_tab = st.tabs(["Train a model", "Load a bundle"])
     with train_tab:
         _train_tab(loaded)

@@ -297,3 +297,27 @@ def test_train_on_the_real_gtzan_table_with_an_artist_filtered_fold(
     assert 0.1 < model <= 1.0  # one epoch on the real table already beats the 10 % chance level
     assert "train.final_curves" in figures
     assert np.isclose(figures["train.baselines"]["layout"]["shapes"][0]["y0"], 0.1)
+
+
+@pytest.mark.slow
+def test_a_cold_demo_opens_train_with_log_mel_and_mfcc_and_the_summary_follows_in_the_background(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first use on the Train page: the 1-track demo generated, log-mel and MFCC extracted (CNN and MFCC presets at
+    once) and a note on the summary features coming; once the background read is done, every kind is there, from
+    the feature cache, and so are the summary presets."""
+    monkeypatch.setenv(dataset_choice.DEMO_TRACKS_ENV, "1")
+    spec = dataset_choice.DatasetSpec()
+    assert dataset_choice.first_use_kinds(spec) == dataset_choice.FIRST_USE_KINDS
+    at = open_page(PAGE, spec)
+    assert not at.exception, messages(at.exception)
+    assert "summary features are being extracted in the background" in messages(at.info)
+    ffn_presets = at.selectbox(key=f"train.preset.{bundle_info.FFN}").options
+    assert ffn_presets and all(option.endswith("(mfcc)") for option in ffn_presets)
+    assert "train.start" in buttons(at)
+
+    common._shared_datasets().wait_for_completion(dataset_choice.dataset_key(spec))
+    at.run()
+    assert not at.exception, messages(at.exception)
+    assert "being extracted in the background" not in messages(at.info)
+    assert any(option.endswith("(summary)") for option in at.selectbox(key=f"train.preset.{bundle_info.FFN}").options)
+    assert dataset_choice.first_use_kinds(spec) is None  # every kind is in the usual cache now

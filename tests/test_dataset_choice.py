@@ -63,3 +63,31 @@ def test_a_job_finds_the_same_files_settings_and_cache(tmp_path: Path) -> None:
     assert source.cache_dir == str(paths.CACHE_DIR) and source.demo_folder is None
     demo = job_source(dataset_choice.DatasetSpec())
     assert demo.location == "demo" and demo.demo_folder == str(paths.DEMO_DIR)
+
+
+@pytest.mark.slow
+def test_a_cold_demo_reads_its_first_use_kinds_uncached_then_every_kind_into_the_usual_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import isolate_workspace
+
+    from genre_core.config import FEATURE_KINDS, SUMMARY
+
+    isolate_workspace(monkeypatch, tmp_path)
+    monkeypatch.setenv(DEMO_TRACKS_ENV, "1")
+    spec = DatasetSpec()
+    assert dataset_choice.first_use_kinds(spec) == dataset_choice.FIRST_USE_KINDS  # nothing generated yet
+    phases: list[str] = []
+    first = read_dataset(spec, phase=phases.append, first_kinds=dataset_choice.first_use_kinds(spec))
+    assert phases[0].startswith("Generating") and len(phases) == 2
+    assert set(first.dataset.features) == set(dataset_choice.FIRST_USE_KINDS) and first.pending_kinds == (SUMMARY,)
+    assert not paths.CACHE_DIR.exists() or not any(paths.CACHE_DIR.iterdir())  # the first read leaves no cache entry
+    assert dataset_choice.first_use_kinds(spec) == dataset_choice.FIRST_USE_KINDS  # still nothing cached
+
+    full = read_dataset(spec)
+    assert set(full.dataset.features) == set(FEATURE_KINDS) and full.pending_kinds == ()
+    assert [entry.name[:9] for entry in paths.CACHE_DIR.iterdir()] == ["features-"]  # one entry: every kind
+    assert dataset_choice.first_use_kinds(spec) is None
+    for kind in dataset_choice.FIRST_USE_KINDS:
+        assert (first.dataset.features[kind] == full.dataset.features[kind]).all()
+    assert (first.dataset.track_ids == full.dataset.track_ids).all()
+    assert dataset_choice.first_use_kinds(DatasetSpec(FOLDER, str(tmp_path))) is None  # only the demo has a first use

@@ -219,9 +219,9 @@ def test_an_outer_joblib_backend_is_used_not_overridden(tone_files, small_config
 
 def test_all_cores_means_one_process_below_the_serial_size_or_when_busy() -> None:
     below, at = extraction.SERIAL_BELOW_FILES - 1, extraction.SERIAL_BELOW_FILES
-    assert extraction._worker_count(-1, below, idle=joblib.cpu_count()) == 1
-    assert extraction._worker_count(-1, at, idle=joblib.cpu_count()) == joblib.cpu_count()
-    assert extraction._worker_count(-1, at, idle=0) == 1  # a busy machine: one process
-    assert extraction._worker_count(2, at, idle=0) == 2  # a number asked for is kept
-    assert extraction._worker_count(2, 1, idle=2) == 1
+    assert extraction.worker_count(-1, below, idle=joblib.cpu_count()) == 1
+    assert extraction.worker_count(-1, at, idle=joblib.cpu_count()) == joblib.cpu_count()
+    assert extraction.worker_count(-1, at, idle=0) == 1  # a busy machine: one process
+    assert extraction.worker_count(2, at, idle=0) == 2  # a number asked for is kept
+    assert extraction.worker_count(2, 1, idle=2) == 1
     assert 0 <= extraction.idle_cores() <= joblib.cpu_count()

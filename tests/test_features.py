@@ -151,6 +151,35 @@ def test_median_filter_needs_an_odd_length() -> None:
         median_filter_along(np.ones((4, 40), dtype=np.float32), 30, axis=1)
 
 
+def test_soft_masks_equal_librosas_both_ways_exactly_silence_included() -> None:
+    rng = np.random.default_rng(3)
+    harmonic, percussive = rng.random((2, 64, 90)).astype(np.float32)
+    harmonic[:4], percussive[:4] = 0, 0  # silent: 0.5 each
+    harmonic[4:8], percussive[6:10] = 0, 1e-39  # one side silent, or below the smallest normal float32
+    percussive[10:12] = harmonic[10:12]  # ties
+    ours = features.soft_masks(harmonic, percussive)
+    theirs = (librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True),
+              librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True))
+    for mask, expected in zip(ours, theirs, strict=True):
+        assert mask.dtype == expected.dtype == np.float32
+        np.testing.assert_array_equal(mask, expected)
+    np.testing.assert_array_equal(ours[0][:4], 0.5)
+
+
+@pytest.mark.slow
+def test_summary_of_real_music_is_that_of_librosas_own_soft_masks(gtzan_mini: Path, monkeypatch) -> None:
+    """The 57 columns of two real 30 s tracks are those computed with ``librosa.util.softmask`` called once per
+    part, as before the masks shared their rescaling: the FFN sees the features it was trained on."""
+    windows = np.stack([load_audio(gtzan_mini / genre / f"{genre}.00004.wav", 22050)[: 30 * 22050]
+                        for genre in ("jazz", "hiphop")])
+    ours = segment_features(windows, FeatureConfig(track_seconds=30.0, segments_per_track=1), [SUMMARY])[SUMMARY]
+    monkeypatch.setattr(features, "soft_masks", lambda harmonic, percussive: (
+        librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True),
+        librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)))
+    before = np.stack([summary_vector(window, 22050) for window in windows])
+    np.testing.assert_array_equal(ours, before)
+
+
 @pytest.mark.parametrize("seconds", [0.1, 3.0])
 def test_hpss_equals_librosas_exactly(seconds: float) -> None:
     rate = 22050

@@ -340,3 +340,35 @@ def test_block_wise_verdicts_equal_whole_song_verdicts_on_real_music(shipped, gt
         np.testing.assert_allclose(block_wise.segment_probabilities, whole_song.segment_probabilities, atol=1e-5)
         assert block_wise.genre == whole_song.genre and block_wise.vote_genre == whole_song.vote_genre
         np.testing.assert_array_equal(block_wise.segment_predictions, whole_song.segment_predictions)
+
+
+@pytest.mark.slow
+def test_features_are_computed_with_blas_on_one_thread_as_in_extraction(shipped, gtzan_mini, monkeypatch):
+    """A real track through the default pair: every block's features are computed with BLAS on one thread (the
+    limit is lifted afterwards), as extraction computes the features models are trained on, and they equal those
+    exactly. (BLAS on two threads may add the musicnn mel product in another order, and its float16 rounding
+    turns a last-bit difference into 1e-3 here and there.)"""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    default_pair = [shipped[SHIPPED.index("cnn_gtzan_transfer")], shipped[SHIPPED.index("ffn_gtzan_features")]]
+    path = gtzan_mini / "reggae" / "reggae.00001.wav"
+    usual = blas_threads()
+    seen: list[list[int]] = []
+    original = features.segment_features
+    monkeypatch.setattr(features, "segment_features", lambda windows, config, kinds: seen.append(
+        blas_threads()) or original(windows, config, kinds))
+
+    cnn, ffn = prediction.predict_file(default_pair, path)
+
+    assert len(seen) == 2 and all(threads == [1] * len(usual) for threads in seen)
+    assert blas_threads() == usual
+    with threadpool_limits(limits=1, user_api="blas"):
+        log_mels = original(audio.segment_audio(audio.load_audio(path, 16000), cnn.feature_config),
+                            cnn.feature_config, [LOG_MEL])[LOG_MEL]
+        summary = original(audio.segment_audio(audio.load_audio(path, 22050), ffn.feature_config),
+                           ffn.feature_config, [SUMMARY])[SUMMARY]
+    np.testing.assert_array_equal(cnn.features, log_mels)
+    np.testing.assert_array_equal(ffn.features, summary)

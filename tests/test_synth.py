@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 import subprocess
@@ -221,3 +222,28 @@ def test_default_demo_dataset_generates(tmp_path):
     assert sf.info(files[0]).duration == pytest.approx(30.0)
     assert len(json.loads((folder / synth.MANIFEST_NAME).read_text())["tracks"]) == 100
     shutil.rmtree(folder)  # 130 MB: do not keep it among pytest's retained temporary folders
+
+
+REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "synth_reference.json").read_text())
+
+
+@pytest.mark.slow
+def test_generator_writes_the_samples_the_shipped_demo_models_were_trained_on(tmp_path):
+    """The fixture holds, for 3 tracks of every genre (seed 0, 30 s, 22050 Hz), the sha256 of the int16 PCM that the
+    generator wrote before it was made faster, and every 1999th sample. The shipped demo bundles were trained on that
+    audio, so the samples must be the same. Bit-exact where numpy and the CPU's SIMD level are those of the recording
+    (numpy's float32 sin/exp/tanh kernels differ in the last bit between SIMD levels); elsewhere within 1 LSB."""
+    tracks = REFERENCE["tracks"]
+    genres = tuple(dict.fromkeys(name.split(".")[0] for name in tracks))
+    per_genre = len(tracks) // len(genres)
+    folder = synth.generate_demo_dataset(tmp_path, seed=REFERENCE["seed"], tracks_per_genre=per_genre, genres=genres,
+                                         seconds=REFERENCE["seconds"], sample_rate=REFERENCE["sample_rate"], n_jobs=1)
+    same_platform = REFERENCE["recorded_on"] == {"numpy": np.__version__,
+                                                 "simd_found": np.show_config(mode="dicts")["SIMD Extensions"]["found"]}
+    for name, expected in tracks.items():
+        pcm, _ = sf.read(folder / name.split(".")[0] / f"{name}.wav", dtype="int16")
+        sampled = pcm[::REFERENCE["stride"]].astype(np.int32)
+        assert sampled.shape == (len(expected["samples"]),), name
+        assert np.max(np.abs(sampled - np.asarray(expected["samples"]))) <= 1, name
+        if same_platform:
+            assert hashlib.sha256(pcm.tobytes()).hexdigest() == expected["sha256"], name

@@ -37,6 +37,12 @@ from genre_core.synth.composition import compose_track
 from genre_core.synth.rendering import render_track
 from genre_core.synth.styles import ALL_DEMO_GENRES, DEMO_GENRES
 
+#: Fewer tracks than this are made in one process when all cores are asked for (``n_jobs=-1``); above it one
+#: process per idle core. Measured on 2 cores (benchmarks/changes.md, "The demo's first use"): cold loky workers
+#: took 3.8-5.3 s to start (load ~3) while a 30 s track takes ~0.45 s of one core, so 2 workers save at most
+#: ~0.23 s a track and pay from ~20-25 tracks; at load ~5, 2 workers made the 100-track demo in 76 s, one process
+#: in 62 s (hence one worker per idle core).
+SERIAL_BELOW_TRACKS = 25
 #: Bumped whenever the generator's output changes, so `ensure_demo_dataset` regenerates old folders.
 GENERATOR_VERSION = 1
 MANIFEST_NAME = "SYNTHETIC_DEMO.json"
@@ -96,7 +102,8 @@ def generate_demo_dataset(out_dir: Path, *, seed: int = 0, tracks_per_genre: int
                           n_jobs: int = -1, progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``<out_dir>/<genre>/<genre>.000NN.wav`` (16-bit PCM mono), the manifest and a README.
 
-    Tracks are made in parallel (``n_jobs`` as in joblib); ``progress(done, total)`` is called with 0 and
+    Tracks are made in parallel (``n_jobs`` as in joblib; -1: one process below `SERIAL_BELOW_TRACKS` tracks, else
+    one per idle core, as `extraction.worker_count` decides for files); ``progress(done, total)`` is called with 0 and
     after each track. Returns ``out_dir``. Each file is written atomically, the folder is not (see
     `ensure_demo_dataset`).
     """
@@ -107,7 +114,10 @@ def generate_demo_dataset(out_dir: Path, *, seed: int = 0, tracks_per_genre: int
     if progress:
         progress(0, len(jobs))
     tracks = []
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+    from genre_core.extraction import idle_cores, worker_count  # not in the workers: they need synth alone
+
+    workers = worker_count(n_jobs, len(jobs), idle_cores(), serial_below=SERIAL_BELOW_TRACKS)
+    results = Parallel(n_jobs=workers, return_as="generator")(
         delayed(_write_track)(out_dir, genre, index, seed, parameters["seconds"], sample_rate)
         for genre, index in jobs)
     for done, entry in enumerate(results, start=1):
@@ -153,6 +163,14 @@ def _is_current(folder: Path, parameters: dict[str, Any]) -> bool:
     return manifest["parameters"] == parameters and all((folder / track["file"]).is_file() for track in tracks)
 
 
+def demo_is_current(out_dir: Path = paths.DEMO_DIR, *, seed: int = 0, tracks_per_genre: int = 25,
+                    genres: Sequence[str] = DEMO_GENRES, seconds: float = 30.0, sample_rate: int = 22050) -> bool:
+    """Whether ``out_dir`` holds the complete demo of these parameters (`ensure_demo_dataset` would not generate)."""
+    parameters = demo_parameters(seed=seed, tracks_per_genre=tracks_per_genre, genres=genres, seconds=seconds,
+                                 sample_rate=sample_rate)
+    return _is_current(Path(out_dir), parameters)
+
+
 def ensure_demo_dataset(out_dir: Path = paths.DEMO_DIR, *, seed: int = 0, tracks_per_genre: int = 25,
                         genres: Sequence[str] = DEMO_GENRES, progress: Callable[[int, int], None] | None = None,
                         seconds: float = 30.0, sample_rate: int = 22050, n_jobs: int = -1) -> Path:
@@ -162,9 +180,8 @@ def ensure_demo_dataset(out_dir: Path = paths.DEMO_DIR, *, seed: int = 0, tracks
     never leaves a half dataset. ``progress`` is only called when generating. Returns ``out_dir``.
     """
     out_dir = Path(out_dir)
-    parameters = demo_parameters(seed=seed, tracks_per_genre=tracks_per_genre, genres=genres, seconds=seconds,
-                                 sample_rate=sample_rate)
-    if not _is_current(out_dir, parameters):
+    if not demo_is_current(out_dir, seed=seed, tracks_per_genre=tracks_per_genre, genres=genres, seconds=seconds,
+                           sample_rate=sample_rate):
         with atomic_directory(out_dir) as staging:
             generate_demo_dataset(staging, seed=seed, tracks_per_genre=tracks_per_genre, genres=genres,
                                   seconds=seconds, sample_rate=sample_rate, n_jobs=n_jobs, progress=progress)

@@ -1,8 +1,15 @@
 """The pitched instruments: vectorised additive and subtractive synthesis of monophonic lines, one numpy pass
-per voice; `INSTRUMENTS` maps each name to its renderer."""
+per voice; `INSTRUMENTS` maps each name to its renderer.
+
+Speed: a voice is a few dozen passes over (n,) float32 arrays, so the passes reuse their buffers (``out=``,
+in-place operators) and per-note values are spread with `numpy.repeat` rather than gathered by index. Every pass
+is the same numpy operation on the same operands as the straightforward expression, so the samples are
+bit-identical to it (tests/test_synth.py holds them to the output the shipped demo models were trained on).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,8 +30,25 @@ class _LineSamples:
 FADE_SECONDS = 0.003  #: a note fades out this fast before the next onset of its line (no clicks)
 
 
+@functools.lru_cache(maxsize=2)
+def _sample_numbers(n: int) -> np.ndarray:
+    """0, 1, ..., n - 1 as float32 (read-only, shared by every voice of a track length)."""
+    numbers = np.arange(n, dtype=np.float32)
+    numbers.flags.writeable = False
+    return numbers
+
+
+def _clip_unit(values: np.ndarray) -> np.ndarray:
+    """``values`` clipped to [0, 1] in place (as ``np.clip(values, 0, 1)``); returned."""
+    np.maximum(values, np.float32(0), out=values)
+    return np.minimum(values, np.float32(1), out=values)
+
+
 def _line_samples(notes: _Notes, n: int, sample_rate: int, shape: _Envelope) -> _LineSamples | None:
-    """Sample a monophonic line at ``sample_rate``; None when no note sounds within ``n`` samples."""
+    """Sample a monophonic line at ``sample_rate``; None when no note sounds within ``n`` samples.
+
+    Each sample takes the values of the latest note started at or before it (samples before the first onset
+    take the first note's, silenced by its attack)."""
     order = np.argsort(notes.onsets, kind="stable")
     onsets = np.round(notes.onsets[order] * sample_rate).astype(np.int64)
     keep = onsets < n
@@ -32,41 +56,62 @@ def _line_samples(notes: _Notes, n: int, sample_rate: int, shape: _Envelope) -> 
         return None
     onsets, order = onsets[keep], order[keep]
     clipped = np.clip(onsets, 0, n)
-    index = np.concatenate([np.zeros(clipped[0], dtype=np.int64),
-                            np.repeat(np.arange(len(onsets)), np.diff(np.append(clipped, n)))])
-    sample = np.arange(n, dtype=np.float32)
-    raw_age = (sample - onsets.astype(np.float32)[index]) * np.float32(1 / sample_rate)
-    age = np.clip(raw_age, 0, None)
-    until_next = np.append(onsets[1:], n + sample_rate).astype(np.float32)[index] - sample
-    held = notes.durations[order].astype(np.float32)[index]
-    attack = np.clip(raw_age * np.float32(1 / shape.attack), 0, 1)
-    body = np.exp(age * np.float32(-1 / shape.decay)) * np.float32(1 - shape.sustain) + np.float32(shape.sustain)
-    release = np.exp(np.clip(age - held, 0, None) * np.float32(-1 / shape.release))
-    fade = np.clip(until_next * np.float32(1 / (FADE_SECONDS * sample_rate)), 0, 1)
-    velocity = notes.velocities[order].astype(np.float32)[index]
-    frequency = (440.0 * 2.0 ** ((notes.pitches[order] - 69.0) / 12.0)).astype(np.float32)[index]
-    return _LineSamples(frequency, age, velocity * attack * body * release * fade)
+    lengths = np.diff(np.append(clipped, n))  # samples of each note until the next onset
+    lengths[0] += clipped[0]
+
+    def spread(per_note: np.ndarray) -> np.ndarray:
+        return np.repeat(per_note.astype(np.float32), lengths)
+
+    sample = _sample_numbers(n)
+    raw_age = np.subtract(sample, spread(onsets.astype(np.float32)))  # samples since the onset, < 0 before it
+    raw_age *= np.float32(1 / sample_rate)
+    age = np.maximum(raw_age, np.float32(0))
+    until_next = spread(np.append(onsets[1:], n + sample_rate).astype(np.float32))
+    until_next -= sample
+    release = spread(notes.durations[order])
+    np.subtract(age, release, out=release)
+    np.maximum(release, np.float32(0), out=release)
+    release *= np.float32(-1 / shape.release)
+    np.exp(release, out=release)
+    attack = _clip_unit(np.multiply(raw_age, np.float32(1 / shape.attack), out=raw_age))
+    body = np.multiply(age, np.float32(-1 / shape.decay))
+    np.exp(body, out=body)
+    body *= np.float32(1 - shape.sustain)
+    body += np.float32(shape.sustain)
+    fade = _clip_unit(np.multiply(until_next, np.float32(1 / (FADE_SECONDS * sample_rate)), out=until_next))
+    envelope = spread(notes.velocities[order])
+    for factor in (attack, body, release, fade):
+        envelope *= factor
+    frequency = spread(440.0 * 2.0 ** ((notes.pitches[order] - 69.0) / 12.0))
+    return _LineSamples(frequency, age, envelope)
 
 
 def _phase(frequency: np.ndarray, sample_rate: int) -> np.ndarray:
     """Unwrapped phase in cycles (float64) of a signal with per-sample ``frequency`` (Hz)."""
-    return np.cumsum(frequency, dtype=np.float64) / sample_rate
+    cycles = np.cumsum(frequency, dtype=np.float64)
+    cycles /= sample_rate
+    return cycles
 
 
 def _wrap(cycles: np.ndarray) -> np.ndarray:
-    """Phase in cycles wrapped to [0, 1), float32."""
-    return (cycles - np.floor(cycles)).astype(np.float32)
+    """Phase in cycles (>= 0) wrapped to [0, 1), float32."""
+    fraction = np.floor(cycles)
+    np.subtract(cycles, fraction, out=fraction)
+    return fraction.astype(np.float32)
 
 
 def _sine(cycles: np.ndarray) -> np.ndarray:
-    return np.sin(np.float32(2 * np.pi) * _wrap(cycles))
+    radians = _wrap(cycles)
+    radians *= np.float32(2 * np.pi)
+    return np.sin(radians, out=radians)
 
 
 def _saw(cycles: np.ndarray, increment: np.ndarray) -> np.ndarray:
     """Band-limited sawtooth in [-1, 1] (PolyBLEP) from phase in cycles and its per-sample increment."""
     phase = _wrap(cycles)
-    wave = 2 * phase - 1
-    step = np.maximum(increment.astype(np.float32), 1e-6)
+    wave = np.multiply(phase, np.float32(2))
+    wave -= np.float32(1)
+    step = np.maximum(increment.astype(np.float32), np.float32(1e-6))
     start = phase < step
     t = phase[start] / step[start]
     wave[start] -= t + t - t * t - 1
@@ -89,27 +134,39 @@ def _normalise_peak(audio: np.ndarray, peak: float = 1.0) -> np.ndarray:
     return audio * np.float32(peak / top) if top > 0 else audio
 
 
+@functools.lru_cache(maxsize=8)
 def _vibrato(n: int, sample_rate: int, depth: float, rate_hz: float = 5.5) -> np.ndarray:
-    """Frequency multiplier (n,) of a slow sine vibrato of relative ``depth``."""
-    return (1 + depth * np.sin(2 * np.pi * rate_hz * np.arange(n) / sample_rate)).astype(np.float32)
+    """Frequency multiplier (n,) of a slow sine vibrato of relative ``depth`` (read-only: shared between voices)."""
+    wobble = (1 + depth * np.sin(2 * np.pi * rate_hz * np.arange(n) / sample_rate)).astype(np.float32)
+    wobble.flags.writeable = False
+    return wobble
 
 
 def _additive(voices: Voices, n: int, sample_rate: int, shape: _Envelope, ratios: Sequence[float],
               amplitudes: Sequence[float], damping: Sequence[float]) -> np.ndarray:
     """Sum of partials (frequency ratio, amplitude, extra decay rate in 1/s) per note: piano, plucks, mallets."""
     out = np.zeros(n, dtype=np.float32)
+    partial, decay = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
     for notes in voices:
         line = _line_samples(notes, n, sample_rate, shape)
         if line is None:
             continue
         cycles = _phase(line.frequency, sample_rate)
-        radians = np.float32(2 * np.pi) * _wrap(cycles)
+        radians = _wrap(cycles)
+        radians *= np.float32(2 * np.pi)
         tone = np.zeros(n, dtype=np.float32)
         for ratio, amplitude, rate in zip(ratios, amplitudes, damping):
             # whole-number partials can use the wrapped phase; others need their own unwrapped phase
-            partial = np.sin(ratio * radians) if float(ratio).is_integer() else _sine(ratio * cycles)
-            tone += amplitude * partial * np.exp(np.float32(-rate) * line.age)
-        out += tone * line.envelope
+            if float(ratio).is_integer():
+                np.sin(np.multiply(radians, ratio, out=partial), out=partial)
+            else:
+                partial[:] = _sine(ratio * cycles)
+            partial *= amplitude
+            np.exp(np.multiply(line.age, np.float32(-rate), out=decay), out=decay)
+            partial *= decay
+            tone += partial
+        tone *= line.envelope
+        out += tone
     return out
 
 
@@ -123,9 +180,15 @@ def _saw_stack(voices: Voices, n: int, sample_rate: int, shape: _Envelope, detun
         if line is None:
             continue
         for cents in detune_cents:
-            frequency = line.frequency * wobble * np.float32(2 ** (cents / 1200))
-            out += _saw(_phase(frequency, sample_rate), frequency / sample_rate) * line.envelope
-    return out / len(detune_cents)
+            frequency = np.multiply(line.frequency, wobble)
+            frequency *= np.float32(2 ** (cents / 1200))
+            cycles = _phase(frequency, sample_rate)
+            frequency /= sample_rate  # now the phase increment per sample
+            wave = _saw(cycles, frequency)
+            wave *= line.envelope
+            out += wave
+    out /= len(detune_cents)
+    return out
 
 
 def _piano(voices: Voices, n: int, sr: int, settings: Settings, rng: np.random.Generator) -> np.ndarray:
@@ -160,9 +223,16 @@ def _epiano(voices: Voices, n: int, sr: int, settings: Settings, rng: np.random.
     for notes in voices:
         line = _line_samples(notes, n, sr, _Envelope(0.002, settings["decay_s"], 0.25, 0.2))
         if line is not None:
-            cycles = _phase(line.frequency, sr)
-            index = np.float32(1.8) * np.exp(line.age * np.float32(-4.0))
-            out += np.sin(np.float32(2 * np.pi) * _wrap(cycles) + index * _sine(cycles)) * line.envelope
+            radians = _wrap(_phase(line.frequency, sr))
+            radians *= np.float32(2 * np.pi)
+            modulator = np.sin(radians)
+            index = np.exp(np.multiply(line.age, np.float32(-4.0)))
+            index *= np.float32(1.8)
+            modulator *= index
+            radians += modulator
+            tone = np.sin(radians, out=radians)
+            tone *= line.envelope
+            out += tone
     return out
 
 
