@@ -217,6 +217,7 @@ def _decode_with_soundfile(file: Path | io.BytesIO, label: str,
         rate = int(sound.samplerate)
         limit = int(max_seconds * rate)
         notes = [_cut_note(label, max_seconds, sound.frames / rate)] if sound.frames > limit else []
+        sixteen_bit = sound.subtype == "PCM_16"
     frames = min(sound.frames, limit)
 
     def blocks() -> Iterator[np.ndarray]:
@@ -226,7 +227,9 @@ def _decode_with_soundfile(file: Path | io.BytesIO, label: str,
         try:
             with soundfile.SoundFile(file) as reopened:
                 while read < frames:  # not SoundFile.blocks: past an early end it yields stale buffer contents
-                    block = reopened.read(min(_BLOCK_FRAMES, frames - read), dtype="float32", always_2d=True)
+                    count = min(_BLOCK_FRAMES, frames - read)
+                    block = (_read_pcm16(reopened, count) if sixteen_bit
+                             else reopened.read(count, dtype="float32", always_2d=True))
                     if not len(block):
                         break
                     read += len(block)
@@ -238,6 +241,13 @@ def _decode_with_soundfile(file: Path | io.BytesIO, label: str,
                          "(cut short?): the part present is used")
 
     return _Source(blocks, rate, frames, notes)
+
+
+def _read_pcm16(sound: soundfile.SoundFile, count: int) -> np.ndarray:
+    """Up to ``count`` frames of a 16-bit PCM file as (frames, channels) float32: read as int16 and scaled by
+    1/32768 here, the values of libsndfile's own float conversion exactly, in about a third of its time."""
+    block = sound.read(count, dtype="int16", always_2d=True)
+    return np.multiply(block, np.float32(1 / 32768), dtype=np.float32)
 
 
 def _reject_truncated(decoder_log: str, label: str) -> None:

@@ -30,7 +30,7 @@ from genre_core.errors import GenreLensError, InputError
 from genre_core.feature_cache import ExtractionResult
 
 #: Part of every cache key: bump it whenever extraction or feature code changes its output.
-CODE_VERSION = "extraction-2"  # 2: mel filter bank applied as a sparse product (values to float32 rounding)
+CODE_VERSION = "extraction-3"  # 3: log-mel and MFCC through genre_core.spectrogram (values to float32 rounding)
 
 #: Fewer files than this are extracted in one process when all cores are asked for (``n_jobs=-1``). Measured by
 #: `make bench` (part "workers", BENCHMARKS.md) on 2 cores at load average ~1.5: 2 cold loky workers took 18x, 5x,

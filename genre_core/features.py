@@ -6,8 +6,10 @@ MFCC JSON datasets of the GTZAN tutorials. The one exception is a log-mel whose 
 zero padding and musicnn's ``log10(1 + 10000·mel)`` compression (`genre_core.musicnn.FEATURES`): that is
 exactly the input the pretrained musicnn networks were trained on (librosa 0.10's defaults). `segment_features` is the one entry point that extraction
 uses, so every feature of the project is computed here; the windows of a track share one STFT call and the
-kinds of a window its mel spectrogram. HPSS, the costliest step, runs librosa's algorithm with a faster median filter and both soft masks from one
-rescaling (`hpss`): the values are librosa's, exactly.
+kinds of a window its mel spectrogram. The log-mel (in dB) and MFCC features take the fast frame-major path of
+`genre_core.spectrogram` (float32 throughout: librosa's values to float32 rounding). HPSS, the costliest step, runs
+librosa's algorithm with a faster median filter and both soft masks from one rescaling (`hpss`): the values are
+librosa's, exactly.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from collections.abc import Callable, Sequence
 
 import librosa
 import numpy as np
+import scipy.fft
 from scipy import ndimage, sparse
 
+from genre_core import spectrogram
 from genre_core.audio import fit_width
 from genre_core.config import FEATURE_KINDS, LOG_1P_10000, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
@@ -119,9 +123,8 @@ class _Spectra:
     ``samples``: (samples,) or (n, samples). A stack gets one STFT call for all its windows (librosa frames each
     row on its own: every window's values are those of its own call, exactly) and `window` hands each window its
     rows. `segment_features` gives every kind of a window the same instance, so kinds whose settings agree share
-    one STFT and mel spectrogram: the default `FeatureConfig` frames like the summary columns (2048 samples, hop
-    512, 128 mel bands), so a stack of windows needs one STFT instead of three per window. The values are those
-    of separate computations, exactly.
+    one STFT and mel spectrogram: log-mel and MFCC share `frame_power` (one per framing), the summary columns
+    librosa's complex `stft` (their HPSS needs its phase). The values are those of separate computations, exactly.
     """
 
     def __init__(self, samples: np.ndarray, sample_rate: int, *, stacked: bool = False) -> None:
@@ -192,6 +195,23 @@ class _Spectra:
 
         return self._once(("mel_decibels", n_fft, hop_length, n_mels), compute)
 
+    def frame_power(self, n_fft: int, hop_length: int, pad_mode: str = PAD_MODE) -> np.ndarray:
+        """``|stft| ** 2`` frame-major in C order (`genre_core.spectrogram.power_frames`, float32: librosa's values
+        to float32 rounding): (..., frames, 1 + n_fft // 2) float32."""
+        return self._once(("frame_power", n_fft, hop_length, pad_mode),
+                          lambda: spectrogram.power_frames(self.samples, n_fft, hop_length, pad_mode))
+
+    def frame_decibels(self, n_fft: int, hop_length: int, n_mels: int, pad_mode: str = PAD_MODE) -> np.ndarray:
+        """Log-mel spectrogram in dB without a floor, frame-major: librosa's ``power_to_db(melspectrogram(...),
+        top_db=None)`` to float32 rounding (`genre_core.spectrogram`: the mel filters as a few dense blocks):
+        (..., frames, n_mels) float32."""
+
+        def compute() -> np.ndarray:
+            bank = spectrogram.mel_bank(self.sample_rate, n_fft, n_mels)
+            return spectrogram.power_to_decibels(bank.apply(self.frame_power(n_fft, hop_length, pad_mode)))
+
+        return self._once(("frame_decibels", n_fft, hop_length, n_mels, pad_mode), compute)
+
 
 def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Log-mel spectrogram of a mono signal at ``config.sample_rate``.
@@ -215,13 +235,12 @@ def compress_log_1p(mel_power: np.ndarray) -> np.ndarray:
 
 def _log_mel(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
     """`log_mel` of the signal of ``spectra``."""
-    # musicnn's float16 rounding would turn a last-bit difference into 1e-3: its input takes librosa's product
-    power = spectra.mel_power(config.n_fft, config.hop_length, config.n_mels, config.stft_padding,
-                              dense=config.log_scale == LOG_1P_10000)
-    if config.log_scale == LOG_1P_10000:
-        compressed = compress_log_1p(power)
+    if config.log_scale == LOG_1P_10000:  # musicnn's float16 rounding would turn a last-bit difference into 1e-3:
+        compressed = compress_log_1p(spectra.mel_power(  # its input takes librosa's STFT and product exactly
+            config.n_fft, config.hop_length, config.n_mels, config.stft_padding, dense=True))
     else:
-        compressed = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
+        compressed = np.swapaxes(spectra.frame_decibels(config.n_fft, config.hop_length, config.n_mels,
+                                                        config.stft_padding), -1, -2)
     return _fit_each(compressed, config.frames_per_segment, axis=1, pad_with_minimum=True)
 
 
@@ -237,9 +256,11 @@ def mfcc(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 def _mfcc(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
     """`mfcc` of the signal of ``spectra``."""
-    decibels = spectra.mel_decibels(config.n_fft, config.hop_length, MFCC_N_MELS)
-    coefficients = librosa.feature.mfcc(S=decibels, n_mfcc=config.n_mfcc)
-    return _fit_each(np.swapaxes(coefficients, -1, -2), config.frames_per_segment, axis=0)
+    decibels = spectra.frame_decibels(config.n_fft, config.hop_length, MFCC_N_MELS)
+    floored = np.maximum(decibels, decibels.max(axis=(-2, -1), keepdims=True) - np.float32(TOP_DB))
+    # librosa.feature.mfcc's DCT (type 2, orthonormal), here along the mel axis of frame-major decibels
+    coefficients = scipy.fft.dct(floored, axis=-1, type=2, norm="ortho", overwrite_x=True)[..., : config.n_mfcc]
+    return _fit_each(coefficients, config.frames_per_segment, axis=0)
 
 
 def _fit_each(matrices: np.ndarray, width: int, axis: int, pad_with_minimum: bool = False) -> np.ndarray:
@@ -248,7 +269,7 @@ def _fit_each(matrices: np.ndarray, width: int, axis: int, pad_with_minimum: boo
     if matrices.ndim == 2:
         return fit_width(matrices, width, axis=axis, pad_with_minimum=pad_with_minimum).astype(np.float32)
     if matrices.shape[1 + axis] == width:
-        return matrices.astype(np.float32)
+        return np.ascontiguousarray(matrices, dtype=np.float32)
     return np.stack([fit_width(matrix, width, axis=axis, pad_with_minimum=pad_with_minimum) for matrix in matrices]
                     ).astype(np.float32)
 

@@ -327,3 +327,13 @@ def test_libmpg123_notes_do_not_reach_stderr_but_other_lines_do(capfd, monkeypat
     assert capfd.readouterr().err == "another thread's line\n"
     os.write(2, b"stderr is back\n")
     assert capfd.readouterr().err == "stderr is back\n"
+
+
+@pytest.mark.parametrize("extension", [".wav", ".au", ".flac"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_16_bit_files_decode_to_libsndfiles_own_float_values(tmp_path: Path, extension: str, channels: int) -> None:
+    pcm = np.random.default_rng(3).integers(-32768, 32768, size=(30_000, channels), dtype=np.int16)
+    pcm[:2] = [[-32768] * channels, [32767] * channels]  # both ends of the range
+    path = write(tmp_path / f"pcm16{extension}", pcm, 22050, subtype="PCM_16")
+    expected = soundfile.read(path, dtype="float32", always_2d=True)[0].mean(axis=1, dtype=np.float32)
+    np.testing.assert_array_equal(decode_audio(path, 22050).samples, expected)

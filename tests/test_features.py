@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import librosa
@@ -18,7 +17,7 @@ from scipy import ndimage
 from genre_core.audio import load_audio, segment_audio
 from genre_core.config import FEATURE_KINDS, LOG_MEL, MFCC, SUMMARY, FeatureConfig
 from genre_core.errors import InputError
-from genre_core import features
+from genre_core import features, spectrogram
 from genre_core.features import (
     SUMMARY_NAMES,
     batch_windows,
@@ -220,19 +219,25 @@ def test_windows_share_one_stft_call_per_framing_and_give_the_values_of_separate
         LOG_MEL: np.stack([log_mel(window, config) for window in windows]),
         MFCC: np.stack([mfcc(window, config) for window in windows]),
     }
-    stft_calls: list[tuple[int, int]] = []
-    original_stft = librosa.stft
+    stft_calls: list[tuple[int, int]] = []  # librosa's complex STFT: the summary columns (HPSS needs the phase)
+    power_calls: list[tuple[int, int]] = []  # the frame-major power spectrum: log-mel and MFCC
+    original_stft, original_power = librosa.stft, spectrogram.power_frames
 
     def counting_stft(samples: np.ndarray, **settings: object) -> np.ndarray:
         stft_calls.append((settings["n_fft"], settings["hop_length"]))
         return original_stft(samples, **settings)
 
+    def counting_power(samples: np.ndarray, n_fft: int, hop_length: int, pad_mode: str) -> np.ndarray:
+        power_calls.append((n_fft, hop_length))
+        return original_power(samples, n_fft, hop_length, pad_mode)
+
     monkeypatch.setattr(librosa, "stft", counting_stft)
+    monkeypatch.setattr(spectrogram, "power_frames", counting_power)
     stacked = segment_features(windows, config, FEATURE_KINDS)
     for kind in FEATURE_KINDS:
         np.testing.assert_array_equal(stacked[kind], separate[kind])
-    framings = {(2048, 512), (config.n_fft, config.hop_length)}  # the summary's and the config's
-    assert Counter(stft_calls) == {framing: 1 for framing in framings}  # one call for the stack of windows
+    # one call each for the stack of windows: the summary's framing, and the config's (log-mel and MFCC share it)
+    assert stft_calls == [(2048, 512)] and power_calls == [(config.n_fft, config.hop_length)]
 
 
 def test_a_batch_holds_a_bounded_number_of_samples_whatever_the_window_length() -> None:
@@ -248,14 +253,14 @@ def test_batches_of_few_windows_give_the_values_of_one_batch(
     windows = segment_audio(noisy_tone(440.0, 9.0, small_config.sample_rate), small_config)
     together = segment_features(windows, small_config, [LOG_MEL, MFCC])
     monkeypatch.setattr(features, "BATCH_SAMPLES", 2 * small_config.segment_samples)
-    stft_calls: list[int] = []
-    original_stft = librosa.stft
-    monkeypatch.setattr(librosa, "stft", lambda samples, **settings: stft_calls.append(len(samples))
-                        or original_stft(samples, **settings))
+    power_calls: list[int] = []
+    original_power = spectrogram.power_frames
+    monkeypatch.setattr(spectrogram, "power_frames", lambda samples, *framing: power_calls.append(len(samples))
+                        or original_power(samples, *framing))
 
     in_twos = segment_features(windows, small_config, [LOG_MEL, MFCC])
 
-    assert len(windows) == 5 and stft_calls == [2, 2, 1]
+    assert len(windows) == 5 and power_calls == [2, 2, 1]
     for kind in (LOG_MEL, MFCC):
         np.testing.assert_array_equal(in_twos[kind], together[kind])
 
@@ -319,12 +324,46 @@ def test_summary_values_read_with_their_units() -> None:
     assert {label for label in map(summary_label, SUMMARY_NAMES) if "_" in label} == set()
 
 
+def assert_librosas_values_to_float32_rounding(windows: np.ndarray, coefficients: np.ndarray,
+                                               spectrograms: np.ndarray, n_mfcc: int, sample_rate: int) -> None:
+    """Each window's MFCCs and log-mel against librosa's own calls (the STFT in float64): MFCCs within 1e-6 of the
+    window's largest coefficient (~8 float32 steps); log-mel within 1e-3 dB where it is within 80 dB of the
+    window's loudest value, within 0.05 dB under that, where the float32 FFT's rounding shows."""
+    for window, ours_mfcc, ours_mel in zip(windows, coefficients, spectrograms, strict=True):
+        expected = librosa.feature.mfcc(y=window, sr=sample_rate, n_mfcc=n_mfcc, pad_mode="reflect").T
+        np.testing.assert_allclose(ours_mfcc, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+        power = librosa.feature.melspectrogram(y=window, sr=sample_rate, pad_mode="reflect")
+        decibels = librosa.power_to_db(power, top_db=None)
+        strong = decibels >= decibels.max() - 80
+        np.testing.assert_allclose(ours_mel[strong], decibels[strong], rtol=0, atol=1e-3)
+        np.testing.assert_allclose(ours_mel, decibels, rtol=0, atol=0.05)
+
+
 def test_a_stack_of_windows_gives_librosas_mfcc_and_mel_values_to_float32_rounding() -> None:
     config = FeatureConfig(track_seconds=6.0, segments_per_track=3, n_mfcc=16)
     windows = segment_audio(noisy_tone(440.0, 6.0, config.sample_rate), config)
     stacked = segment_features(windows, config, [MFCC, LOG_MEL])
-    for window, coefficients, spectrogram in zip(windows, stacked[MFCC], stacked[LOG_MEL], strict=True):
-        expected = librosa.feature.mfcc(y=window, sr=config.sample_rate, n_mfcc=16, pad_mode="reflect").T
-        np.testing.assert_allclose(coefficients, expected, rtol=1e-5, atol=1e-4)
-        power = librosa.feature.melspectrogram(y=window, sr=config.sample_rate, pad_mode="reflect")
-        np.testing.assert_allclose(spectrogram, librosa.power_to_db(power, top_db=None), rtol=0, atol=1e-4)
+    assert_librosas_values_to_float32_rounding(windows, stacked[MFCC], stacked[LOG_MEL], 16, config.sample_rate)
+
+
+def test_real_tracks_give_librosas_and_the_tutorial_pipelines_values_to_float32_rounding(
+        gtzan_mini: Path, tmp_path: Path) -> None:
+    from benchmarks.reference_pipeline import reference_mfcc
+
+    config = FeatureConfig(segments_per_track=10, n_mfcc=16)
+    files = [(gtzan_mini / genre / f"{genre}.00001.wav", genre) for genre in ("blues", "classical", "hiphop")]
+    reference = reference_mfcc(files, tmp_path / "reference.json", n_mfcc=16, segments=10)
+    rows = 0
+    for path, _ in files:
+        windows = segment_audio(load_audio(path, config.sample_rate), config)
+        stacked = segment_features(windows, config, [MFCC, LOG_MEL])
+        assert_librosas_values_to_float32_rounding(windows[::3], stacked[MFCC][::3], stacked[LOG_MEL][::3], 16,
+                                                   config.sample_rate)
+        for track, segment, complete, values in zip(reference["track"], reference["segment"],
+                                                    reference["complete"], reference["mfcc"], strict=True):
+            if track == path.stem and complete:
+                expected = np.asarray(values, dtype=np.float32)
+                np.testing.assert_allclose(stacked[MFCC][segment], expected, rtol=0,
+                                           atol=1e-6 * np.abs(expected).max())
+                rows += 1
+    assert rows >= 27  # every complete window of the three tracks was compared
