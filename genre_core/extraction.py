@@ -21,10 +21,10 @@ from typing import NamedTuple
 
 import joblib
 import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from genre_core import audio, feature_cache, features, paths
+from genre_core.blas_threads import one_blas_thread
 from genre_core.config import FEATURE_KINDS, FeatureConfig
 from genre_core.errors import GenreLensError, InputError
 from genre_core.feature_cache import ExtractionResult
@@ -127,7 +127,7 @@ def _outcomes(paths_to_extract: Sequence[Path], config: FeatureConfig, kinds: tu
     per window is faster so, and the other cores stay free), else through ``joblib.Parallel`` under the active
     joblib backend (loky processes, kept alive between calls, unless the caller chose another, e.g. Dask)."""
     if workers == 1:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             for path in paths_to_extract:
                 yield _extract_file(path, config, kinds)
         return

@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from genre_core import audio, features
+from genre_core.blas_threads import one_blas_thread
 from genre_core.config import SUMMARY, FeatureConfig
 from genre_core.errors import GenreLensError, InputError
 from genre_core.evaluation import track_level
@@ -354,7 +354,7 @@ def _predict_all(bundles: list[ModelBundle], source: AudioSource, label: str) ->
     threads spinning against them and TensorFlow's made the small matrix products (the mel and chroma filter
     banks) up to 10x slower; the values are the same."""
     song = _Song(source, label, {analysis_config(bundle).sample_rate for bundle in bundles})
-    with (threadpool_limits(limits=1, user_api="blas"),
+    with (one_blas_thread(),
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrelens-verdict") as models):
         started = [_start_song(song, bundle, models) for bundle in bundles]
         return [result if isinstance(result, Unclassified) else _finish_song(song, result) for result in started]
