@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from genre_core import audio, feature_cache, features, paths
 from genre_core.blas_threads import one_blas_thread
-from genre_core.config import FEATURE_KINDS, FeatureConfig
+from genre_core.config import FEATURE_KINDS, SUMMARY, FeatureConfig
 from genre_core.errors import GenreLensError, InputError
 from genre_core.feature_cache import ExtractionResult
 
@@ -38,6 +38,10 @@ CODE_VERSION = "extraction-3"  # 3: log-mel and MFCC through genre_core.spectrog
 #: ~7 s to start (imports, numba's kernels) while one process takes 0.028 s a file (log-mel + MFCC); 2 workers
 #: save at most half of that, 0.014 s a file, so they pay only from ~500 files (7 s / 0.014 s).
 SERIAL_BELOW_FILES = 500
+#: The same rule when the summary table is among the kinds: its HPSS, tempo and chroma take ~0.55 s of one core
+#: per 30 s file (the demo's 100 tracks: 55 s of CPU for the summary against 3.4 s for log-mel + MFCC, branch demo2,
+#: benchmarks/changes.md), so 2 workers save ~0.27 s a file and pay for their ~7 s start from ~26 files.
+SERIAL_BELOW_FILES_WITH_SUMMARY = 30
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -105,9 +109,21 @@ def _extract_file(path: Path, config: FeatureConfig, kinds: Sequence[str]) -> _F
         return _FileOutcome(None, None, f"{path}: {type(error).__name__}: {error}")
 
 
-def idle_cores() -> int:
-    """Cores not busy now: the machine's cores less the 1-minute load average, rounded down (0 when busy)."""
-    return max(0, int(joblib.cpu_count() - os.getloadavg()[0]))
+def idle_cores(load_average: float | None = None) -> int:
+    """Cores not busy now: the machine's cores less the 1-minute load average that is not this process's own.
+
+    The caller is running as it asks (it has usually just decoded or generated something), so about one unit of
+    the average is its own work, which the workers replace rather than add to: counting it would make a quiet
+    2-core machine look half busy (load ~0.7-1 from this very process) and extract in one process.
+    ``load_average`` defaults to `os.getloadavg`'s first value. Rounded to the nearest core, 0 when busy."""
+    load = os.getloadavg()[0] if load_average is None else load_average
+    return max(0, round(joblib.cpu_count() - max(0.0, load - 1.0)))
+
+
+def serial_threshold(kinds: Sequence[str]) -> int:
+    """Files below which ``n_jobs=-1`` extracts ``kinds`` in one process: `SERIAL_BELOW_FILES_WITH_SUMMARY` when
+    the summary table is among them (it costs ~17x log-mel + MFCC per file), else `SERIAL_BELOW_FILES`."""
+    return SERIAL_BELOW_FILES_WITH_SUMMARY if SUMMARY in kinds else SERIAL_BELOW_FILES
 
 
 def worker_count(n_jobs: int, total: int, idle: int, *, serial_below: int = SERIAL_BELOW_FILES) -> int:
@@ -147,7 +163,8 @@ def _run_workers(
 ) -> Iterable[_FileOutcome]:
     """Yield one outcome per file, in order, calling ``progress(done, total)`` after each."""
     total = len(paths_to_extract)
-    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), worker_count(n_jobs, total, idle_cores()))
+    workers = worker_count(n_jobs, total, idle_cores(), serial_below=serial_threshold(kinds))
+    outcomes = _outcomes(paths_to_extract, config, tuple(kinds), workers)
     with tqdm(total=total, desc="extracting features", unit="file", disable=not show_bar) as bar:
         for done, outcome in enumerate(outcomes, start=1):
             bar.update(1)
@@ -179,7 +196,7 @@ def extract_files(
     """Features of every window of every file in ``files`` (pairs of audio path and label).
 
     Files are processed in path order, in parallel over ``n_jobs`` processes (-1: the idle cores, or one process
-    for fewer than `SERIAL_BELOW_FILES` files) under the active joblib backend (``joblib.parallel_config(backend=
+    for fewer files than `serial_threshold` of ``kinds``) under the active joblib backend (``joblib.parallel_config(backend=
     "dask")`` runs them on a Dask cluster).
     ``progress(done, total)`` is called after each file (once with ``(total, total)`` on a cache hit);
     ``show_bar`` draws a tqdm bar on stderr. Unreadable files are skipped and listed in ``errors``.

@@ -224,4 +224,12 @@ def test_all_cores_means_one_process_below_the_serial_size_or_when_busy() -> Non
     assert extraction.worker_count(-1, at, idle=0) == 1  # a busy machine: one process
     assert extraction.worker_count(2, at, idle=0) == 2  # a number asked for is kept
     assert extraction.worker_count(2, 1, idle=2) == 1
+    # the summary table costs ~17x per file: workers pay from far fewer files with it
+    assert extraction.serial_threshold(("log_mel", "mfcc")) == extraction.SERIAL_BELOW_FILES
+    assert extraction.serial_threshold(("log_mel", "summary")) == extraction.SERIAL_BELOW_FILES_WITH_SUMMARY
+    assert extraction.SERIAL_BELOW_FILES_WITH_SUMMARY < extraction.SERIAL_BELOW_FILES
     assert 0 <= extraction.idle_cores() <= joblib.cpu_count()
+    cores = joblib.cpu_count()
+    assert extraction.idle_cores(0.8) == cores  # the caller's own work (~1) is not another job's
+    assert extraction.idle_cores(1.0 + cores) == 0  # other work fills every core
+    assert extraction.idle_cores(2.0) == cores - 1
