@@ -82,6 +82,17 @@ def list_genre_files(root: str | Path) -> dict[str, list[Path]]:
     return genres
 
 
+def genre_files(root: str | Path, genres: Sequence[str] | None = None) -> list[tuple[Path, str]]:
+    """(audio path, genre) of every file of ``genres`` (all by default, sorted) in the GTZAN-style folder ``root``:
+    what `load_audio_folder` extracts. Raises `InputError` for an unusable folder, no genre or an unknown one."""
+    available = list_genre_files(root)
+    chosen = sorted(available) if genres is None else sorted(set(genres))
+    if not chosen:
+        raise InputError("genres", "no genre selected")
+    require_known(root, chosen, sorted(available))
+    return [(path, genre) for genre in chosen for path in available[genre]]
+
+
 def load_audio_folder(
     root: str | Path,
     config: FeatureConfig = FeatureConfig(),
@@ -99,12 +110,7 @@ def load_audio_folder(
     and one ``"<path>: <reason>"`` line per skipped file. Extraction options: see `extract_files`.
     Raises `InputError` for an unusable folder, an unknown genre, or when no file could be read.
     """
-    available = list_genre_files(root)
-    chosen = sorted(available) if genres is None else sorted(set(genres))
-    if not chosen:
-        raise InputError("genres", "no genre selected")
-    require_known(root, chosen, sorted(available))
-    files = [(path, genre) for genre in chosen for path in available[genre]]
+    files = genre_files(root, genres)
     result = extract_files(
         files, config, kinds, n_jobs=n_jobs, progress=progress, cache_dir=cache_dir, show_bar=show_bar
     )
@@ -151,9 +157,10 @@ def demo_features_cached(config: FeatureConfig = FeatureConfig(), *, genres: Seq
     size = {} if tracks_per_genre is None else {"tracks_per_genre": tracks_per_genre}
     if cache_dir is None or not synth.demo_is_current(folder, **size):
         return False
-    available = list_genre_files(folder)
-    chosen = sorted(available) if genres is None else sorted(set(genres))
-    files = [(path, genre) for genre in chosen for path in available.get(genre, [])]
+    try:
+        files = genre_files(folder, genres)
+    except InputError:  # an unknown genre: `load_demo` reports it when it reads
+        return False
     return bool(files) and cache_path(cache_dir, files, config, tuple(dict.fromkeys(kinds))).is_dir()
 
 

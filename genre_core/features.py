@@ -116,6 +116,12 @@ def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> sparse.csr_array:
     return sparse.csr_array(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels))
 
 
+def _floor_under_peak(decibels: np.ndarray) -> np.ndarray:
+    """``power_to_db``'s ``top_db`` floor applied to each window on its own: values under the window's largest by
+    more than `TOP_DB` are raised to that level. ``decibels``: (..., a, b), the last two axes one window's."""
+    return np.maximum(decibels, decibels.max(axis=(-2, -1), keepdims=True) - np.float32(TOP_DB))
+
+
 class _Spectra:
     """The spectrograms of one mono signal, or of a stack of equal-length windows, each computed on first use and
     then reused (read-only).
@@ -190,8 +196,7 @@ class _Spectra:
         its own (the 80 dB floor is under the window's own maximum): (..., n_mels, frames) dB."""
 
         def compute() -> np.ndarray:
-            decibels = librosa.power_to_db(self.mel_power(n_fft, hop_length, n_mels), top_db=None)
-            return np.maximum(decibels, decibels.max(axis=(-2, -1), keepdims=True) - TOP_DB)
+            return _floor_under_peak(librosa.power_to_db(self.mel_power(n_fft, hop_length, n_mels), top_db=None))
 
         return self._once(("mel_decibels", n_fft, hop_length, n_mels), compute)
 
@@ -257,7 +262,7 @@ def mfcc(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
 def _mfcc(spectra: _Spectra, config: FeatureConfig) -> np.ndarray:
     """`mfcc` of the signal of ``spectra``."""
     decibels = spectra.frame_decibels(config.n_fft, config.hop_length, MFCC_N_MELS)
-    floored = np.maximum(decibels, decibels.max(axis=(-2, -1), keepdims=True) - np.float32(TOP_DB))
+    floored = _floor_under_peak(decibels)
     # librosa.feature.mfcc's DCT (type 2, orthonormal), here along the mel axis of frame-major decibels
     coefficients = scipy.fft.dct(floored, axis=-1, type=2, norm="ortho", overwrite_x=True)[..., : config.n_mfcc]
     return _fit_each(coefficients, config.frames_per_segment, axis=0)

@@ -159,7 +159,7 @@ def pending_note(loaded: LoadedDataset) -> None:
 @st.fragment(run_every=PENDING_POLL_SECONDS)
 def _pending_progress(pending_kinds: tuple[str, ...]) -> None:
     shared = _shared_datasets()
-    key = dataset_key(active_dataset_spec())
+    key = active_dataset_key()  # a fragment rerun: the app's last run's key, no file scan every 2 s
     current = shared.get(key)
     if current is not None and not current.pending_kinds:
         st.rerun(scope="app")
