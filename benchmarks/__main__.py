@@ -133,7 +133,7 @@ def bench_clip_cost(rng: np.random.Generator) -> list[Result]:
         return 1000 * timed(lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0)) / rows
 
     segment = ms_per_sample_epoch(130, 256)
-    whole = ms_per_sample_epoch(1292, 32)
+    whole = ms_per_sample_epoch(1292, 16)
     return [
         Result("cnn_small training, 3 s segments (128x130)", segment, "ms/sample/epoch", "-", True),
         Result("cnn_small training, whole 30 s clips (128x1292)", whole, "ms/sample/epoch", "-", True),

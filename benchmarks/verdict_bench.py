@@ -25,7 +25,7 @@ from benchmarks.measure import Result, repeated, seconds, summarise
 
 WARM_GOAL_S = 3.0  #: a 3-minute mp3 to both verdicts, warm
 LONG_PEAK_GOAL_GB = 1.5  #: a 40-minute file through both models, peak resident memory
-COLD_RUNS = 3
+COLD_RUNS = 2  #: first-ever runs (a fresh interpreter each, ~15 s)
 
 
 def real_song(folder: Path, minutes: int, suffix: str) -> Path:

@@ -16,7 +16,7 @@ from benchmarks.extraction_bench import GTZAN_MINI, extract_in_a_fresh_process, 
 from benchmarks.measure import Result, summarise
 
 CROSSOVER_SIZES = (10, 140)  #: files per size: a class's small folder and twice the shared tracks
-CROSSOVER_RUNS = 3  #: alternating runs per size (each a fresh interpreter per side: about 1.5 minutes in all)
+CROSSOVER_RUNS = 2  #: alternating runs per size (each a fresh interpreter per side: about a minute in all)
 
 
 def bench_crossover(workspace: Path) -> list[Result]:
